@@ -1,0 +1,205 @@
+"""The canonical data format: the five tables, their columns, and the values each column allows."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The five families of homework clinicians use, plus "other".
+ASSIGNMENT_TYPES = ("journaling", "behavioural", "mindfulness", "creative", "narrative", "other")
+
+TYPE_LABELS = {
+    "journaling": "Journaling & self-reflection",
+    "behavioural": "Behavioural & habit-forming",
+    "mindfulness": "Mindfulness & meditation",
+    "creative": "Art & creative expression",
+    "narrative": "Writing & narrative work",
+    "other": "Other",
+}
+
+# Spellings accepted for each type, compared after `match_key` (case, spaces, punctuation and "&"
+# vs "and" ignored). Anything else is kept as written and listed in the import report.
+TYPE_SPELLINGS = {
+    "journaling": [
+        "journaling", "journalling", "journal", "journaling and self-reflection",
+        "journalling and self-reflection", "self-reflection", "reflection", "reflective journaling",
+    ],
+    "behavioural": [
+        "behavioural", "behavioral", "behaviour", "behavior", "behavioural and habit-forming",
+        "behavioral and habit-forming", "habit-forming", "habit", "habits", "behavioural activation",
+        "behavioral activation",
+    ],
+    "mindfulness": [
+        "mindfulness", "mindfulness and meditation", "mindfulness & meditation", "meditation",
+        "mindful",
+    ],
+    "creative": [
+        "creative", "creative expression", "art", "art and creative expression", "arts",
+        "art & creative expression", "creativity",
+    ],
+    "narrative": [
+        "narrative", "writing", "writing and narrative", "writing and narrative work",
+        "narrative writing", "letters", "letter writing", "storytelling",
+    ],
+    "other": ["other"],
+}
+
+COMPLETIONS = ("completed", "partial", "skipped")
+CREDIT = {"completed": 1.0, "partial": 0.5, "skipped": 0.0}
+CLIENT_STATUSES = ("active", "paused", "discharged")
+ASSIGNMENT_STATUSES = ("active", "cancelled")
+MEASURES = {"PHQ-9": 27, "GAD-7": 21}  # measure -> highest possible score
+TRUE_WORDS = ("true", "yes", "y", "1")
+FALSE_WORDS = ("false", "no", "n", "0")
+
+
+def match_key(text: str) -> str:
+    """Lower-case text with "&" read as "and" and everything but letters and digits removed."""
+    return re.sub(r"[^a-z0-9]", "", text.lower().replace("&", "and"))
+
+
+def type_aliases() -> dict[str, str]:
+    """match_key(spelling) -> canonical assignment type, for every accepted spelling."""
+    return {match_key(s): t for t, spellings in TYPE_SPELLINGS.items() for s in spellings}
+
+
+def normalise_type(text: str) -> str | None:
+    """The canonical type for an accepted spelling, or None when the spelling is unknown."""
+    return type_aliases().get(match_key(text))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table.
+
+    kind: id | text | note | date | datetime | int | bool | enum | type | measure
+    """
+
+    name: str
+    kind: str
+    required: bool = False
+    low: int | None = None
+    high: int | None = None
+    allowed: tuple[str, ...] = ()
+    default: str | None = None  # value used when the field is empty
+    references: str | None = None  # table whose key this column must name
+    meaning: str = ""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A canonical table: its file name, key columns and columns in file order."""
+
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    meaning: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.name}.csv"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "therapists",
+            key=("therapist_id",),
+            meaning="The practice's therapists.",
+            columns=(
+                Column("therapist_id", "id", required=True, meaning="Unique id of the therapist."),
+                Column("name", "text", required=True, meaning="Name shown in the dashboard."),
+                Column("email", "text", meaning="Contact address (not used for sign-in yet)."),
+            ),
+        ),
+        TableSpec(
+            "clients",
+            key=("client_id",),
+            meaning="Clients, each with one responsible therapist.",
+            columns=(
+                Column("client_id", "id", required=True, meaning="Unique id of the client."),
+                Column("therapist_id", "id", required=True, references="therapists",
+                       meaning="The client's therapist; must be in therapists.csv or the store."),
+                Column("label", "text", meaning="Display name or pseudonym; the client_id when empty."),
+                Column("intake_date", "date", meaning="Date the client started."),
+                Column("primary_concern", "text", meaning="Main presenting concern, e.g. low mood."),
+                Column("goals", "note", meaning="The client's goals in their own words."),
+                Column("preferences", "text", meaning="`;`-separated tags, e.g. writing;visual."),
+                Column("status", "enum", allowed=CLIENT_STATUSES, default="active",
+                       meaning="active, paused or discharged; active when empty."),
+            ),
+        ),
+        TableSpec(
+            "assignments",
+            key=("assignment_id",),
+            meaning="Homework set for a client, due by a date.",
+            columns=(
+                Column("assignment_id", "id", required=True, meaning="Unique id of the assignment."),
+                Column("client_id", "id", required=True, references="clients",
+                       meaning="The client; must be in clients.csv or the store."),
+                Column("assignment_type", "type", required=True,
+                       meaning="journaling, behavioural, mindfulness, creative, narrative or other."),
+                Column("title", "text", required=True, meaning="Short name of the task."),
+                Column("assigned_on", "date", required=True, meaning="Date the homework was set."),
+                Column("due_on", "date", required=True, meaning="Date it is due; not before assigned_on."),
+                Column("expected_count", "int", low=1, high=1000, default="1",
+                       meaning="Times the task is to be done by due_on (7 for a daily practice over a week); 1 when empty."),
+                Column("est_minutes", "int", low=0, high=1440, meaning="Expected minutes per time."),
+                Column("goal", "note", meaning="The goal this homework serves."),
+                Column("chosen_with_client", "bool", meaning="true when chosen together with the client."),
+                Column("status", "enum", allowed=ASSIGNMENT_STATUSES, default="active",
+                       meaning="active or cancelled; active when empty. Cancelled homework is never due."),
+            ),
+        ),
+        TableSpec(
+            "submissions",
+            key=("submission_id",),
+            meaning="One report of doing (or not doing) an assignment.",
+            columns=(
+                Column("submission_id", "id", required=True, meaning="Unique id of the submission."),
+                Column("assignment_id", "id", required=True, references="assignments",
+                       meaning="The assignment; must be in assignments.csv or the store."),
+                Column("submitted_at", "datetime", required=True,
+                       meaning="When it was reported, ISO 8601 date-time; without an offset it is read in the practice's time zone."),
+                Column("completion", "enum", required=True, allowed=COMPLETIONS,
+                       meaning="completed (credit 1), partial (credit 0.5) or skipped (credit 0)."),
+                Column("quality", "int", low=0, high=4, meaning="Therapist's or client's rating, 0-4."),
+                Column("mood_before", "int", low=0, high=10, meaning="Mood before, 0 (worst) to 10 (best)."),
+                Column("mood_after", "int", low=0, high=10, meaning="Mood after, 0 (worst) to 10 (best)."),
+                Column("minutes", "int", low=0, high=1440, meaning="Minutes spent."),
+                Column("client_note", "note", meaning="The client's note; shown as plain text only."),
+                Column("therapist_feedback", "note", meaning="The therapist's feedback; plain text."),
+                Column("feedback_at", "datetime", meaning="When feedback was given; not before submitted_at."),
+            ),
+        ),
+        TableSpec(
+            "measures",
+            key=("client_id", "measure", "administered_on"),
+            meaning="Outcome questionnaire scores.",
+            columns=(
+                Column("client_id", "id", required=True, references="clients",
+                       meaning="The client; must be in clients.csv or the store."),
+                Column("measure", "measure", required=True, allowed=tuple(MEASURES),
+                       meaning="PHQ-9 (depression, 0-27) or GAD-7 (anxiety, 0-21)."),
+                Column("score", "int", required=True, low=0, high=27,
+                       meaning="Total score, within the measure's range."),
+                Column("administered_on", "date", required=True, meaning="Date it was taken."),
+            ),
+        ),
+    )
+}
+
+# Tables in the order an import must write them: each refers only to tables before it.
+IMPORT_ORDER = ("therapists", "clients", "assignments", "submissions", "measures")

@@ -1,0 +1,154 @@
+-- The store: the five canonical tables, the bookkeeping tables, and the views that define every
+-- metric once. Tables are created if missing (an existing store keeps its rows; upgrades between
+-- schema versions live in analytics/migrations/). Views and macros are replaced on every open, so a
+-- new release's definitions apply to an old file at once.
+
+-- ---------------------------------------------------------------------------------------------
+-- Canonical tables (documented column by column in data/README.md)
+-- ---------------------------------------------------------------------------------------------
+create table if not exists therapists (
+    therapist_id varchar primary key,
+    name         varchar not null,
+    email        varchar
+);
+
+create table if not exists clients (
+    client_id       varchar primary key,
+    therapist_id    varchar not null,
+    label           varchar not null,
+    intake_date     date,
+    primary_concern varchar,
+    goals           varchar,
+    preferences     varchar,
+    status          varchar not null default 'active'
+        check (status in ('active', 'paused', 'discharged'))
+);
+
+create table if not exists assignments (
+    assignment_id      varchar primary key,
+    client_id          varchar not null,
+    assignment_type    varchar not null,
+    title              varchar not null,
+    assigned_on        date not null,
+    due_on             date not null,
+    expected_count     integer not null default 1 check (expected_count >= 1),
+    est_minutes        integer check (est_minutes >= 0),
+    goal               varchar,
+    chosen_with_client boolean,
+    status             varchar not null default 'active' check (status in ('active', 'cancelled')),
+    check (due_on >= assigned_on)
+);
+
+create table if not exists submissions (
+    submission_id      varchar primary key,
+    assignment_id      varchar not null,
+    submitted_at       timestamptz not null,
+    completion         varchar not null check (completion in ('completed', 'partial', 'skipped')),
+    quality            tinyint check (quality between 0 and 4),
+    mood_before        tinyint check (mood_before between 0 and 10),
+    mood_after         tinyint check (mood_after between 0 and 10),
+    minutes            integer check (minutes >= 0),
+    client_note        varchar,
+    therapist_feedback varchar,
+    feedback_at        timestamptz
+);
+
+create table if not exists measures (
+    client_id       varchar not null,
+    measure         varchar not null check (measure in ('PHQ-9', 'GAD-7')),
+    score           tinyint not null,
+    administered_on date not null,
+    primary key (client_id, measure, administered_on),
+    check ((measure = 'PHQ-9' and score between 0 and 27) or (measure = 'GAD-7' and score between 0 and 21))
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Bookkeeping
+-- ---------------------------------------------------------------------------------------------
+create table if not exists schema_meta (
+    version    integer not null,
+    applied_at timestamptz not null default current_timestamp
+);
+
+create table if not exists settings (
+    key   varchar primary key,
+    value varchar not null
+);
+
+create table if not exists import_log (
+    batch_id    varchar primary key,
+    imported_at timestamptz not null,
+    imported_by varchar not null,
+    files       varchar not null,   -- JSON list: [{file, table, sha256, rows_read, inserted, updated, unchanged}]
+    inserted    bigint not null,
+    updated     bigint not null
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- Staging views: rename, cast and derive. Every definition of "credit" and "mood lift" is here.
+-- ---------------------------------------------------------------------------------------------
+
+-- The practice's time zone (a setting, UTC by default): calendar dates of submissions are taken in it.
+create or replace view practice_settings as
+select coalesce((select value from settings where key = 'timezone'), 'UTC') as timezone;
+
+-- One row per submission with its local time, calendar date, credit and mood lift.
+create or replace view submission_facts as
+select s.submission_id,
+       s.assignment_id,
+       timezone(p.timezone, s.submitted_at)                 as submitted_local,
+       cast(timezone(p.timezone, s.submitted_at) as date)   as submitted_on,
+       s.completion,
+       case s.completion when 'completed' then 1.0 when 'partial' then 0.5 else 0.0 end as credit,
+       s.quality,
+       s.mood_before,
+       s.mood_after,
+       s.mood_after - s.mood_before                          as mood_lift,
+       s.minutes,
+       s.client_note,
+       s.therapist_feedback,
+       timezone(p.timezone, s.feedback_at)                  as feedback_local
+from submissions s
+cross join practice_settings p;
+
+-- Each active assignment of the clients in scope, as known on date as_of:
+--   credit         = sum of credit of submissions made on or before as_of, capped at expected_count
+--   on_time_credit = the same, counting only submissions made on or before due_on
+--   is_due         = due_on <= as_of
+-- scope_therapist NULL means the whole practice; otherwise only that therapist's clients.
+create or replace macro assignment_progress(as_of, scope_therapist) as table
+with in_scope as (
+    select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
+           a.assigned_on, a.due_on, a.expected_count
+    from assignments a
+    join clients c using (client_id)
+    where a.status = 'active'
+      and (scope_therapist is null or c.therapist_id = scope_therapist)
+),
+per_assignment as (
+    select s.assignment_id,
+           sum(s.credit) filter (where s.submitted_on <= as_of)          as raw_credit,
+           sum(s.credit) filter (where s.submitted_on <= least(as_of, a.due_on)) as raw_on_time_credit,
+           count(*) filter (where s.submitted_on <= as_of)               as submissions,
+           sum(s.mood_lift) filter (where s.submitted_on <= as_of)       as mood_lift_sum,
+           count(s.mood_lift) filter (where s.submitted_on <= as_of)     as mood_lift_n,
+           max(s.submitted_local) filter (where s.submitted_on <= as_of) as last_submission_at
+    from submission_facts s
+    join in_scope a using (assignment_id)
+    group by s.assignment_id
+)
+select a.*,
+       a.due_on <= as_of                                                  as is_due,
+       date_trunc('week', a.due_on)::date                                 as week,
+       least(a.expected_count, coalesce(p.raw_credit, 0))                 as credit,
+       least(a.expected_count, coalesce(p.raw_on_time_credit, 0))         as on_time_credit,
+       coalesce(p.submissions, 0)                                         as submissions,
+       coalesce(p.mood_lift_sum, 0)                                       as mood_lift_sum,
+       coalesce(p.mood_lift_n, 0)                                         as mood_lift_n,
+       p.last_submission_at
+from in_scope a
+left join per_assignment p using (assignment_id);
+
+-- The assignments that are due on as_of (status active, due_on <= as_of), with their credit.
+create or replace macro due_assignments(as_of, scope_therapist) as table
+select * from assignment_progress(as_of, scope_therapist) where is_due;
