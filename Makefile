@@ -1,0 +1,38 @@
+# The front door: `make run` opens the dashboard on the demo data, `make test` runs every test.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && echo $$p && break; done)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= $(or $(HOMEWORK_DB),data/homework.duckdb)
+PORT   ?= 8501
+
+.PHONY: run test lint setup setup-dev demo-store clean
+
+run: $(VENV)/.runtime demo-store
+	$(BIN)/streamlit run dashboard.py --server.address localhost --server.port $(PORT) -- --db $(DB)
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+setup: $(VENV)/.runtime
+setup-dev: $(VENV)/.dev
+
+# Creates the store from the bundled demo data, moved to end today; an existing store is kept.
+demo-store: $(VENV)/.runtime
+	$(BIN)/python -m analytics load-demo --db $(DB) --if-missing
+
+$(VENV)/.runtime: requirements.txt
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (python3 --version)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache screenshots

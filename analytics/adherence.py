@@ -1,0 +1,220 @@
+"""Adherence figures: completion and on-time rates, submissions and mood lift, by group and period.
+
+Every figure reads the `assignment_progress` macro of schema.sql, where credit, the cap at
+expected_count, on-time credit and mood lift are defined once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import pandas as pd
+from duckdb import DuckDBPyConnection
+
+from analytics.period import Period
+from analytics.scope import Scope
+
+# The groupings `summary` offers: name -> column of assignment_progress (an allow-list; user text
+# never becomes an identifier).
+GROUP_BY = {
+    "client": "client_id",
+    "therapist": "therapist_id",
+    "type": "assignment_type",
+    "week": "week",
+}
+
+# The figures of one group of assignment_progress rows; {key} comes from GROUP_BY only.
+GROUP_FIGURES = """
+select {key},
+       coalesce(sum(expected_count) filter (where is_due), 0)                 as expected,
+       coalesce(sum(credit) filter (where is_due), 0)                         as credit,
+       sum(credit) filter (where is_due)
+           / nullif(sum(expected_count) filter (where is_due), 0)             as completion_rate,
+       sum(on_time_credit) filter (where is_due)
+           / nullif(sum(expected_count) filter (where is_due), 0)             as on_time_rate,
+       sum(submissions)                                                       as submissions,
+       sum(mood_lift_sum) / nullif(sum(mood_lift_n), 0)                       as mood_lift_mean,
+       sum(mood_lift_n)                                                       as mood_lift_n,
+       max(last_submission_at)                                                as last_submission_at
+from assignment_progress($as_of, $scope_therapist)
+{where}
+group by {key}
+"""
+
+# Weeks are those of due_on; weeks after the week of as_of hold nothing due yet and are left out.
+WEEK_LIMIT = "where week <= date_trunc('week', $as_of::date)"
+
+SUMMARY = "select * from (" + GROUP_FIGURES + ") order by {key}"
+
+# By client every client in scope gets a row, with zeros when nothing was ever set.
+SUMMARY_BY_CLIENT = """
+with grouped as (""" + GROUP_FIGURES.format(key="client_id", where="") + """)
+select c.client_id, c.therapist_id,
+       coalesce(g.expected, 0) as expected, coalesce(g.credit, 0) as credit,
+       g.completion_rate, g.on_time_rate, coalesce(g.submissions, 0) as submissions,
+       g.mood_lift_mean, coalesce(g.mood_lift_n, 0) as mood_lift_n, g.last_submission_at
+from clients c
+left join grouped g using (client_id)
+where $scope_therapist is null or c.therapist_id = $scope_therapist
+order by c.client_id
+"""
+
+def summary(con: DuckDBPyConnection, *, scope: Scope, by: str, as_of: date) -> pd.DataFrame:
+    """One row per group, as known on `as_of`.
+
+    Columns: the group key (client_id, therapist_id, assignment_type, or week as the Monday's
+    date), expected (sum of expected_count of due assignments), credit, completion_rate and
+    on_time_rate (0-1, empty when nothing is due), submissions (made on or before as_of to the
+    group's active assignments, due or not), mood_lift_mean (points on the 0-10 scale) and
+    mood_lift_n; by client also therapist_id and last_submission_at (practice local time).
+    By week, weeks after the week of as_of are left out.
+    """
+    if by not in GROUP_BY:
+        raise ValueError(f"by must be one of {', '.join(GROUP_BY)}")
+    params = {"as_of": as_of, "scope_therapist": scope.therapist_id}
+    if by == "client":
+        return con.execute(SUMMARY_BY_CLIENT, params).df()
+    key = GROUP_BY[by]
+    where = WEEK_LIMIT if by == "week" else ""
+    frame = con.execute(SUMMARY.format(key=key, where=where), params).df()
+    return frame.drop(columns=["last_submission_at"])
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """Completion over the assignments due in one period, as known at the period's as-of date."""
+
+    period: Period
+    as_of: date
+    due: int  # assignments due in the period
+    expected: float  # sum of their expected_count
+    credit: float
+    completion_rate: float | None  # None when nothing was due
+    on_time_rate: float | None
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The Overview's numbers for a scope and period, with the previous period for comparison."""
+
+    active_clients: int
+    current: PeriodFigures
+    previous: PeriodFigures
+    submissions_last_7_days: int
+    submissions_previous_7_days: int
+
+
+PERIOD_FIGURES = """
+select count(*)                                               as due,
+       coalesce(sum(expected_count), 0)                       as expected,
+       coalesce(sum(credit), 0)                               as credit,
+       sum(credit) / nullif(sum(expected_count), 0)           as completion_rate,
+       sum(on_time_credit) / nullif(sum(expected_count), 0)   as on_time_rate
+from due_assignments($as_of, $scope_therapist)
+where due_on between $start and $end
+"""
+
+ACTIVE_CLIENTS = """
+select count(*) from clients
+where status = 'active' and ($scope_therapist is null or therapist_id = $scope_therapist)
+"""
+
+# Every submission counts here, whatever its assignment's status: it is work the client reported.
+SUBMISSIONS_BETWEEN = """
+select count(*)
+from submission_facts s
+join assignments a using (assignment_id)
+join clients c using (client_id)
+where s.submitted_on between $start and $end
+  and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+"""
+
+
+def period_figures(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> PeriodFigures:
+    """Due assignments, expected, credit, completion and on-time rate for one period."""
+    as_of = period.as_of(today)
+    due, expected, credit, completion, on_time = con.execute(
+        PERIOD_FIGURES,
+        {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": period.start, "end": period.end},
+    ).fetchone()
+    return PeriodFigures(period, as_of, int(due), float(expected), float(credit),
+                         None if completion is None else float(completion),
+                         None if on_time is None else float(on_time))
+
+
+def headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> Headline:
+    """Active clients, the period's figures and the previous period's, and submissions in the last 7 days."""
+    params = {"scope_therapist": scope.therapist_id}
+    active = con.execute(ACTIVE_CLIENTS, params).fetchone()[0]
+    week_ago = today - timedelta(days=6)
+    last_7 = con.execute(SUBMISSIONS_BETWEEN, {**params, "start": week_ago, "end": today}).fetchone()[0]
+    prior_7 = con.execute(
+        SUBMISSIONS_BETWEEN,
+        {**params, "start": week_ago - timedelta(days=7), "end": week_ago - timedelta(days=1)},
+    ).fetchone()[0]
+    return Headline(
+        active_clients=int(active),
+        current=period_figures(con, scope=scope, period=period, today=today),
+        previous=period_figures(con, scope=scope, period=period.previous(), today=today),
+        submissions_last_7_days=int(last_7),
+        submissions_previous_7_days=int(prior_7),
+    )
+
+
+WEEKLY_COMPLETION = """
+select week,
+       sum(expected_count)                                   as expected,
+       sum(credit)                                           as credit,
+       sum(credit) / sum(expected_count)                     as completion_rate,
+       sum(on_time_credit) / sum(expected_count)             as on_time_rate
+from due_assignments($as_of, $scope_therapist)
+where due_on between $start and $end
+group by week
+order by week
+"""
+
+
+def weekly_completion(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> pd.DataFrame:
+    """One row per ISO week with something due in the period: week (Monday), expected, credit,
+    completion_rate and on_time_rate (0-1). Weeks with nothing due have no row."""
+    return con.execute(
+        WEEKLY_COMPLETION,
+        {"as_of": period.as_of(today), "scope_therapist": scope.therapist_id,
+         "start": period.start, "end": period.end},
+    ).df()
+
+
+THERAPISTS_IN_SCOPE = """
+select therapist_id, name from therapists
+where $scope_therapist is null or therapist_id = $scope_therapist
+order by name, therapist_id
+"""
+
+
+def therapists(con: DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """The therapists the scope may see: therapist_id, name (sorted by name)."""
+    return con.execute(THERAPISTS_IN_SCOPE, {"scope_therapist": scope.therapist_id}).df()
+
+
+STORE_CONTENTS = """
+select 'clients' as "what", count(*) as "rows", min(intake_date)::varchar as first, max(intake_date)::varchar as last
+from clients where $scope_therapist is null or therapist_id = $scope_therapist
+union all
+select 'assignments', count(*), min(a.due_on)::varchar, max(a.due_on)::varchar
+from assignments a join clients c using (client_id)
+where $scope_therapist is null or c.therapist_id = $scope_therapist
+union all
+select 'submissions', count(*), min(s.submitted_on)::varchar, max(s.submitted_on)::varchar
+from submission_facts s join assignments a using (assignment_id) join clients c using (client_id)
+where $scope_therapist is null or c.therapist_id = $scope_therapist
+union all
+select 'measures', count(*), min(m.administered_on)::varchar, max(m.administered_on)::varchar
+from measures m join clients c using (client_id)
+where $scope_therapist is null or c.therapist_id = $scope_therapist
+"""
+
+
+def store_contents(con: DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
+    """What the store holds for the scope: what, rows, first and last date (intake, due, submitted, administered)."""
+    return con.execute(STORE_CONTENTS, {"scope_therapist": scope.therapist_id}).df()
