@@ -27,15 +27,15 @@ GROUP_BY = {
 # The figures of one group of assignment_progress rows; {key} comes from GROUP_BY only.
 GROUP_FIGURES = """
 select {key},
-       coalesce(sum(expected_count) filter (where is_due), 0)                 as expected,
-       coalesce(sum(credit) filter (where is_due), 0)                         as credit,
+       coalesce(sum(expected_count) filter (where is_due), 0)::bigint         as expected,
+       coalesce(sum(credit) filter (where is_due), 0)::double                 as credit,
        sum(credit) filter (where is_due)
            / nullif(sum(expected_count) filter (where is_due), 0)             as completion_rate,
        sum(on_time_credit) filter (where is_due)
            / nullif(sum(expected_count) filter (where is_due), 0)             as on_time_rate,
-       sum(submissions)                                                       as submissions,
+       sum(submissions)::bigint                                               as submissions,
        sum(mood_lift_sum) / nullif(sum(mood_lift_n), 0)                       as mood_lift_mean,
-       sum(mood_lift_n)                                                       as mood_lift_n,
+       sum(mood_lift_n)::bigint                                               as mood_lift_n,
        max(last_submission_at)                                                as last_submission_at
 from assignment_progress($as_of, $scope_therapist)
 {where}

@@ -172,7 +172,8 @@ TABLES: dict[str, TableSpec] = {
                 Column("assignment_id", "id", required=True, references="assignments",
                        meaning="The assignment; must be in assignments.csv or the store."),
                 Column("submitted_at", "datetime", required=True,
-                       meaning="When it was reported, ISO 8601 date-time; without an offset it is read in the practice's time zone."),
+                       meaning="When it was reported, ISO 8601 date-time; without an offset it is read "
+                               "in the practice's time zone."),
                 Column("completion", "enum", required=True, allowed=COMPLETIONS,
                        meaning="completed (credit 1), partial (credit 0.5) or skipped (credit 0)."),
                 Column("quality", "int", low=0, high=4, meaning="Therapist's or client's rating, 0-4."),
@@ -203,3 +204,16 @@ TABLES: dict[str, TableSpec] = {
 
 # Tables in the order an import must write them: each refers only to tables before it.
 IMPORT_ORDER = ("therapists", "clients", "assignments", "submissions", "measures")
+
+
+def columns_frame():
+    """The canonical format as a table for people: table, column, required (bool), meaning.
+
+    Returns a pandas DataFrame (imported here so the rest of this module stays free of pandas).
+    """
+    import pandas as pd
+
+    return pd.DataFrame(
+        [(t.name, c.name, c.required, c.meaning) for t in TABLES.values() for c in t.columns],
+        columns=["table", "column", "required", "meaning"],
+    )
