@@ -36,6 +36,17 @@ class Scope:
     def is_practice(self) -> bool:
         return self.therapist_id is None
 
+    def narrowed_to(self, therapist_id: str | None) -> Scope:
+        """This scope limited to one therapist's caseload (a filter); None keeps it as it is.
+
+        A therapist scope can only be narrowed to itself: asking for another therapist raises.
+        """
+        if therapist_id is None or therapist_id == self.therapist_id:
+            return self
+        if self.is_practice:
+            return Scope.therapist(therapist_id)
+        raise ScopeError("a therapist can only see their own caseload")
+
     def sees_client(self, con: DuckDBPyConnection, client_id: str) -> bool:
         """True when the client exists and belongs to this scope."""
         row = con.execute(

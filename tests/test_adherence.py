@@ -223,3 +223,13 @@ def test_store_contents_counts_only_the_scope(con):
 def test_summary_refuses_an_unknown_grouping(con):
     with pytest.raises(ValueError):
         adherence.summary(con, scope=PRACTICE, by="client_id; drop table clients", as_of=AS_OF)
+
+
+def test_a_filter_narrows_the_practice_but_never_widens_a_therapist():
+    from analytics.scope import ScopeError
+
+    assert PRACTICE.narrowed_to("T1") == Scope.therapist("T1")
+    assert PRACTICE.narrowed_to(None) == PRACTICE
+    assert Scope.therapist("T1").narrowed_to("T1") == Scope.therapist("T1")
+    with pytest.raises(ScopeError):
+        Scope.therapist("T1").narrowed_to("T2")
