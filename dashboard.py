@@ -1,0 +1,212 @@
+"""The dashboard's frame: page setup, the store, who is looking, the sidebar's period, and the page list.
+
+Run it with `streamlit run dashboard.py [-- --db PATH]`.
+
+How pages get what they need
+----------------------------
+Streamlit runs this file as `__main__` on every rerun; with `st.navigation` the chosen page then
+runs inside that same script run. A page asks the frame for what it needs by importing plain
+functions from this module::
+
+    from dashboard import current_period, current_scope, db, today
+
+Importing `dashboard` from a page must not draw the frame a second time, so nothing at module level
+touches the screen: the frame is drawn by `main()`, which runs only when this file is the script
+Streamlit runs (`__name__ == "__main__"`). Even then `main()` is called on the imported `dashboard`
+module, not on `__main__`: the frame and the pages then share one copy of these functions, so
+`st.cache_resource` keeps exactly one store connection per process (its cache key includes the
+module's name, and `__main__` and `dashboard` would otherwise be two modules).
+
+The functions hold no state of their own. The store connection is a cached resource; the session's
+cursor, the "View as" choice and the period live in `st.session_state` under the keys below, set by
+the sidebar widgets that `main()` draws before the page runs. Query results are never cached, so a
+page shows what the store holds at that moment (an import is visible on the next page at once).
+
+Known issue: Streamlit still treats a folder named `pages/` next to the entrypoint as the legacy
+multipage layout until st.navigation has run once in the server process. So the very first request
+after the server starts, if it is a deep link such as /data, runs that page alone (no frame, wrong
+menu); any later request is fine. Renaming the folder (e.g. to `views/`) removes the problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+from duckdb import DuckDBPyConnection
+
+from analytics import adherence
+from analytics.period import DEFAULT_PRESET, PRESETS, Period
+from analytics.scope import Scope
+from analytics.store import StoreError, default_db_path, open_store
+
+# The pages, in menu order: (file, title, icon). Every file in pages/ must be listed here
+# (tests/test_architecture.py checks it).
+PAGES = [
+    ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/data.py", "Data", ":material/upload_file:"),
+]
+
+# st.session_state keys owned by the frame.
+VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
+PERIOD_KEY = "period_preset"  # a name from analytics.period.PRESETS, or CUSTOM
+CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
+CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
+
+CUSTOM = "Custom"
+WHOLE_PRACTICE = "Whole practice"
+
+
+# ---------------------------------------------------------------------------------------------
+# What pages import
+# ---------------------------------------------------------------------------------------------
+
+
+def today() -> date:
+    """The date figures are known at: today's date on this machine (one place, so tests can reason about it)."""
+    return date.today()
+
+
+def db_path() -> Path:
+    """The store file: `--db PATH` after `--` on the streamlit command line, else $HOMEWORK_DB, else data/homework.duckdb."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db", type=Path, default=None)
+    known, _ = parser.parse_known_args(sys.argv[1:])
+    return known.db or default_db_path()
+
+
+@st.cache_resource(show_spinner=False)
+def _store_connection(path: str) -> DuckDBPyConnection:
+    """The process's one connection to the store at `path` (created or upgraded on first use)."""
+    return open_store(path)
+
+
+def db() -> DuckDBPyConnection:
+    """This session's cursor on the store (a DuckDB connection may serve many threads, each through its own cursor)."""
+    path = str(db_path().resolve())
+    held = st.session_state.get(CURSOR_KEY)
+    if held is None or held[0] != path:
+        held = (path, _store_connection(path).cursor())
+        st.session_state[CURSOR_KEY] = held
+    return held[1]
+
+
+def signed_in_scope() -> Scope:
+    """Who signed in. No sign-in is configured yet, so every visitor is the practice.
+
+    Real sign-in changes this function only: a therapist's session returns Scope.therapist(their id),
+    and the frame then offers no "View as" choice (see current_scope).
+    """
+    return Scope.practice()
+
+
+def current_scope() -> Scope:
+    """The scope every page reads: who signed in, narrowed to one therapist when the practice chose "View as"."""
+    # narrowed_to never widens: a therapist who signed in stays in their own caseload.
+    return signed_in_scope().narrowed_to(st.session_state.get(VIEW_AS_KEY) or None)
+
+
+def current_period() -> Period:
+    """The reporting period chosen in the sidebar ("Last 28 days" until the user picks another)."""
+    choice = st.session_state.get(PERIOD_KEY, DEFAULT_PRESET)
+    if choice in PRESETS:
+        return Period.last_days(PRESETS[choice], today=today())
+    picked = tuple(st.session_state.get(CUSTOM_RANGE_KEY) or ())
+    if not picked:  # the range input was cleared: fall back to the default
+        return Period.last_days(PRESETS[DEFAULT_PRESET], today=today())
+    # While the user is picking, the range has only its first day.
+    return Period(picked[0], picked[-1])
+
+
+def scope_label(scope: Scope) -> str:
+    """"Whole practice" or "Viewing as <therapist name>" (user text: show it with st.text, never as Markdown)."""
+    if scope.is_practice:
+        return WHOLE_PRACTICE
+    names = therapist_names()
+    return f"Viewing as {names.get(scope.therapist_id, scope.therapist_id)}"
+
+
+def therapist_names() -> dict[str, str]:
+    """therapist_id -> the name to show for it, for the therapists the signed-in user may see.
+
+    A name two therapists share gets the id added, so the "View as" choices stay distinguishable.
+    """
+    frame = adherence.therapists(db(), scope=signed_in_scope())
+    ids, names = list(frame["therapist_id"]), list(frame["name"])
+    return {tid: f"{name} ({tid})" if names.count(name) > 1 else name for tid, name in zip(ids, names, strict=True)}
+
+
+def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str | None]:
+    """st.metric's delta arguments for a change from analytics.charts ("+5 pp", "-2", "±0 pp").
+
+    Up is green and down red, unless `neutral` (more or fewer is neither good nor bad): then grey.
+    st.metric greys out only a numeric zero, so a "±0" change is made grey and arrowless here.
+    """
+    if change is not None and change.startswith("±"):
+        return {"delta": change, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": change, "delta_color": "off" if neutral else "normal"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The frame
+# ---------------------------------------------------------------------------------------------
+
+
+def view_as_picker() -> None:
+    """The practice's "View as" choice: the whole practice or one therapist's caseload."""
+    if not signed_in_scope().is_practice:
+        return
+    names = therapist_names()
+    st.selectbox(
+        "View as",
+        # "" is the whole practice (None would read as "nothing chosen" and offer a clear button).
+        options=["", *names],
+        format_func=lambda tid: names.get(tid, tid) if tid else WHOLE_PRACTICE,
+        key=VIEW_AS_KEY,
+        help="See the dashboard as one therapist sees it: only their clients count.",
+    )
+
+
+def period_picker() -> None:
+    """The reporting period: a preset ending today, or a custom range of due dates."""
+    st.selectbox(
+        "Period",
+        options=[*PRESETS, CUSTOM],
+        index=list(PRESETS).index(DEFAULT_PRESET),
+        key=PERIOD_KEY,
+        help="Homework due in this period is counted. The previous period of the same length is shown for comparison.",
+    )
+    if st.session_state.get(PERIOD_KEY) == CUSTOM:
+        default = Period.last_days(PRESETS[DEFAULT_PRESET], today=today())
+        st.date_input(
+            "Due between",
+            value=(default.start, default.end),
+            key=CUSTOM_RANGE_KEY,
+            format="DD/MM/YYYY",
+            persist_state="session",
+        )
+
+
+def main() -> None:
+    """Draw the frame around the chosen page, then run the page."""
+    st.set_page_config(page_title="Homework adherence", layout="wide")
+    navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
+    try:
+        db()
+    except StoreError as exc:  # e.g. another program holds the file, or a newer release wrote it
+        st.error("The store cannot be opened, so there is nothing to show. The reason:")
+        st.code(str(exc), language=None)
+        st.stop()
+    with st.sidebar:
+        view_as_picker()
+        period_picker()
+    navigation.run()
+
+
+if __name__ == "__main__":
+    import dashboard  # the module pages import: one copy of the functions above (see the docstring)
+
+    dashboard.main()

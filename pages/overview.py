@@ -1,0 +1,84 @@
+"""Overview: the headline numbers for the scope and period, and completion week by week."""
+
+from datetime import timedelta
+
+import streamlit as st
+
+from analytics import adherence, charts
+from analytics.store import is_empty
+from dashboard import current_period, current_scope, db, scope_label, shown_change, today
+
+st.title("Overview")
+
+if is_empty(db()):
+    st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    st.stop()
+
+scope, period, now = current_scope(), current_period(), today()
+headline = adherence.headline(db(), scope=scope, period=period, today=now)
+current, previous = headline.current, headline.previous
+
+st.text(f"{scope_label(scope)} · homework due {period.label()} · figures as of {current.as_of:%d %b %Y}")
+st.caption(f"Changes compare with the previous {period.days} days ({previous.period.label()}); "
+           "submissions with the 7 days before.")
+
+CREDIT_RULE = (
+    "Each submission earns credit: 1 when completed, 0.5 when partial, 0 when skipped. "
+    "An assignment's credit is capped at its expected count (e.g. 7 for a daily task over a week). "
+    "An assignment is due on a date when it is not cancelled and its due date is on or before that date."
+)
+
+active, due, completion, on_time, submitted = st.columns(5)
+active.metric(
+    "Active clients",
+    headline.active_clients,
+    help="Clients whose status is active today (not paused or discharged). "
+    "This is today's caseload, whatever the period, so it has no comparison.",
+    border=True,
+    height="stretch",
+)
+due.metric(
+    "Assignments due",
+    current.due,
+    **shown_change(charts.count_change(current.due, previous.due), neutral=True),
+    help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}. "
+    "Homework due after today is not counted until its due date. "
+    "The change is against the previous period of the same length.",
+    border=True,
+    height="stretch",
+)
+completion.metric(
+    "Completion rate",
+    charts.percent(current.completion_rate),
+    **shown_change(charts.points_change(current.completion_rate, previous.completion_rate)),
+    help="Credit earned ÷ homework expected, over the assignments due in the period, "
+    f"counting submissions made up to {current.as_of:%d %b %Y} (the period's end, or today). "
+    f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
+    border=True,
+    height="stretch",
+)
+on_time.metric(
+    "On-time rate",
+    charts.percent(current.on_time_rate),
+    **shown_change(charts.points_change(current.on_time_rate, previous.on_time_rate)),
+    help="As the completion rate, but counting only submissions made on or before each assignment's due date. "
+    f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
+    border=True,
+    height="stretch",
+)
+submitted.metric(
+    "7-day submissions",
+    headline.submissions_last_7_days,
+    **shown_change(charts.count_change(headline.submissions_last_7_days, headline.submissions_previous_7_days)),
+    help=f"Submissions reported from {now - timedelta(days=6):%d %b} to {now:%d %b %Y} (practice time zone), "
+    "completed, partial or skipped, whatever the period chosen.",
+    border=True,
+    height="stretch",
+)
+
+weekly = adherence.weekly_completion(db(), scope=scope, period=period, today=now)
+if weekly.empty:
+    st.info("Nothing was due in this period, so there is no weekly completion to show. Choose a longer period.")
+else:
+    st.plotly_chart(charts.weekly_completion(weekly), key="overview_weekly_completion")

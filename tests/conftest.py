@@ -1,0 +1,136 @@
+"""Shared fixtures: a store file in tmp_path holding a handful of hand-written rows, and HOMEWORK_DB pointing at it.
+
+The rows are dated relative to date.today() so that the expected figures never go stale. The
+numbers each test expects are worked out by hand in tests/test_pages.py from the rows below.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+if str(PROJECT_DIR) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the project on sys.path
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from analytics.importer import import_batch  # noqa: E402
+from analytics.scope import Scope  # noqa: E402
+from analytics.store import open_store  # noqa: E402
+
+
+def _day(offset: int) -> str:
+    return (date.today() + timedelta(days=offset)).isoformat()
+
+
+def _at_noon(offset: int) -> str:
+    # Noon UTC, so the calendar date is the same in the store (UTC) and on any nearby clock.
+    return f"{_day(offset)}T12:00:00Z"
+
+
+def fixture_files() -> list[tuple[str, bytes]]:
+    """The five canonical CSVs of the fixture practice, as (file name, bytes).
+
+    Therapists: T1 Ada Byron; T2 "Robin **Bold** Lee" (a name with Markdown in it, which must show as typed).
+    Clients: C1, C2 (T1, active); C3 (T2, active); C4 (T2, discharged, nothing ever set).
+    Assignments (d = days from today; * = submitted after the due date):
+      A1 C1 expected 2, due d-10: completed d-11                        -> credit 1,   on time 1
+      A2 C1 expected 3, due d-5:  partial d-6, completed d-3*           -> credit 1.5, on time 0.5
+      A3 C2 expected 1, due d-3:  CANCELLED, completed d-4              -> never due
+      A4 C3 expected 2, due d-8:  completed d-9, d-8, d-2*              -> credit 2 (capped), on time 2
+      A5 C3 expected 1, due d-20: nothing submitted                     -> credit 0
+      A6 C1 expected 1, due d+5:  completed d-1                         -> not due yet
+      A7 C2 expected 1, due d-40: skipped d-41                          -> credit 0 (previous period)
+      A8 C3 expected 1, due d-35: completed d-36                        -> credit 1 (previous period)
+    """
+    therapists = "therapist_id,name,email\nT1,Ada Byron,ada@example.org\nT2,Robin **Bold** Lee,robin@example.org\n"
+    clients = (
+        "client_id,therapist_id,label,intake_date,status\n"
+        f"C1,T1,Client One,{_day(-90)},active\n"
+        f"C2,T1,Client Two,{_day(-90)},active\n"
+        f"C3,T2,Client Three,{_day(-90)},active\n"
+        f"C4,T2,Client Four,{_day(-90)},discharged\n"
+    )
+    assignments = (
+        "assignment_id,client_id,assignment_type,title,assigned_on,due_on,expected_count,status\n"
+        f"A1,C1,journaling,Thought record,{_day(-14)},{_day(-10)},2,active\n"
+        f"A2,C1,behavioural,Morning walk,{_day(-12)},{_day(-5)},3,active\n"
+        f"A3,C2,mindfulness,Body scan,{_day(-7)},{_day(-3)},1,cancelled\n"
+        f"A4,C3,creative,Mood collage,{_day(-15)},{_day(-8)},2,active\n"
+        f"A5,C3,narrative,Letter to self,{_day(-25)},{_day(-20)},1,active\n"
+        f"A6,C1,mindfulness,Breathing space,{_day(-1)},{_day(5)},1,active\n"
+        f"A7,C2,journaling,Gratitude list,{_day(-45)},{_day(-40)},1,active\n"
+        f"A8,C3,behavioural,Activity plan,{_day(-40)},{_day(-35)},1,active\n"
+    )
+    submissions = (
+        "submission_id,assignment_id,submitted_at,completion\n"
+        f"S1,A1,{_at_noon(-11)},completed\n"
+        f"S2,A2,{_at_noon(-6)},partial\n"
+        f"S3,A2,{_at_noon(-3)},completed\n"
+        f"S4,A3,{_at_noon(-4)},completed\n"
+        f"S5,A4,{_at_noon(-9)},completed\n"
+        f"S6,A4,{_at_noon(-8)},completed\n"
+        f"S7,A4,{_at_noon(-2)},completed\n"
+        f"S8,A6,{_at_noon(-1)},completed\n"
+        f"S9,A7,{_at_noon(-41)},skipped\n"
+        f"S10,A8,{_at_noon(-36)},completed\n"
+    )
+    measures = f"client_id,measure,score,administered_on\nC1,PHQ-9,14,{_day(-30)}\nC1,PHQ-9,9,{_day(-2)}\n"
+    return [
+        ("therapists.csv", therapists.encode()),
+        ("clients.csv", clients.encode()),
+        ("assignments.csv", assignments.encode()),
+        ("submissions.csv", submissions.encode()),
+        ("measures.csv", measures.encode()),
+    ]
+
+
+def make_store(path: Path, files: list[tuple[str, bytes]] | None = None) -> Path:
+    """Create the store at `path` holding `files` (the fixture practice by default); returns the path."""
+    files = fixture_files() if files is None else files
+    con = open_store(path)
+    try:
+        if files:
+            report = import_batch(con, files, scope=Scope.practice(), imported_by="test fixture")
+            assert report.accepted, report.to_text()
+    finally:
+        con.close()
+    return path
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store file holding the fixture practice; HOMEWORK_DB points at it."""
+    path = make_store(tmp_path / "homework.duckdb")
+    monkeypatch.setenv("HOMEWORK_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def empty_store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store file with no rows yet; HOMEWORK_DB points at it."""
+    path = make_store(tmp_path / "empty.duckdb", files=[])
+    monkeypatch.setenv("HOMEWORK_DB", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def navigation_pages_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make AppTest run the app the way the server does after its first run: st.navigation, not pages/ discovery.
+
+    Streamlit treats an app with a `pages/` folder as a legacy multipage app until st.navigation runs
+    once, and from then on ignores the folder for good. AppTest (1.67) forgets that before every run,
+    so from the second run on it executes the page file alone, without dashboard.py's frame (no sidebar,
+    no "View as"). Our pages are declared with st.navigation, so the flag is kept False here.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original_init = PagesManager.__init__
+
+    def init(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -1,0 +1,152 @@
+"""The real dashboard in a real browser: `streamlit run` on a fixture store, driven by Playwright in Chromium.
+
+Chromium is required, never skipped: set HOMEWORK_CHROMIUM to its path when it is not /usr/bin/chromium.
+Screenshots are saved to screenshots/ (gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+SCREENSHOTS = PROJECT_DIR / "screenshots"
+CHROMIUM = os.environ.get("HOMEWORK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+STARTUP_SECONDS = 60
+WAIT_MS = 20_000
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_healthy(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"streamlit did not answer at {url} within {STARTUP_SECONDS}s:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def dashboard_url(store_path: Path, tmp_path: Path) -> Iterator[str]:
+    """`streamlit run dashboard.py -- --db <fixture store>` on a free port; stopped after the test."""
+    port = free_port()
+    log = tmp_path / "streamlit.log"
+    env = {k: v for k, v in os.environ.items() if k != "HOMEWORK_DB"}  # the store must come from --db
+    command = [
+        sys.executable, "-m", "streamlit", "run", "dashboard.py",
+        "--server.port", str(port), "--server.headless", "true", "--server.fileWatcherType", "none",
+        "--", "--db", str(store_path),
+    ]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://localhost:{port}"
+            wait_until_healthy(url, server, log)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Chromium through Playwright; the test fails (never skips) when the executable is missing."""
+    assert Path(CHROMIUM).is_file(), (
+        f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM "
+        "to its path. The browser test is required and is never skipped."
+    )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def metric_values(page: Page) -> dict[str, str]:
+    labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
+    values = page.get_by_test_id("stMetricValue").all_inner_texts()
+    return {label.strip(): value.strip() for label, value in zip(labels, values, strict=True)}
+
+
+def expect_no_exception(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_overview_and_an_import_in_a_real_browser(dashboard_url: str) -> None:
+    with chromium() as browser:
+        check_overview_and_import(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+
+
+def check_overview_and_import(page: Page, dashboard_url: str) -> None:
+    page.set_default_timeout(WAIT_MS)
+    page.goto(dashboard_url)
+
+    # The figures worked out by hand in tests/test_pages.py (whole practice, last 28 days).
+    expect(page.get_by_test_id("stMetricValue").nth(2)).to_have_text("56%")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
+    assert metric_values(page) == {
+        "Active clients": "3",
+        "Assignments due": "4",
+        "Completion rate": "56%",
+        "On-time rate": "44%",
+        "7-day submissions": "5",
+    }
+    expect(page.get_by_text("Whole practice · homework due", exact=False)).to_be_visible()
+    expect_no_exception(page)
+    page.wait_for_timeout(500)  # let the chart finish drawing before the picture
+    screenshot(page, "overview")
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "clients.csv", "mimeType": "text/csv",
+                "buffer": b"client_id,therapist_id,label,status\nC5,T1,Client Five,active\n"}]
+    )
+    expect(page.get_by_text("clients.csv", exact=True).first).to_be_visible()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(4)  # report, columns, store contents, import log
+    expect_no_exception(page)
+    screenshot(page, "data-after-import")
+
+    page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
+    expect(page.get_by_test_id("stMetricValue").first).to_have_text("4")
+    expect_no_exception(page)
+    page.close()
