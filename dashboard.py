@@ -22,10 +22,10 @@ cursor, the "View as" choice and the period live in `st.session_state` under the
 the sidebar widgets that `main()` draws before the page runs. Query results are never cached, so a
 page shows what the store holds at that moment (an import is visible on the next page at once).
 
-Known issue: Streamlit still treats a folder named `pages/` next to the entrypoint as the legacy
-multipage layout until st.navigation has run once in the server process. So the very first request
-after the server starts, if it is a deep link such as /data, runs that page alone (no frame, wrong
-menu); any later request is fine. Renaming the folder (e.g. to `views/`) removes the problem.
+Streamlit treats a folder named `pages/` next to the entrypoint as the legacy multipage layout until
+st.navigation has run once in the server process, so the very first request after the server starts,
+if it is a deep link such as /data, would run that page alone (no frame, no scope, wrong menu). Every
+page therefore starts with `require_frame()`, which sends such a request through the frame first.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole
 PERIOD_KEY = "period_preset"  # a name from analytics.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
 CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
+FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"
@@ -63,6 +64,12 @@ WHOLE_PRACTICE = "Whole practice"
 # ---------------------------------------------------------------------------------------------
 # What pages import
 # ---------------------------------------------------------------------------------------------
+
+
+def require_frame() -> None:
+    """Every page's first line: a page run without the frame (see the module docstring) goes through it."""
+    if not st.session_state.get(FRAME_KEY):
+        st.switch_page("dashboard.py")
 
 
 def today() -> date:
@@ -203,6 +210,7 @@ def main() -> None:
     with st.sidebar:
         view_as_picker()
         period_picker()
+    st.session_state[FRAME_KEY] = True
     navigation.run()
 
 

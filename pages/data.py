@@ -4,7 +4,9 @@ import streamlit as st
 
 from analytics import adherence, canonical, importer
 from analytics.store import get_timezone
-from dashboard import current_scope, db, scope_label
+from dashboard import current_scope, db, require_frame, scope_label
+
+require_frame()
 
 LAST_REPORT_KEY = "last_import_report"  # the ImportReport of this session's last import
 UPLOAD_ROUND_KEY = "import_upload_round"  # a new uploader (empty) after each accepted import

@@ -6,7 +6,9 @@ import streamlit as st
 
 from analytics import adherence, charts
 from analytics.store import is_empty
-from dashboard import current_period, current_scope, db, scope_label, shown_change, today
+from dashboard import current_period, current_scope, db, require_frame, scope_label, shown_change, today
+
+require_frame()
 
 st.title("Overview")
 

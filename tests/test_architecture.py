@@ -87,3 +87,14 @@ def test_the_screens_never_call_st_html(path: Path) -> None:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "st":
             assert node.attr != "html", f"{path.name} line {node.lineno}: st.html renders raw HTML"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_page_first_goes_through_the_frame(page: Path) -> None:
+    # The first statement after the imports must be require_frame() (see dashboard.py's docstring).
+    body = [node for node in ast.parse(page.read_text(encoding="utf-8")).body
+            if not isinstance(node, ast.Import | ast.ImportFrom | ast.Expr) or
+            (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call))]
+    first = body[0]
+    assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
+    assert isinstance(first.value.func, ast.Name) and first.value.func.id == "require_frame"
