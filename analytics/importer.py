@@ -34,7 +34,8 @@ CHUNK_ROWS = 50_000  # rows staged per round trip: bounds the memory an import h
 MAX_LISTED_PROBLEMS = 1_000  # per file; the counts stay exact beyond it
 
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+# UTC offsets run from -12:00 to +14:00 with whole minutes; anything else is not a time.
+DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 
 
@@ -147,35 +148,39 @@ def _sha256(source: bytes | Path) -> str:
 
 
 class _LineCountingText(io.TextIOBase):
-    """UTF-8 text from a byte stream, reporting the line it stopped at when a byte is not UTF-8."""
+    """UTF-8 text lines from a byte stream; a byte that is not UTF-8 raises _NotUtf8 with its line.
+
+    Lines are counted on the raw bytes (a newline byte is never part of a multi-byte character), so
+    the line of a bad byte is exact even when a character is split across two reads.
+    """
 
     def __init__(self, raw: io.BufferedIOBase):
         self._raw = raw
         self._decoder = codecs.getincrementaldecoder("utf-8")()
-        self._lines_done = 0
-        self._first = True
 
     def __iter__(self) -> Iterator[str]:
         pending = ""
+        newlines_before = 0  # newline bytes in the blocks already decoded
+        first = True
         for block in iter(lambda: self._raw.read(1 << 16), b""):
+            held = len(self._decoder.getstate()[0])  # bytes of a split character kept from the last block
             try:
                 text = self._decoder.decode(block)
             except UnicodeDecodeError as exc:
-                good = self._decoder.decode(block[: exc.start]) if exc.start else ""
-                line = self._lines_done + (pending + good).count("\n") + 1
-                raise _NotUtf8(line) from exc
-            if self._first:
+                bad_at = max(0, exc.start - held)
+                raise _NotUtf8(newlines_before + block[:bad_at].count(b"\n") + 1) from exc
+            newlines_before += block.count(b"\n")
+            if first:
                 text = text.removeprefix("\ufeff")
-                self._first = False
+                first = False
             pending += text
             *complete, pending = pending.split("\n")
             for piece in complete:
-                self._lines_done += 1
                 yield piece + "\n"
         try:
             tail = self._decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise _NotUtf8(self._lines_done + pending.count("\n") + 1) from exc
+            raise _NotUtf8(newlines_before + 1) from exc
         if pending + tail:
             yield pending + tail
 
@@ -424,13 +429,14 @@ def _validate(
     assert spec is not None
     table = spec.name
     checks = _row_checks(spec, present)
-    key = ", ".join(_value(k) for k in spec.key)
+    # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
+    key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
     duplicate = (
         f"select _line, '{spec.key[0]}' as col, "
         f"'the same {'/'.join(spec.key)} as line ' || first_line as reason from ("
         f"select _line, min(_line) over (partition by {key}) as first_line, "
         f"count(*) over (partition by {key}) as n from stage_{table} "
-        f"where {' and '.join(f'{_value(k)} is not null' for k in spec.key)}) where _line > first_line"
+        f"where {' and '.join(f'{_key_sql(spec.column(k))} is not null' for k in spec.key)}) where _line > first_line"
     )
     unions = [f"select _line, '{c}' as col, '{r}' as reason from stage_{table} where {pred}"
               for c, r, pred in checks]
@@ -448,7 +454,21 @@ def _validate(
         f"from stage_{table}{join_types} "
         f"where _line not in (select _line from problems_{table})"
     )
-    if "assignment_type" in present:
+
+
+def _key_sql(col: Column) -> str:
+    """SQL for a key field as it will be stored (a value that is not valid gives NULL)."""
+    v = _value(col.name)
+    if col.kind == "measure":
+        return _measure_sql(v)
+    if col.kind == "date":
+        return f"try_cast({v} as date)"
+    return v
+
+
+def _warn_unknown_types(con: DuckDBPyConnection, staged: _StagedFile, report: ImportReport) -> None:
+    """List each assignment type that is not one of ours (kept as written) among the accepted rows."""
+    if "assignment_type" in staged.present:
         unknown = con.execute(
             "select t.assignment_type, count(*), min(t._line) from typed_assignments t "
             "left join type_aliases on type_aliases.canonical = t.assignment_type "
@@ -456,7 +476,7 @@ def _validate(
         ).fetchall()
         for value, count, first_line in unknown:
             report.problems.append(Problem(
-                file_report.file, first_line, "assignment_type",
+                staged.report.file, first_line, "assignment_type",
                 f"unknown type '{printable(value)}' kept as written ({count} row(s)); "
                 "known types: journaling, behavioural, mindfulness, creative, narrative, other",
                 "warning"))
@@ -536,11 +556,14 @@ def _write_table(con: DuckDBPyConnection, staged: _StagedFile) -> None:
     total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
     staged.report.inserted, staged.report.updated = inserted, changed
     staged.report.unchanged = total - inserted - changed
-    columns = ", ".join(present)
+    # A new client from a file without a label column is shown by its id; a stored label is kept.
+    derived = {"label": "client_id"} if table == "clients" and "label" not in present else {}
+    columns = ", ".join([*present, *derived])
+    values = ", ".join([*present, *derived.values()])
     update = ", ".join(f"{c} = excluded.{c}" for c in others)
     conflict = f"do update set {update}" if update else "do nothing"
     con.execute(
-        f"insert into {table} ({columns}) select {columns} from write_{table} "
+        f"insert into {table} ({columns}) select {values} from write_{table} "
         f"on conflict ({', '.join(spec.key)}) {conflict}"
     )
 
@@ -589,6 +612,7 @@ def import_batch(
                 if table in staged_by_table:
                     _validate(con, staged_by_table[table], report)
                     _check_references(con, staged_by_table[table], report, batch_tables)
+                    _warn_unknown_types(con, staged_by_table[table], report)
             rejected = any(f.rejected for f in report.files)
             if unreadable or (rejected and not skip_invalid):
                 raise ImportRefused
