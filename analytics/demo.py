@@ -721,10 +721,17 @@ def _make_submissions(rng: np.random.Generator, caseload: _Caseload, homework: _
         note_codes[rows] = len(all_notes) + (note_pick[rows] * len(notes)).astype(np.int64)
         all_notes.extend(notes)
 
-    # Feedback: therapists differ in how often they write; it comes within ten days, in
-    # working hours, and only if that moment has already passed.
-    feedback_rate = rng.beta(5.0, 3.0, caseload.therapist.max() + 1)
-    gets_feedback = is_done & (rng.random(n_rows) < feedback_rate[caseload.therapist[row_client]])
+    # Feedback: a therapist reviews a client's homework week by week. Most rarely miss a week; in a
+    # practice of three or more, one often does (their clients show up as waiting for feedback).
+    # It comes within ten days, in working hours, and only if that moment has already passed.
+    n_therapists = caseload.therapist.max() + 1
+    review_rate = rng.uniform(0.93, 0.99, n_therapists)
+    if n_therapists >= 3:
+        review_rate[n_therapists // 2] = rng.uniform(0.6, 0.75)
+    weeks_kept = calendar.weeks + 2  # late work can fall in the week after the window's last
+    reviewed = rng.random(len(caseload.therapist) * weeks_kept) < np.repeat(review_rate[caseload.therapist], weeks_kept)
+    client_week = row_client * weeks_kept + (submitted_day - calendar.start_day) // 7
+    gets_feedback = is_done & reviewed[client_week]
     feedback_delay = rng.choice(10, size=n_rows, p=[0.1, 0.2, 0.15, 0.12, 0.1, 0.09, 0.08, 0.07, 0.05, 0.04])
     feedback_at = (submitted_day + feedback_delay) * _SECONDS_PER_DAY + rng.integers(480, 1140, n_rows) * 60
     feedback_at = np.where(feedback_at < submitted_at, feedback_at + _SECONDS_PER_DAY, feedback_at)

@@ -272,7 +272,8 @@ def test_shares_are_in_realistic_ranges(larger_tables: dict[str, pd.DataFrame]) 
     assert 0.7 <= any_mood <= 0.9
     assert (done["mood_before"].notna() & done["mood_after"].isna()).any()
     assert (done["mood_before"].isna() & done["mood_after"].notna()).any()
-    assert 0.45 <= done["therapist_feedback"].notna().mean() <= 0.75
+    # Therapists review week by week and rarely miss one; one in a practice of three or more often does.
+    assert 0.8 <= done["therapist_feedback"].notna().mean() <= 0.97
 
     daily = assignments["expected_count"] >= 5
     assert set(assignments.loc[daily, "expected_count"]) <= {5, 6, 7}
