@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import adherence, demo
+from analytics import adherence, attention, demo
 from analytics.importer import import_batch
 from analytics.scope import Scope
 from analytics.store import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
 
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+NEEDS_ATTENTION = "needs-attention"
 
 
 def _iso_date(text: str) -> date:
@@ -63,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("summary", help="completion, on-time rate and mood lift per group")
     add_db(p)
-    p.add_argument("--by", choices=sorted(adherence.GROUP_BY), required=True)
+    p.add_argument("--by", choices=[*sorted(adherence.GROUP_BY), NEEDS_ATTENTION], required=True,
+                   help="one row per group; needs-attention lists the clients that meet a rule, with the reasons")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--therapist", default=None, help="only this therapist's clients (default: the whole practice)")
@@ -114,7 +116,17 @@ def run_import(args: argparse.Namespace) -> int:
 def run_summary(args: argparse.Namespace) -> int:
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
-    frame = adherence.summary(con, scope=scope, by=args.by, as_of=args.as_of or date.today())
+    as_of = args.as_of or date.today()
+    if args.by == NEEDS_ATTENTION:
+        try:
+            thresholds = attention.load_thresholds(con)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        frame = attention.needs_attention(con, scope=scope, today=as_of, thresholds=thresholds)
+        frame = frame[["rank", "client_id", "therapist_id", "n_reasons", "reasons"]]
+    else:
+        frame = adherence.summary(con, scope=scope, by=args.by, as_of=as_of)
     print(format_frame(frame, args.format))
     return EXIT_OK
 
@@ -122,6 +134,8 @@ def run_summary(args: argparse.Namespace) -> int:
 def format_frame(frame: pd.DataFrame, fmt: str) -> str:
     """A summary as an aligned table, CSV, or JSON records (dates as YYYY-MM-DD, rates as 0-1)."""
     out = frame.copy()
+    if "reasons" in out.columns and fmt != "json":  # a list of texts: one cell, reasons joined
+        out["reasons"] = out["reasons"].map("; ".join)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d" if column == "week" else "%Y-%m-%dT%H:%M:%S")

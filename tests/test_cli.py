@@ -417,3 +417,26 @@ def test_a_store_from_a_newer_release_gives_a_clear_error_and_exit_1(tmp_path, c
     assert f"schema version {SCHEMA_VERSION + 1}" in err
     assert "Traceback" not in err
     assert out == ""
+
+
+def test_summary_by_needs_attention_lists_clients_with_their_reasons(practice, capsys):
+    # As of 03-11, by the default rules:
+    # - low completion (28 days, at least 2 due): C1 3.5 of 6 = 58%; C2 and C3 have one due each: no;
+    # - silent 14 days: C1, C2 (S10 03-05) and C3 (S11 03-06) all submitted: no; C4 has nothing due;
+    # - missed in a row: C1's last due (A1, 03-08) earned credit; C2 has only one due: no;
+    # - mood falling: C1's 7 moods (S1-S8 but S3; S8's mood counts though A5 is cancelled) slope
+    #   about -1.4 a week but the 95% interval runs from about -6 to +3: no;
+    # - feedback waiting: C1's S1 (completed 03-03, 8 days ago, no feedback): yes. S4/S5 are 7 days old.
+    code, out, _ = cli(capsys, "summary", "--db", practice, "--by", "needs-attention", "--as-of", AS_OF,
+                       "--format", "csv")
+    assert code == 0
+    rows = read_csv(out)
+    assert [(r["rank"], r["client_id"], r["therapist_id"], r["n_reasons"]) for r in rows] == [("1", "C1", "T1", "1")]
+    assert "waiting for feedback" in rows[0]["reasons"] and "8 days" in rows[0]["reasons"]
+
+
+def test_summary_by_needs_attention_in_one_therapists_scope(practice, capsys):
+    code, out, _ = cli(capsys, "summary", "--db", practice, "--by", "needs-attention", "--as-of", AS_OF,
+                       "--format", "json", "--therapist", "T2")
+    assert code == 0
+    assert json.loads(out) == []
