@@ -1,0 +1,354 @@
+"""The practice manager's figures: every client's adherence, breakdowns, the weekly heatmap and the spread of rates.
+
+Every completion figure reads the `due_assignments` macro of schema.sql (credit, its cap and on-time
+credit are defined there once); late work, feedback and the last submission read `submission_facts`.
+The definitions are written out in data/README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from duckdb import DuckDBPyConnection
+
+from analytics.adherence import GROUP_BY
+from analytics.canonical import TYPE_LABELS
+from analytics.period import Period
+from analytics.scope import Scope
+
+# A week counts towards a streak when the client earned at least this share of what was due in it.
+STREAK_THRESHOLD = 0.8
+
+# The optional assignment-type filter, the same in every query.
+TYPE_FILTER = "($assignment_type is null or assignment_type = $assignment_type)"
+
+
+def _current_params(scope: Scope, period: Period, today: date, assignment_type: str | None) -> dict:
+    """The bound parameters of a period's figures."""
+    return {
+        "scope_therapist": scope.therapist_id,
+        "assignment_type": assignment_type,
+        "start": period.start,
+        "end": period.end,
+        "as_of": period.as_of(today),
+    }
+
+
+def _period_params(scope: Scope, period: Period, today: date, assignment_type: str | None) -> dict:
+    """The bound parameters of a period's figures and the previous period's."""
+    previous = period.previous()
+    return {
+        **_current_params(scope, period, today, assignment_type),
+        "previous_start": previous.start,
+        "previous_end": previous.end,
+        "previous_as_of": previous.as_of(today),
+    }
+
+
+# The figures of the assignments due in a period, grouped by {key} (a column of due_assignments
+# taken from an allow-list) and read from {source}: due_assignments as known on the period's as-of
+# date, or a CTE holding it. {start} and {end} name bound parameters.
+DUE_FIGURES = """
+select {key} as key,
+       count(*)                                                   as due,
+       sum(expected_count)::bigint                                as expected,
+       sum(credit)::double                                        as credit,
+       sum(credit)::double / sum(expected_count)                  as completion_rate,
+       sum(on_time_credit)::double / sum(expected_count)          as on_time_rate
+from {source}
+where due_on between ${start} and ${end} and """ + TYPE_FILTER + """
+group by {key}
+"""
+
+
+def _due_figures(key: str, *, previous: bool = False, source: str | None = None) -> str:
+    """DUE_FIGURES for the period (or the previous one), by default read from due_assignments as of its as-of date."""
+    prefix = "previous_" if previous else ""
+    source = source or f"due_assignments(${prefix}as_of, $scope_therapist)"
+    return DUE_FIGURES.format(key=key, source=source, start=prefix + "start", end=prefix + "end")
+
+
+# One row per client in scope. {current} is the period's figures by client: read from due_now when
+# the period runs to today (the usual case: one pass over the submissions fewer), else from
+# due_assignments as of the period's end.
+#   streak          - weeks of due_on up to today, as known today (due_now), whatever the period;
+#   last submission - any submission on or before as_of, whatever its assignment's status (it is
+#                     work the client reported);
+#   late work and feedback - completed or partial submissions made in [start, as_of] to active
+#                     assignments (cancelled homework counts in no rate).
+CLIENT_OVERVIEW = """
+with roster as (
+    select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
+    from clients c
+    left join therapists t using (therapist_id)
+    where $scope_therapist is null or c.therapist_id = $scope_therapist
+),
+due_now as (
+    select * from due_assignments($today, $scope_therapist) where """ + TYPE_FILTER + """
+),
+current_figures as ({current}),
+previous_figures as (""" + _due_figures("client_id", previous=True) + """),
+weekly as (
+    select client_id, week, sum(credit)::double / sum(expected_count) >= $streak_threshold as met
+    from due_now
+    group by client_id, week
+),
+streaks as (
+    -- the weeks after the latest week under the threshold (weeks with nothing due have no row)
+    select client_id, count(*) filter (where last_missed is null or week > last_missed) as streak_weeks
+    from (select *, max(week) filter (where not met) over (partition by client_id) as last_missed from weekly)
+    group by client_id
+),
+last_submissions as (
+    select a.client_id, max(f.submitted_on) as last_submission_on
+    from submission_facts f
+    join assignments a on a.assignment_id = f.assignment_id
+    join clients c on c.client_id = a.client_id
+    where f.submitted_on <= $as_of
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+      and """ + TYPE_FILTER + """
+    group by a.client_id
+),
+work_in_period as (
+    select a.client_id, f.submission_id,
+           f.submitted_on - a.due_on                               as days_late,
+           nullif(trim(f.therapist_feedback), '') is not null      as has_feedback
+    from submission_facts f
+    join assignments a on a.assignment_id = f.assignment_id
+    join clients c on c.client_id = a.client_id
+    where f.submitted_on between $start and $as_of
+      and a.status = 'active'
+      and f.completion in ('completed', 'partial')
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+      and """ + TYPE_FILTER + """
+),
+work_figures as (
+    select client_id,
+           count(*) filter (where days_late > 0)                   as late_submissions,
+           median(days_late) filter (where days_late > 0)          as median_days_late,
+           count(*) filter (where has_feedback) / count(*)         as feedback_coverage
+    from work_in_period
+    group by client_id
+),
+feedback_delays as (
+    -- elapsed time between the two instants (not local clock times, which jump at DST changes)
+    select w.client_id, round(median(epoch(s.feedback_at - s.submitted_at) / 86400), 1) as median_feedback_days
+    from work_in_period w
+    join submissions s on s.submission_id = w.submission_id
+    where w.has_feedback
+    group by w.client_id
+)
+select r.client_id, r.label, r.therapist_id, r.therapist_name, r.status,
+       coalesce(cur.due, 0)                                   as due,
+       coalesce(cur.expected, 0)                              as expected,
+       coalesce(cur.credit, 0)                                as credit,
+       cur.completion_rate,
+       cur.on_time_rate,
+       prev.completion_rate                                   as previous_completion_rate,
+       cur.completion_rate - prev.completion_rate             as completion_change,
+       ls.last_submission_on,
+       ($as_of::date - ls.last_submission_on)::double         as days_since_last_submission,
+       coalesce(st.streak_weeks, 0)                           as streak_weeks,
+       coalesce(wf.late_submissions, 0)                       as late_submissions,
+       wf.median_days_late,
+       wf.feedback_coverage,
+       fd.median_feedback_days
+from roster r
+left join current_figures cur on cur.key = r.client_id
+left join previous_figures prev on prev.key = r.client_id
+left join streaks st using (client_id)
+left join last_submissions ls using (client_id)
+left join work_figures wf using (client_id)
+left join feedback_delays fd using (client_id)
+order by lower(r.label), r.client_id
+"""
+
+
+def client_overview(
+    con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date, assignment_type: str | None = None
+) -> pd.DataFrame:
+    """One row per client in scope (every client, even with nothing due), sorted by label.
+
+    Columns: client_id, label, therapist_id, therapist_name, status; for the assignments due in the
+    period as of `period.as_of(today)`: due (assignments), expected (sum of expected_count), credit,
+    completion_rate and on_time_rate (0-1, NaN when nothing is due); previous_completion_rate (the
+    same for `period.previous()`), completion_change (current − previous, 0-1 scale, NaN if either is
+    missing); last_submission_on (calendar date, any submission on or before as_of),
+    days_since_last_submission (as_of − that date, days, so a past period reads as it stood; NaN if
+    never); streak_weeks (weeks up to today's week at or above STREAK_THRESHOLD, see data/README.md); late_submissions (completed or
+    partial submissions made in [start, as_of] after their due date) and median_days_late (days);
+    feedback_coverage (0-1 share of those submissions with therapist feedback, NaN if none) and
+    median_feedback_days (feedback_at − submitted_at in days, one decimal).
+    `assignment_type` restricts every figure to assignments of that type.
+    """
+    as_of = period.as_of(today)
+    current = _due_figures("client_id", source="due_now" if as_of == today else None)
+    params = {**_period_params(scope, period, today, assignment_type),
+              "today": today, "streak_threshold": STREAK_THRESHOLD}
+    return con.execute(CLIENT_OVERVIEW.format(current=current), params).df()
+
+
+# The rows of a breakdown: name -> (key column as in adherence.GROUP_BY, the groups to show, whether
+# a previous period means anything). Clients and therapists in scope always have a row; types and
+# weeks only when something was due (read from the current_figures / previous_figures CTEs).
+BREAKDOWN_GROUPS = {
+    "client": (
+        GROUP_BY["client"],
+        "select client_id as key, label from clients "
+        "where $scope_therapist is null or therapist_id = $scope_therapist",
+        True,
+    ),
+    "therapist": (
+        GROUP_BY["therapist"],
+        "select therapist_id as key, name as label from therapists "
+        "where $scope_therapist is null or therapist_id = $scope_therapist",
+        True,
+    ),
+    "type": (
+        GROUP_BY["type"],
+        "select key, key as label from current_figures union select key, key from previous_figures",
+        True,
+    ),
+    "week": (
+        GROUP_BY["week"],
+        "select key, strftime(key, '%Y-%m-%d') as label from current_figures",
+        False,
+    ),
+}
+
+BREAKDOWN = """
+with current_figures as ({current}),
+previous_figures as ({previous}),
+groups as ({groups})
+select g.key as {key_column}, g.label,
+       coalesce(cur.due, 0)                          as due,
+       coalesce(cur.expected, 0)                     as expected,
+       coalesce(cur.credit, 0)                       as credit,
+       cur.completion_rate,
+       cur.on_time_rate,
+       prev.completion_rate                          as previous_completion_rate,
+       cur.completion_rate - prev.completion_rate    as completion_change
+from groups g
+left join current_figures cur on cur.key = g.key
+left join previous_figures prev on prev.key = g.key
+order by lower(g.label), g.key
+"""
+
+# By week the previous period has other weeks: its figures are left empty.
+NO_PREVIOUS = "select null::date as key, null::double as completion_rate where false"
+
+
+def breakdown(
+    con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date, by: str, assignment_type: str | None = None
+) -> pd.DataFrame:
+    """One row per group of the period's due assignments, by client, therapist, type or week.
+
+    Columns: the key (client_id, therapist_id, assignment_type, or week as the Monday's date), label
+    (client label, therapist name, type label, or the week as YYYY-MM-DD), due (assignments), expected,
+    credit, completion_rate and on_time_rate (0-1, NaN when nothing is due), previous_completion_rate
+    and completion_change (0-1 scale; NaN by week, where the previous period has other weeks).
+    Every client or therapist in scope has a row; types with something due in either period; weeks
+    with something due in the period.
+    """
+    if by not in BREAKDOWN_GROUPS:
+        raise ValueError(f"by must be one of {', '.join(BREAKDOWN_GROUPS)}")
+    key_column, groups, has_previous = BREAKDOWN_GROUPS[by]
+    if has_previous:
+        previous = _due_figures(key_column, previous=True)
+        params = _period_params(scope, period, today, assignment_type)
+    else:
+        previous = NO_PREVIOUS
+        params = _current_params(scope, period, today, assignment_type)
+    sql = BREAKDOWN.format(current=_due_figures(key_column), previous=previous, groups=groups, key_column=key_column)
+    frame = con.execute(sql, params).df()
+    if by == "type":
+        frame["label"] = [TYPE_LABELS.get(key, key) for key in frame[key_column]]
+    return frame
+
+
+# Who a heatmap row is: name -> (column of due_assignments, the table giving its label).
+GRID_ROWS = {
+    "therapist": ("therapist_id", "select therapist_id as key, name as label from therapists"),
+    "client": ("client_id", "select client_id as key, label from clients"),
+}
+
+WEEKLY_GRID = """
+with cells as (
+    select week, {key_column} as key,
+           sum(expected_count)::bigint                  as expected,
+           sum(credit)::double                          as credit,
+           sum(credit)::double / sum(expected_count)    as completion_rate
+    from due_assignments($as_of, $scope_therapist)
+    where due_on between $start and $end and """ + TYPE_FILTER + """
+    group by week, {key_column}
+)
+select c.week, c.key, l.label, c.expected, c.credit, c.completion_rate
+from cells c
+join ({labels}) l using (key)
+order by c.week, l.label, c.key
+"""
+
+
+def weekly_grid(
+    con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date, by: str, assignment_type: str | None = None
+) -> pd.DataFrame:
+    """Completion by week and therapist (or by week and client, for a scope narrowed to one therapist).
+
+    Columns: week (Monday date of due_on), key (therapist_id or client_id), label (therapist name or
+    client label), expected, credit, completion_rate (0-1). One row per week of the period and
+    therapist/client with something due in it, as of `period.as_of(today)`; other cells are absent.
+    """
+    if by not in GRID_ROWS:
+        raise ValueError(f"by must be one of {', '.join(GRID_ROWS)}")
+    key_column, labels = GRID_ROWS[by]
+    sql = WEEKLY_GRID.format(key_column=key_column, labels=labels)
+    return con.execute(sql, _current_params(scope, period, today, assignment_type)).df()
+
+
+# Each client's completion rate over the period's due assignments, as a bin 0-9 of ten percentage
+# points; 100% falls in the last bin. 10 * credit / expected is exact for whole tenths (credit is a
+# multiple of 0.5), so a rate of exactly 50% lands in [50, 60) and never in [40, 50).
+CLIENT_BINS = """
+select client_id, least(floor(10 * sum(credit) / sum(expected_count)), 9)::integer as bin
+from due_assignments($as_of, $scope_therapist)
+where due_on between $start and $end and """ + TYPE_FILTER + """
+group by client_id
+"""
+
+COMPLETION_DISTRIBUTION = """
+with client_bins as (""" + CLIENT_BINS + """)
+select b.bin * 10 as bin_start, b.bin * 10 + 10 as bin_end, count(c.client_id) as clients
+from range(10) b(bin)
+left join client_bins c on c.bin = b.bin
+group by b.bin
+order by b.bin
+"""
+
+CLIENTS_WITH_NOTHING_DUE = """
+with client_bins as (""" + CLIENT_BINS + """)
+select count(*)
+from clients c
+where ($scope_therapist is null or c.therapist_id = $scope_therapist)
+  and c.client_id not in (select client_id from client_bins)
+"""
+
+
+def completion_distribution(
+    con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date, assignment_type: str | None = None
+) -> pd.DataFrame:
+    """How many clients in scope reached each completion rate in the period: ten rows, one per bin.
+
+    Columns: bin_start, bin_end (percent: [0, 10), [10, 20) ... [90, 100], 100% in the last bin) and
+    clients (count; 0 for an empty bin). Clients with nothing due are in no bin: see
+    `clients_with_nothing_due`.
+    """
+    return con.execute(COMPLETION_DISTRIBUTION, _current_params(scope, period, today, assignment_type)).df()
+
+
+def clients_with_nothing_due(
+    con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date, assignment_type: str | None = None
+) -> int:
+    """The number of clients in scope (any status) with nothing due in the period as of its as-of date."""
+    params = _current_params(scope, period, today, assignment_type)
+    return int(con.execute(CLIENTS_WITH_NOTHING_DUE, params).fetchone()[0])
