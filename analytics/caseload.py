@@ -176,8 +176,8 @@ def client_overview(
     same for `period.previous()`), completion_change (current − previous, 0-1 scale, NaN if either is
     missing); last_submission_on (calendar date, any submission on or before as_of),
     days_since_last_submission (as_of − that date, days, so a past period reads as it stood; NaN if
-    never); streak_weeks (weeks up to today's week at or above STREAK_THRESHOLD, see data/README.md); late_submissions (completed or
-    partial submissions made in [start, as_of] after their due date) and median_days_late (days);
+    never); streak_weeks (weeks up to today's week at or above STREAK_THRESHOLD, see data/README.md);
+    late_submissions (completed or partial submissions made in [start, as_of] after their due date) and median_days_late (days);
     feedback_coverage (0-1 share of those submissions with therapist feedback, NaN if none) and
     median_feedback_days (feedback_at − submitted_at in days, one decimal).
     `assignment_type` restricts every figure to assignments of that type.
