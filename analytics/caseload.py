@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.adherence import GROUP_BY
+from analytics.adherence import GROUP_BY, summary
 from analytics.canonical import TYPE_LABELS
 from analytics.period import Period
 from analytics.scope import Scope
@@ -352,3 +352,19 @@ def clients_with_nothing_due(
     """The number of clients in scope (any status) with nothing due in the period as of its as-of date."""
     params = _current_params(scope, period, today, assignment_type)
     return int(con.execute(CLIENTS_WITH_NOTHING_DUE, params).fetchone()[0])
+
+
+# Everything up to an as-of date, for the command line's summary (a period with no useful start).
+SINCE_THE_START = date(1900, 1, 1)
+ENGAGEMENT_COLUMNS = ["streak_weeks", "days_since_last_submission", "feedback_coverage", "median_feedback_days"]
+
+
+def client_summary(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:
+    """`adherence.summary(by="client")` with the engagement figures of `client_overview` beside it.
+
+    Added columns, as known on as_of over everything up to it: streak_weeks, days_since_last_submission,
+    feedback_coverage (0-1) and median_feedback_days. One row per client in scope.
+    """
+    figures = summary(con, scope=scope, by="client", as_of=as_of)
+    overview = client_overview(con, scope=scope, period=Period(SINCE_THE_START, as_of), today=as_of)
+    return figures.merge(overview[["client_id", *ENGAGEMENT_COLUMNS]], on="client_id", how="left")

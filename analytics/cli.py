@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import adherence, attention, demo
+from analytics import adherence, attention, caseload, demo
 from analytics.importer import import_batch
 from analytics.scope import Scope
 from analytics.store import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
@@ -125,6 +125,8 @@ def run_summary(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         frame = attention.needs_attention(con, scope=scope, today=as_of, thresholds=thresholds)
         frame = frame[["rank", "client_id", "therapist_id", "n_reasons", "reasons"]]
+    elif args.by == "client":
+        frame = caseload.client_summary(con, scope=scope, as_of=as_of)
     else:
         frame = adherence.summary(con, scope=scope, by=args.by, as_of=as_of)
     print(format_frame(frame, args.format))

@@ -70,7 +70,8 @@ AS_OF = "2026-03-11"
 #   A8 C3 journaling  wk 03-02        1      1                      1                            1     +2
 
 BY_CLIENT_COLUMNS = ["client_id", "therapist_id", "expected", "credit", "completion_rate", "on_time_rate",
-                     "submissions", "mood_lift_mean", "mood_lift_n", "last_submission_at"]
+                     "submissions", "mood_lift_mean", "mood_lift_n", "last_submission_at", "streak_weeks",
+                     "days_since_last_submission", "feedback_coverage", "median_feedback_days"]
 GROUP_COLUMNS = ["expected", "credit", "completion_rate", "on_time_rate", "submissions", "mood_lift_mean",
                  "mood_lift_n"]
 
@@ -274,6 +275,22 @@ def test_summary_by_client_csv(practice, capsys):
     assert c4["therapist_id"] == "T2"
     assert [number(c4[c]) for c in GROUP_COLUMNS] == [0, 0, None, None, 0, None, 0]
     assert c4["last_submission_at"] == ""
+
+
+def test_summary_by_client_adds_streak_days_since_and_feedback(practice, capsys):
+    code, out, err = cli(capsys, "summary", "--db", practice, "--by", "client", "--format", "csv", "--as-of", AS_OF)
+    assert code == 0, err
+    table = {r["client_id"]: r for r in read_csv(out)}
+    engagement = ["streak_weeks", "days_since_last_submission", "feedback_coverage", "median_feedback_days"]
+    # Streak as of 03-11: the week of 03-09 has nothing due yet (A3 03-13, A4 03-20) and is skipped.
+    # C1's week of 03-02 earned 3.5 of 6 (58%) < 80%: 0. C3's earned 1 of 1: 1. C2's 0 of 1: 0.
+    # Days since the last submission to 03-11: C1 S7 03-11 -> 0; C2 S10 03-05 -> 6; C3 S11 03-06 -> 5.
+    # Feedback: none in the fixture. C1 has 7 completed/partial submissions to active homework -> 0;
+    # C2's only one is skipped -> no coverage to show; nobody has a feedback delay.
+    assert [number(table["C1"][c]) for c in engagement] == [0, 0, 0, None]
+    assert [number(table["C2"][c]) for c in engagement] == [0, 6, None, None]
+    assert [number(table["C3"][c]) for c in engagement] == [1, 5, 0, None]
+    assert [number(table["C4"][c]) for c in engagement] == [0, None, None, None]
 
 
 def test_summary_by_therapist_json(practice, capsys):
