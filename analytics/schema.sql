@@ -96,10 +96,11 @@ select coalesce((select value from settings where key = 'timezone'), 'UTC') as t
 create or replace view submission_facts as
 select s.submission_id,
        s.assignment_id,
+       s.submitted_at,                                      -- the instant, for elapsed times
        timezone(p.timezone, s.submitted_at)                 as submitted_local,
        cast(timezone(p.timezone, s.submitted_at) as date)   as submitted_on,
        s.completion,
-       case s.completion when 'completed' then 1.0 when 'partial' then 0.5 else 0.0 end as credit,
+       case s.completion when 'completed' then 1.0 when 'partial' then 0.5 else 0.0 end::double as credit,
        s.quality,
        s.mood_before,
        s.mood_after,
@@ -107,6 +108,7 @@ select s.submission_id,
        s.minutes,
        s.client_note,
        s.therapist_feedback,
+       s.feedback_at,
        timezone(p.timezone, s.feedback_at)                  as feedback_local
 from submissions s
 cross join practice_settings p;
