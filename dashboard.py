@@ -19,7 +19,8 @@ module's name, and `__main__` and `dashboard` would otherwise be two modules).
 
 The functions hold no state of their own. The store connection is a cached resource; the session's
 cursor, the "View as" choice and the period live in `st.session_state` under the keys below, set by
-the sidebar widgets that `main()` draws before the page runs. Query results are never cached, so a
+the sidebar widgets that `main()` draws before the page runs. The chosen client lives there too
+(CLIENT_KEY), set by the picker a page draws with `pick_client()` or by `open_client()`. Query results are never cached, so a
 page shows what the store holds at that moment (an import is visible on the next page at once).
 
 Streamlit treats a folder named `pages/` next to the entrypoint as the legacy multipage layout until
@@ -38,7 +39,7 @@ from pathlib import Path
 import streamlit as st
 from duckdb import DuckDBPyConnection
 
-from analytics import adherence
+from analytics import adherence, clients
 from analytics.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.scope import Scope
 from analytics.store import StoreError, default_db_path, open_store
@@ -47,6 +48,8 @@ from analytics.store import StoreError, default_db_path, open_store
 # (tests/test_architecture.py checks it).
 PAGES = [
     ("pages/overview.py", "Overview", ":material/dashboard:"),
+    ("pages/caseload.py", "Caseload", ":material/groups:"),
+    ("pages/client.py", "Client", ":material/person:"),
     ("pages/data.py", "Data", ":material/upload_file:"),
 ]
 
@@ -56,6 +59,8 @@ PERIOD_KEY = "period_preset"  # a name from analytics.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
 CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
+CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
+CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"
@@ -155,6 +160,49 @@ def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str 
     if change is not None and change.startswith("±"):
         return {"delta": change, "delta_color": "off", "delta_arrow": "off"}
     return {"delta": change, "delta_color": "off" if neutral else "normal"}
+
+
+def open_client(client_id: str) -> None:
+    """Make `client_id` the chosen client (the Client page then shows it); call before switching to that page."""
+    st.session_state[CLIENT_KEY] = client_id
+
+
+def _keep_picked_client() -> None:
+    st.session_state[CLIENT_KEY] = st.session_state[CLIENT_PICKER_KEY]
+
+
+def pick_client(scope: Scope) -> str | None:
+    """The sidebar's client picker over the clients in `scope`; returns the chosen client_id, or None if there are none.
+
+    The choice is kept in st.session_state["client_id"], a plain key, because Streamlit forgets a
+    widget's value on a page that does not draw it: so the client survives a visit to another page,
+    and a list elsewhere can choose the client with open_client() before switching here. A chosen
+    client outside `scope` (after "View as" changed) gives way to the first client in scope.
+    """
+    choices = clients.client_choices(db(), scope=scope)
+    ids = list(choices["client_id"])
+    if not ids:
+        st.session_state.pop(CLIENT_KEY, None)
+        return None
+    labels = [f"{label} · {therapist or 'no therapist'}"
+              for label, therapist in zip(choices["label"], choices["therapist_name"], strict=True)]
+    # Two clients shown alike get their id added, so every choice can be told apart.
+    shown = {cid: f"{text} ({cid})" if labels.count(text) > 1 else text for cid, text in zip(ids, labels, strict=True)}
+    chosen = st.session_state.get(CLIENT_KEY)
+    if chosen not in shown:
+        chosen = ids[0]
+    st.session_state[CLIENT_KEY] = chosen
+    st.session_state[CLIENT_PICKER_KEY] = chosen  # the widget follows the kept choice (set before it is drawn)
+    with st.sidebar:
+        st.selectbox(
+            "Client",
+            options=ids,
+            format_func=shown.__getitem__,
+            key=CLIENT_PICKER_KEY,
+            on_change=_keep_picked_client,
+            help="The clients you can see under “View as”. The choice is kept when you visit other pages.",
+        )
+    return chosen
 
 
 # ---------------------------------------------------------------------------------------------

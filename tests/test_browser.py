@@ -150,3 +150,74 @@ def check_overview_and_import(page: Page, dashboard_url: str) -> None:
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("4")
     expect_no_exception(page)
     page.close()
+
+
+def expect_metric(page: Page, label: str, value: str) -> None:
+    """Wait until the st.metric labelled `label` shows `value` (a rerun may still be drawing the page)."""
+    metric = page.get_by_test_id("stMetric").filter(has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    expect(metric.get_by_test_id("stMetricValue")).to_have_text(value)
+
+
+def full_screenshot(page: Page, name: str) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so the window is made as tall as that block first."""
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height + 40)})
+    page.wait_for_timeout(800)  # charts redraw at the new size
+    screenshot(page, name)
+    page.set_viewport_size(size)
+
+
+def test_from_the_caseload_to_a_client_and_feedback_in_a_real_browser(dashboard_url: str) -> None:
+    with chromium() as browser:
+        check_caseload_to_client_feedback(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+
+
+def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
+    page.set_default_timeout(WAIT_MS)
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").nth(2)).to_have_text("56%")
+    page.wait_for_timeout(500)
+    full_screenshot(page, "walk-1-overview")
+
+    # The Caseload page: figures and the needs-attention list of tests/test_pages_client_caseload.py (base rows:
+    # C1 has S1 waiting for feedback for 11 days, C3 has S5 and S6 waiting, the oldest for 9 days).
+    page.get_by_test_id("stSidebarNav").get_by_text("Caseload", exact=True).click()
+    expect(page.get_by_role("heading", name="Caseload")).to_be_visible()
+    expect_metric(page, "Need attention", "2")
+    expect_metric(page, "Completion", "56%")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(3)
+    expect_no_exception(page)
+    page.wait_for_timeout(500)
+    full_screenshot(page, "walk-2-caseload")
+
+    # Choose the first row of the needs-attention list (Client One) by its selection box, left of the row.
+    attention_list = page.get_by_test_id("stDataFrame").first
+    expect(attention_list).to_be_visible()
+    attention_list.scroll_into_view_if_needed()
+    box = attention_list.bounding_box()
+    assert box is not None
+    header, row_height = 35, 66  # the list's rows are 66 px high (pages/caseload.py)
+    page.mouse.click(box["x"] + 16, box["y"] + header + row_height / 2)
+
+    expect(page.get_by_role("heading", name="Client", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stText").first).to_have_text("Client One")
+    expect(page.get_by_role("combobox", name="Client")).to_have_value("Client One · Ada Byron")
+    expect_metric(page, "Completion rate", "50%")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(2)  # weekly completion; questionnaire scores
+    expect_no_exception(page)
+    page.wait_for_timeout(500)
+    full_screenshot(page, "walk-3-client")
+
+    # Feedback on the newest submission (chosen by default), saved and shown at once.
+    feedback = "Well done on the breathing space **every** day."
+    page.get_by_label("Your feedback").fill(feedback)
+    page.get_by_role("button", name="Save feedback").click()
+    expect(page.get_by_text("Feedback saved. It shows in the list above and counts on every page.")).to_be_visible()
+    expect(page.get_by_test_id("stText").filter(has_text=feedback)).to_have_count(1)  # as typed, not bold
+    expect(page.get_by_label("Your feedback")).to_have_value("")
+    expect_metric(page, "Feedback given", "25%")  # S8 of S1, S2, S3, S8
+    expect_no_exception(page)
+    full_screenshot(page, "walk-4-feedback-saved")
+    page.close()

@@ -1,0 +1,234 @@
+"""Caseload: adherence across therapists and clients for the period, and the clients who need attention first."""
+
+import streamlit as st
+
+from analytics import adherence, attention, canonical, caseload, charts
+from analytics.store import is_empty
+from dashboard import (
+    current_period,
+    current_scope,
+    db,
+    open_client,
+    require_frame,
+    shown_change,
+    therapist_names,
+    today,
+)
+
+require_frame()
+
+THERAPIST_FILTER_KEY = "caseload_therapist"
+TYPE_FILTER_KEY = "caseload_type"
+ALL = ""  # the "All therapists" / "All types" choice
+
+st.title("Caseload")
+
+if is_empty(db()):
+    st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    st.stop()
+
+viewer, period, now = current_scope(), current_period(), today()
+names = therapist_names()
+
+# --- Filters: a therapist (within what the viewer may see) and a type; the period is in the sidebar ----------
+
+therapist_options = [ALL, *names] if viewer.is_practice else [viewer.therapist_id]
+if st.session_state.get(THERAPIST_FILTER_KEY) not in therapist_options:  # e.g. after "View as" changed
+    st.session_state[THERAPIST_FILTER_KEY] = therapist_options[0]
+therapist_filter, type_filter = st.columns(2)
+therapist = therapist_filter.selectbox(
+    "Therapist",
+    options=therapist_options,
+    format_func=lambda tid: names.get(tid, tid) if tid else "All therapists",
+    key=THERAPIST_FILTER_KEY,
+    disabled=not viewer.is_practice,
+    help="Every figure on this page counts only this therapist's clients.",
+)
+assignment_type = type_filter.selectbox(
+    "Type of homework",
+    options=[ALL, *canonical.ASSIGNMENT_TYPES],
+    format_func=lambda key: canonical.TYPE_LABELS[key] if key else "All types",
+    key=TYPE_FILTER_KEY,
+    help="The adherence figures count only homework of this type. The needs-attention list is about all homework.",
+) or None
+scope = viewer.narrowed_to(therapist or None)
+one_therapist = not scope.is_practice
+as_of = period.as_of(now)
+
+who = names.get(scope.therapist_id, scope.therapist_id) if one_therapist else "All therapists"
+what = canonical.TYPE_LABELS[assignment_type] if assignment_type else "all types"
+st.text(f"{who} · {what} · homework due {period.label()} · figures as of {as_of:%d %b %Y}")
+
+# --- Headline numbers -----------------------------------------------------------------------------------------
+
+headline = adherence.headline(db(), scope=scope, period=period, today=now)
+if assignment_type is None:
+    figures, before = headline.current, headline.previous
+else:  # the headline counts every type: one type's figures come from its row of the breakdown by type
+    figures = charts.Rates.of(charts.row_of(
+        caseload.breakdown(db(), scope=scope, period=period, today=now, by="type", assignment_type=assignment_type),
+        "assignment_type", assignment_type,
+    ))
+    before = charts.Rates.of(charts.row_of(
+        caseload.breakdown(db(), scope=scope, period=period.previous(), today=now, by="type",
+                           assignment_type=assignment_type),
+        "assignment_type", assignment_type,
+    ))
+try:
+    thresholds = attention.load_thresholds(db())
+    thresholds_problem = None
+except ValueError as exc:  # a stored setting is not valid: the defaults keep the list useful
+    thresholds, thresholds_problem = attention.Thresholds(), str(exc)
+flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
+nothing_due = caseload.clients_with_nothing_due(db(), scope=scope, period=period, today=now,
+                                                assignment_type=assignment_type)
+
+st.caption(f"Changes compare with the previous {period.days} days ({period.previous().label()}).")
+CREDIT_RULE = (
+    "Each submission earns credit: 1 when completed, 0.5 when partial, 0 when skipped; an assignment's credit "
+    "is capped at its expected count."
+)
+active, due, completion, on_time, needing, idle = st.columns(6)
+active.metric("Active clients", headline.active_clients, border=True, height="stretch",
+              help="Clients whose status is active today (not paused or discharged), any type of homework.")
+due.metric(
+    "Due",
+    figures.due,
+    **shown_change(charts.count_change(figures.due, before.due), neutral=True),
+    help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}.",
+    border=True,
+    height="stretch",
+)
+completion.metric(
+    "Completion",
+    charts.percent(figures.completion_rate),
+    **shown_change(charts.points_change(figures.completion_rate, before.completion_rate)),
+    help=f"Credit earned ÷ homework expected over the assignments due in the period, counting submissions up to "
+    f"{as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
+    border=True,
+    height="stretch",
+)
+on_time.metric(
+    "On time",
+    charts.percent(figures.on_time_rate),
+    **shown_change(charts.points_change(figures.on_time_rate, before.on_time_rate)),
+    help="As the completion rate, counting only submissions made on or before each assignment's due date.",
+    border=True,
+    height="stretch",
+)
+needing.metric("Need attention", len(flagged), border=True, height="stretch",
+               help="Active or paused clients who meet at least one of the rules below, as of today.")
+idle.metric("Nothing due", nothing_due, border=True, height="stretch",
+            help="Clients (any status) with no homework due in the period: they have no completion rate.")
+
+# --- Needs attention ------------------------------------------------------------------------------------------
+
+st.subheader("Needs attention")
+st.caption("As of today, whatever the period and type chosen; most urgent first. "
+           "Choose a row to open that client on the Client page.")
+if thresholds_problem:
+    st.warning("A needs-attention setting stored for the practice is not valid, so the default thresholds are used:")
+    st.code(thresholds_problem, language=None)
+if flagged.empty:
+    st.success("No client meets any of the rules below today.")
+else:
+    attention_rows = charts.attention_table(flagged)
+    picked = st.dataframe(
+        attention_rows,
+        hide_index=True,
+        key="attention_list",
+        on_select="rerun",
+        selection_mode="single-row",
+        row_height=66,  # above 4rem a cell wraps its text, so every reason can be read
+        height=min(37 + 66 * len(attention_rows), 565),
+        column_order=["rank", "label", "therapist_name", "reasons"],
+        column_config={
+            "rank": st.column_config.NumberColumn("#", width=40),
+            "label": st.column_config.TextColumn("Client", width=150),
+            "therapist_name": st.column_config.TextColumn("Therapist", width=150),
+            "reasons": st.column_config.TextColumn("Why", width="large"),
+        },
+    )
+    if picked.selection.rows:
+        open_client(list(attention_rows["client_id"])[picked.selection.rows[0]])
+        st.switch_page("pages/client.py")
+with st.expander("The rules, with the practice's thresholds"):
+    st.markdown("\n".join(f"- {text}" for _, text in attention.rule_texts(thresholds)))
+    st.caption("Clients with more reasons come first; then the most serious rule (in the order above); then the "
+               "lowest completion. Discharged clients are never listed.")
+
+# --- Completion by therapist (or client) and the spread of client rates ---------------------------------------
+
+group = "client" if one_therapist else "therapist"
+by_group = caseload.breakdown(db(), scope=scope, period=period, today=now, by=group, assignment_type=assignment_type)
+distribution = caseload.completion_distribution(db(), scope=scope, period=period, today=now,
+                                                assignment_type=assignment_type)
+left, right = st.columns(2)
+with left:
+    if by_group.empty:
+        st.info(f"No {group}s in this caseload yet.")
+    else:
+        st.plotly_chart(charts.completion_by_group(by_group, group_title=group), key="caseload_by_group")
+        st.caption(f"Each bar: credit earned ÷ homework expected over the {group}'s assignments due in the period. "
+                   "The dark tick is the previous period.")
+with right:
+    if not distribution["clients"].any():
+        st.info("No client had anything due in this period, so there are no completion rates to compare.")
+    else:
+        st.plotly_chart(charts.completion_distribution(distribution), key="caseload_distribution")
+        st.caption(
+            "Each client's completion rate over their assignments due in the period, counted in bins of 10 points "
+            "(a rate on a boundary goes to the higher bin; 100% is in the last). "
+            f"Clients with nothing due are not counted: {nothing_due}."
+        )
+
+# --- Week by week ---------------------------------------------------------------------------------------------
+
+grid = caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=group, assignment_type=assignment_type)
+if grid.empty:
+    st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
+else:
+    st.plotly_chart(charts.completion_heatmap(grid, row_title=group), key="caseload_heatmap")
+    st.caption(f"Each cell: credit earned ÷ homework expected over the {group}'s assignments due that week "
+               "(weeks start on Monday). Blank: nothing was due.")
+
+# --- Every client ---------------------------------------------------------------------------------------------
+
+st.subheader("Every client")
+overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
+st.caption("Choose a row to open that client on the Client page.")
+shown = charts.as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
+picked_client = st.dataframe(
+    shown,
+    hide_index=True,
+    key="caseload_table",
+    placeholder=charts.NO_VALUE,
+    on_select="rerun",
+    selection_mode="single-row",
+    column_order=["label", "therapist_name", "status", "due", "completion_rate", "completion_change", "on_time_rate",
+                  "days_since_last_submission", "streak_weeks", "feedback_coverage"],
+    column_config={
+        "label": st.column_config.TextColumn("Client"),
+        "therapist_name": st.column_config.TextColumn("Therapist"),
+        "status": st.column_config.TextColumn("Status"),
+        "due": st.column_config.NumberColumn("Due", help="Assignments due in the period"),
+        "completion_rate": st.column_config.NumberColumn("Completion", format="%.0f%%",
+                                                         help="Credit earned ÷ homework expected"),
+        "completion_change": st.column_config.NumberColumn("Change", format="%+.0f pp",
+                                                           help="Against the previous period, in percentage points"),
+        "on_time_rate": st.column_config.NumberColumn("On time", format="%.0f%%",
+                                                      help="Credit earned by the due date ÷ homework expected"),
+        "days_since_last_submission": st.column_config.NumberColumn("Days since last", format="%d",
+                                                                    help="Days from the last submission to today"),
+        "streak_weeks": st.column_config.NumberColumn(
+            "Streak (weeks)",
+            help=f"Weeks in a row up to this week with at least {caseload.STREAK_THRESHOLD:.0%} of the homework due done"),
+        "feedback_coverage": st.column_config.NumberColumn(
+            "Feedback given", format="%.0f%%",
+            help="Share of completed or partial submissions made in the period that have feedback"),
+    },
+)
+if picked_client.selection.rows:
+    open_client(list(overview["client_id"])[picked_client.selection.rows[0]])
+    st.switch_page("pages/client.py")

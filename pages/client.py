@@ -1,0 +1,298 @@
+"""Client: who the client is, how their homework and mood went in the period, their scores, and feedback on their work."""
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from analytics import canonical, caseload, charts, clients, mood, outcomes
+from analytics.scope import ScopeError
+from dashboard import current_period, current_scope, db, pick_client, require_frame, scope_label, shown_change, today
+
+require_frame()
+
+FEEDBACK_TEXT_KEY = "feedback_text"
+FEEDBACK_SAVED_KEY = "feedback_saved"  # set just before st.rerun() after a save, for the message on the next run
+
+st.title("Client")
+
+scope, period, now = current_scope(), current_period(), today()
+client = pick_client(scope)
+if client is None:
+    st.info("No clients in your caseload yet. Import data on the Data page.")
+    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    st.stop()
+
+profile = clients.client_profile(db(), scope=scope, client_id=client)
+# The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
+their_caseload = scope.narrowed_to(profile.therapist_id)
+as_of = period.as_of(now)
+
+# --- Who the client is (user text: st.text only) ---------------------------------------------------------------
+
+with st.container(border=True):
+    for column, (caption, value) in zip(
+        st.columns(4),
+        [
+            ("Client", profile.label),
+            ("Therapist", profile.therapist_name or profile.therapist_id),
+            ("Status", profile.status),
+            ("Intake", charts.day_label(profile.intake_date, with_year=True) if profile.intake_date else charts.NO_VALUE),
+        ],
+        strict=True,
+    ):
+        column.caption(caption)
+        column.text(value)
+    for column, (caption, value) in zip(
+        st.columns([1, 1, 2]),
+        [
+            ("Main concern", profile.primary_concern or charts.NO_VALUE),
+            ("Preferences", ", ".join(profile.preferences) or charts.NO_VALUE),
+            ("Goals, in the client's words", profile.goals or charts.NO_VALUE),
+        ],
+        strict=True,
+    ):
+        column.caption(caption)
+        column.text(value)
+
+st.text(f"{scope_label(scope)} · homework due {period.label()} · figures as of {as_of:%d %b %Y}")
+
+# --- Headline numbers ------------------------------------------------------------------------------------------
+
+current = charts.client_row(caseload.client_overview(db(), scope=their_caseload, period=period, today=now), client)
+previous = charts.client_row(
+    caseload.client_overview(db(), scope=their_caseload, period=period.previous(), today=now), client
+)
+lifts = mood.mood_lifts(db(), scope=scope, client_id=client, period=period, today=now)
+lift = charts.lift_summary(lifts)
+previous_lift = charts.lift_summary(
+    mood.mood_lifts(db(), scope=scope, client_id=client, period=period.previous(), today=now)
+)
+st.caption(f"Changes compare with the previous {period.days} days ({period.previous().label()}).")
+
+CREDIT_RULE = (
+    "Each submission earns credit: 1 when completed, 0.5 when partial, 0 when skipped, "
+    "and an assignment's credit is capped at its expected count."
+)
+completion, on_time, coverage = st.columns(3)
+completion.metric(
+    "Completion rate",
+    charts.percent(current["completion_rate"]),
+    **shown_change(charts.points_change(current["completion_rate"], current["previous_completion_rate"])),
+    help=f"Credit earned ÷ homework expected, over this client's assignments due in the period, counting "
+    f"submissions up to {as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing was due.",
+    border=True,
+    height="stretch",
+)
+on_time.metric(
+    "On-time rate",
+    charts.percent(current["on_time_rate"]),
+    **shown_change(charts.points_change(current["on_time_rate"], previous["on_time_rate"])),
+    help="As the completion rate, counting only submissions made on or before each assignment's due date.",
+    border=True,
+    height="stretch",
+)
+coverage.metric(
+    "Feedback given",
+    charts.percent(current["feedback_coverage"]),
+    **shown_change(charts.points_change(current["feedback_coverage"], previous["feedback_coverage"])),
+    help="Share of the completed or partial submissions made in the period (to homework not cancelled) "
+    "that have your feedback. Shows — when there were none.",
+    border=True,
+    height="stretch",
+)
+silence, streak, lifted = st.columns(3)
+silence.metric(
+    "Last submission",
+    charts.days_ago(current["days_since_last_submission"]),
+    help=f"Days from the client's last submission (to any homework, made up to {as_of:%d %b %Y}) to today.",
+    border=True,
+    height="stretch",
+)
+streak.metric(
+    "Streak",
+    charts.weeks(current["streak_weeks"]),
+    help=f"Weeks in a row, up to this week, in which the client earned at least {caseload.STREAK_THRESHOLD:.0%} "
+    "of the homework due that week. Weeks with nothing due neither count nor break the streak. As of today.",
+    border=True,
+    height="stretch",
+)
+lifted.metric(
+    "Mood lift",
+    lift.text(),
+    **shown_change(charts.signed_change(lift.mean, previous_lift.mean)),
+    help="Mean of mood after − mood before (points on the 0–10 scale) over the submissions made in the period "
+    f"with both moods; n is how many. 95% interval: {charts.interval_text(lift.ci_low, lift.ci_high)} "
+    "(none below 2 submissions).",
+    border=True,
+    height="stretch",
+)
+
+# --- Week by week: completion and mood -----------------------------------------------------------------------
+
+weekly = charts.rows_of(
+    caseload.weekly_grid(db(), scope=their_caseload, period=period, today=now, by="client"), client
+)
+weekly_mood = mood.weekly_mood(db(), scope=scope, client_id=client, period=period, today=now)
+trend = mood.mood_trend(db(), scope=scope, client_id=client, period=period, today=now)
+if weekly.empty and weekly_mood.empty:
+    st.info("Nothing was due and no mood was reported in this period, so there is no weekly chart. "
+            "Choose a longer period.")
+else:
+    st.plotly_chart(charts.weekly_completion_and_mood(weekly, weekly_mood), key="client_weekly")
+    st.caption(
+        "Bars: credit earned ÷ homework expected for the assignments due each week (weeks start on Monday). "
+        "Line: the mean mood of the submissions made that week (mood after, or mood before when only that was "
+        "given; 0 worst – 10 best). Weeks with nothing due have no bar."
+    )
+    st.text(charts.trend_text(trend))
+    st.caption(
+        "The trend is the least-squares line through every mood reported in the period against time, "
+        "in points a week, with its 95% interval; it needs 3 moods on at least 2 days."
+    )
+
+# --- Mood before and after ----------------------------------------------------------------------------------
+
+if lifts.empty:
+    st.info("No submission in this period has both a mood before and a mood after, so there is no mood lift to show.")
+else:
+    st.plotly_chart(charts.mood_before_after(lifts), key="client_mood_lifts")
+    st.caption("Each submission with both moods: the open circle is the mood before the homework, the filled one "
+               "the mood after (0 worst – 10 best); the line between them is the mood lift.")
+
+# --- Questionnaires ------------------------------------------------------------------------------------------
+
+st.subheader("Questionnaires")
+scores = outcomes.measure_series(db(), scope=scope, client_id=client)
+if scores.empty:
+    st.info("No PHQ-9 or GAD-7 scores recorded for this client yet.")
+else:
+    chart, judged = st.columns([3, 2])
+    chart.plotly_chart(charts.measure_scores(scores), key="client_measures")
+    judged.caption("First to latest score (all scores recorded, whatever the period)")
+    for sentence in charts.measure_change_texts(outcomes.measure_change(db(), scope=scope, client_id=client)):
+        judged.text(sentence)
+    judged.caption(
+        "Lower scores are better. Reliable change: the score moved by at least "
+        f"{outcomes.RELIABLE_CHANGE['PHQ-9']} points on PHQ-9 or {outcomes.RELIABLE_CHANGE['GAD-7']} on GAD-7. "
+        f"Recovered: the first score was at or above the clinical cut-off ({outcomes.CLINICAL_CUTOFF['PHQ-9']} on "
+        f"PHQ-9, {outcomes.CLINICAL_CUTOFF['GAD-7']} on GAD-7; dotted line) and the latest is below it. "
+        "Shaded bands: minimal, mild, moderate, (moderately) severe, as in the NHS Talking Therapies manual."
+    )
+
+# --- By type of homework ------------------------------------------------------------------------------------
+
+st.subheader("By type of homework")
+by_type = charts.type_table(
+    {
+        assignment_type: charts.client_row(
+            caseload.client_overview(db(), scope=their_caseload, period=period, today=now,
+                                     assignment_type=assignment_type),
+            client,
+        )
+        for assignment_type in canonical.ASSIGNMENT_TYPES
+    },
+    mood.lift_by_type(db(), scope=scope, period=period, today=now, client_id=client),
+)
+if by_type.empty:
+    st.info("Nothing was due and no mood lift was reported in this period. Choose a longer period.")
+else:
+    st.dataframe(
+        by_type,
+        hide_index=True,
+        key="client_by_type",
+        placeholder=charts.NO_VALUE,
+        column_config={
+            "type": st.column_config.TextColumn("Type"),
+            "due": st.column_config.NumberColumn("Due", help="Assignments due in the period"),
+            "completion": st.column_config.NumberColumn("Completion", format="%.0f%%",
+                                                        help="Credit earned ÷ homework expected"),
+            "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
+                                                     help="As completion, counting submissions by the due date"),
+            "lift_mean": st.column_config.NumberColumn("Mood lift", format="%+.1f",
+                                                       help="Mean of mood after − mood before, in points (0–10 scale), "
+                                                       "over submissions to homework not cancelled"),
+            "lift_interval": st.column_config.TextColumn("95% interval",
+                                                         help="Mean ± t · sd / √n; none below 2 submissions"),
+            "lift_n": st.column_config.NumberColumn("n", help="Submissions with both moods"),
+        },
+    )
+
+# --- Submissions ---------------------------------------------------------------------------------------------
+
+st.subheader("Submissions in the period")
+submissions = clients.submission_list(db(), scope=scope, client_id=client, period=period, today=now)
+if submissions.empty:
+    st.info("No submissions in this period. Choose a longer period to see earlier work.")
+else:
+    st.dataframe(
+        charts.submissions_table(submissions),
+        hide_index=True,
+        key="client_submissions",
+        placeholder="",
+        column_order=["submitted_at", "title", "completion", "on_time", "mood_before", "mood_after", "client_note",
+                      "therapist_feedback", "quality", "assignment_type", "assignment_status"],
+        column_config={
+            "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm"),
+            "title": st.column_config.TextColumn("Assignment"),
+            "assignment_type": st.column_config.TextColumn("Type"),
+            "completion": st.column_config.TextColumn("Completion"),
+            "on_time": st.column_config.CheckboxColumn("On time", help="Submitted on or before the due date",
+                                                       width="small"),
+            "quality": st.column_config.NumberColumn("Quality", help="Rating 0–4", width="small"),
+            "mood_before": st.column_config.NumberColumn("Mood before", help="0 worst – 10 best", width="small"),
+            "mood_after": st.column_config.NumberColumn("Mood after", help="0 worst – 10 best", width="small"),
+            "client_note": st.column_config.TextColumn("Client's note", width="medium"),
+            "therapist_feedback": st.column_config.TextColumn("Feedback", width="medium"),
+            "assignment_status": st.column_config.TextColumn(
+                "Homework", help="cancelled: the homework was withdrawn, so it counts in no rate"),
+        },
+    )
+
+# --- Feedback ------------------------------------------------------------------------------------------------
+
+st.subheader("Give feedback")
+if submissions.empty:
+    st.info("There is no submission in this period to give feedback on.")
+    st.stop()
+
+if st.session_state.pop(FEEDBACK_SAVED_KEY, False):
+    st.session_state[FEEDBACK_TEXT_KEY] = ""  # an empty box for the next one (set before the box is drawn)
+    st.success("Feedback saved. It shows in the list above and counts on every page.")
+
+choices = charts.submission_choices(submissions)
+chosen = st.selectbox(
+    "Submission",
+    options=list(choices),
+    format_func=choices.__getitem__,
+    key=f"feedback_submission_{client}",
+    help="The client's submissions in the period, newest first.",
+)
+existing = charts.row_of(submissions, "submission_id", chosen)
+if isinstance(existing["therapist_feedback"], str) and existing["therapist_feedback"].strip():
+    st.caption(f"Feedback given {charts.day_label(existing['feedback_at'], with_year=True)} "
+               "(saving replaces it):")
+    st.text(existing["therapist_feedback"])
+else:
+    st.caption("No feedback on this submission yet.")
+if isinstance(existing["client_note"], str) and existing["client_note"].strip():
+    st.caption("The client's note:")
+    st.text(existing["client_note"])
+
+with st.form("feedback_form", border=False):
+    text = st.text_area(
+        "Your feedback",
+        key=FEEDBACK_TEXT_KEY,
+        max_chars=clients.MAX_FEEDBACK_CHARS,
+        placeholder="What went well, what to try next time…",
+    )
+    save = st.form_submit_button("Save feedback", type="primary", key="feedback_save")
+if save:
+    try:
+        clients.save_feedback(db(), scope=scope, submission_id=chosen, text=text, at=datetime.now(UTC))
+    except ScopeError:
+        st.error("This submission is not in your caseload, so no feedback was saved.")
+    except ValueError:
+        st.error(f"Nothing was saved: write some feedback first (at most {clients.MAX_FEEDBACK_CHARS:,} characters).")
+    else:
+        st.session_state[FEEDBACK_SAVED_KEY] = True
+        st.rerun()  # every figure and list reads the store again, so the feedback shows at once
