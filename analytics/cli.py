@@ -1,4 +1,4 @@
-"""The command line: `python -m analytics demo | import | summary | load-demo | timezone`."""
+"""The command line: `python -m analytics demo | import | summary | plan | load-demo | timezone`."""
 
 from __future__ import annotations
 
@@ -7,14 +7,19 @@ import getpass
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from analytics import adherence, attention, caseload, demo
+from analytics import adherence, attention, caseload, demo, effectiveness, planner
+from analytics.clients import client_profile
 from analytics.importer import import_batch
-from analytics.scope import Scope
+from analytics.library import LibraryError
+from analytics.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
+from analytics.period import Period
+from analytics.scope import Scope, ScopeError
 from analytics.store import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
 
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
@@ -55,12 +60,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--end", type=_iso_date, default=None, help="last day of the data (default: today)")
 
-    p = commands.add_parser("import", help="import canonical CSV files as one batch")
+    p = commands.add_parser("import", help="import data files (CSV or .xlsx) as one batch")
     add_db(p)
-    p.add_argument("files", nargs="+", type=Path, help="any of therapists.csv, clients.csv, assignments.csv, "
-                   "submissions.csv, measures.csv")
+    p.add_argument("files", nargs="+", type=Path, help="canonical files (any of therapists.csv, clients.csv, "
+                   "assignments.csv, submissions.csv, measures.csv), a flat export or a MindLogger report.csv")
     p.add_argument("--skip-invalid", action="store_true",
                    help="write the valid rows and list the rejected ones (default: refuse the whole batch)")
+    p.add_argument("--format", choices=list(PRESET_MAPPINGS), default="canonical",
+                   help="canonical (default): each file is one of the five tables, recognised by its name or "
+                   "headers; flat: one row per submission or assignment with client and therapist columns; "
+                   "mindlogger: a MindLogger/Curious report.csv")
+    p.add_argument("--mapping", type=Path, default=None, metavar="FILE.json",
+                   help="a saved column mapping (JSON, as the Data page downloads it); overrides --format")
+    p.add_argument("--date-order", choices=list(DATE_ORDERS), default=None,
+                   help="how dates like 03/04/2026 read: dmy (day first) or mdy (month first); iso (default) "
+                   "reads YYYY-MM-DD only. Never guessed")
+    p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
+    p.add_argument("--mood-item", default=None, metavar="NAME",
+                   help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
+    p.add_argument("--therapist", default=None, metavar="ID",
+                   help="mindlogger: the therapist of respondents who are not clients in the store yet")
+    p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
 
     p = commands.add_parser("summary", help="completion, on-time rate and mood lift per group")
     add_db(p)
@@ -69,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--therapist", default=None, help="only this therapist's clients (default: the whole practice)")
+    p.add_argument("--effectiveness", action="store_true",
+                   help="with --by type: add the mood lift's 95%% interval and mean quality, and leave a mean "
+                        "empty when it rests on fewer than 5 ratings")
+
+    p = commands.add_parser("plan", help="homework suggestions for one client, ranked, with reasons")
+    add_db(p)
+    p.add_argument("--client", required=True, help="the client's id")
+    p.add_argument("--suggest", action="store_true", help="print the library's templates ranked for the client")
+    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{planner.MAX_SUGGESTIONS}, default 8)")
+    p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--therapist", default=None, help="plan as this therapist (only their clients)")
 
     p = commands.add_parser("load-demo", help="create the store from the bundled demo data, ending today")
     add_db(p)
@@ -102,18 +134,44 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    missing = [str(f) for f in args.files if not f.is_file()]
+    missing = [str(f) for f in [*args.files, *([args.mapping] if args.mapping else [])] if not f.is_file()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        chosen = import_mapping(args)
+    except MappingError as exc:
+        print(f"error: {args.mapping}: {exc}" if args.mapping else f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     con = open_store(args.db)
     report = import_batch(con, [(f.name, f) for f in args.files], scope=Scope.practice(),
-                          imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid)
+                          imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
+                          mapping=chosen, dry_run=args.dry_run)
     print(report.to_text())
+    if args.dry_run and not report.errors:
+        print("Valid: nothing was written (--dry-run).")
+        return EXIT_OK
     return EXIT_OK if report.accepted else EXIT_REFUSED
 
 
+def import_mapping(args: argparse.Namespace) -> Mapping:
+    """The mapping an import uses: the --mapping file, else the --format preset, with the options given."""
+    if args.mapping:
+        try:
+            chosen = Mapping.from_json(args.mapping.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MappingError(f"cannot read the mapping ({exc.__class__.__name__})") from exc
+    else:
+        chosen = PRESET_MAPPINGS[args.format]
+    options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist}
+    chosen = replace(chosen, **{k: v for k, v in options.items() if v is not None})
+    return replace(chosen, decimal_comma=True) if args.decimal_comma else chosen
+
+
 def run_summary(args: argparse.Namespace) -> int:
+    if args.effectiveness and args.by != "type":
+        print("error: --effectiveness goes with --by type", file=sys.stderr)
+        return EXIT_USAGE
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
@@ -129,7 +187,63 @@ def run_summary(args: argparse.Namespace) -> int:
         frame = caseload.client_summary(con, scope=scope, as_of=as_of)
     else:
         frame = adherence.summary(con, scope=scope, by=args.by, as_of=as_of)
+        if args.effectiveness:
+            frame = with_effectiveness(con, frame, scope=scope, as_of=as_of)
     print(format_frame(frame, args.format))
+    return EXIT_OK
+
+
+EFFECTIVENESS_COLUMNS = ["mood_lift_ci_low", "mood_lift_ci_high", "quality_mean", "quality_n"]
+
+
+def with_effectiveness(con, frame: pd.DataFrame, *, scope: Scope, as_of: date) -> pd.DataFrame:
+    """The summary by type with effectiveness.by_type's figures over everything up to as_of: the mood lift
+    mean empty below effectiveness.MIN_N ratings, its 95% interval, quality_mean (empty below MIN_N) and quality_n."""
+    figures = effectiveness.by_type(con, scope=scope, period=Period(caseload.SINCE_THE_START, as_of), today=as_of)
+    figures = figures.set_index("assignment_type")
+    out = frame.copy()
+    keys = out["assignment_type"]
+    out["mood_lift_mean"] = keys.map(figures["mood_lift_mean"])
+    for column in EFFECTIVENESS_COLUMNS:
+        out[column] = keys.map(figures[column])
+    out["quality_n"] = out["quality_n"].fillna(0).astype("int64")
+    return out
+
+
+PLAN_COLUMNS = ["rank", "template_id", "source", "assignment_type", "title", "default_minutes", "times_per_week",
+                "expected_completion", "expected_mood_lift", "score", "reason"]
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    if not args.suggest:
+        print("error: nothing to do: add --suggest to list homework suggestions", file=sys.stderr)
+        return EXIT_USAGE
+    if args.limit > planner.MAX_SUGGESTIONS:
+        print(f"error: --limit can be at most {planner.MAX_SUGGESTIONS}", file=sys.stderr)
+        return EXIT_USAGE
+    con = open_store(args.db)
+    scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
+    as_of = args.as_of or date.today()
+    try:
+        frame = planner.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
+    except ScopeError:
+        where = f"therapist {args.therapist}'s caseload" if args.therapist else "the store"
+        print(f"error: no client {args.client!r} in {where}", file=sys.stderr)
+        return EXIT_REFUSED
+    except LibraryError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    frame = frame[PLAN_COLUMNS]
+    if args.format != "table":
+        print(format_frame(frame, args.format))
+        return EXIT_OK
+    label = client_profile(con, scope=scope, client_id=args.client).label
+    print(f"Homework suggestions for {label} ({args.client}) as of {as_of:%Y-%m-%d}, best first:")
+    for row in frame.itertuples(index=False):
+        often = "every day" if row.times_per_week == 7 else f"{row.times_per_week}x a week"
+        print(f"{row.rank:>2}. {row.title} [{row.template_id}, {row.assignment_type}, {row.default_minutes} min, "
+              f"{often}]  score {row.score:.2f}")
+        print(f"    {row.reason}")
     return EXIT_OK
 
 
@@ -180,6 +294,7 @@ COMMANDS = {
     "demo": run_demo,
     "import": run_import,
     "summary": run_summary,
+    "plan": run_plan,
     "load-demo": run_load_demo,
     "timezone": run_timezone,
 }

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import getpass
-import hashlib
-import io
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
@@ -27,8 +23,27 @@ from analytics.canonical import (
     TableSpec,
     type_aliases,
 )
+from analytics.mapping import (
+    CANONICAL,
+    SAMPLE_ROWS,
+    Mapping,
+    distinct_values,
+    header_score,
+    mindlogger_items,
+    propose,
+    recognise,
+    resolve,
+    strict_mapping,
+    tables_of,
+)
+from analytics.mapping import apply as apply_mapping
 from analytics.scope import Scope, ScopeError
+from analytics.sources import Problem, ReadOptions, display_name, printable, read_source
 from analytics.store import transaction
+
+__all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
+           "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
+DEFAULT_UPLOAD_MB = 50
 
 CHUNK_ROWS = 50_000  # rows staged per round trip: bounds the memory an import holds in Python
 MAX_LISTED_PROBLEMS = 1_000  # per file; the counts stay exact beyond it
@@ -37,17 +52,6 @@ DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 # UTC offsets run from -12:00 to +14:00 with whole minutes; anything else is not a time.
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?$"
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a file or a row. line is the file's line number (1 = header)."""
-
-    file: str
-    line: int | None
-    column: str
-    reason: str
-    severity: str = "error"  # error: the row (or file) is rejected; warning: imported, but look
 
 
 @dataclass
@@ -62,6 +66,7 @@ class FileReport:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    format: str = "canonical"  # canonical, flat or mindlogger: how the file was read
 
 
 @dataclass
@@ -120,93 +125,8 @@ class ImportRefused(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Reading files
+# Reading files: sources (bytes -> raw_<slot>) and a mapping (raw_<slot> -> stage_<table>)
 # ---------------------------------------------------------------------------------------------
-
-
-def printable(text: str, limit: int = 40) -> str:
-    """A value made safe to quote in a message: control characters shown as '?', length capped."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def _display_name(name: str) -> str:
-    """The file's own name without any folder a browser or user put in front of it."""
-    return printable(PurePath(name.replace("\\", "/")).name or "unnamed file", 80)
-
-
-def _open_bytes(source: bytes | Path) -> io.BufferedIOBase:
-    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
-
-
-def _sha256(source: bytes | Path) -> str:
-    digest = hashlib.sha256()
-    with _open_bytes(source) as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-class _LineCountingText(io.TextIOBase):
-    """UTF-8 text lines from a byte stream; a byte that is not UTF-8 raises _NotUtf8 with its line.
-
-    Lines are counted on the raw bytes (a newline byte is never part of a multi-byte character), so
-    the line of a bad byte is exact even when a character is split across two reads.
-    """
-
-    def __init__(self, raw: io.BufferedIOBase):
-        self._raw = raw
-        self._decoder = codecs.getincrementaldecoder("utf-8")()
-
-    def __iter__(self) -> Iterator[str]:
-        pending = ""
-        newlines_before = 0  # newline bytes in the blocks already decoded
-        first = True
-        for block in iter(lambda: self._raw.read(1 << 16), b""):
-            held = len(self._decoder.getstate()[0])  # bytes of a split character kept from the last block
-            try:
-                text = self._decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                bad_at = max(0, exc.start - held)
-                raise _NotUtf8(newlines_before + block[:bad_at].count(b"\n") + 1) from exc
-            newlines_before += block.count(b"\n")
-            if first:
-                text = text.removeprefix("\ufeff")
-                first = False
-            pending += text
-            *complete, pending = pending.split("\n")
-            for piece in complete:
-                yield piece + "\n"
-        try:
-            tail = self._decoder.decode(b"", final=True)
-        except UnicodeDecodeError as exc:
-            raise _NotUtf8(newlines_before + 1) from exc
-        if pending + tail:
-            yield pending + tail
-
-
-class _NotUtf8(Exception):
-    def __init__(self, line: int):
-        super().__init__(line)
-        self.line = line
-
-
-def _normalise_header(name: str) -> str:
-    return name.strip().lower().replace(" ", "_")
-
-
-def _guess_table(file_name: str, header: Sequence[str]) -> str | None:
-    """The table a file holds: by its name (clients.csv), else the one whose required columns it has."""
-    stem = PurePath(file_name).stem.strip().lower()
-    if stem in TABLES:
-        return stem
-    columns = set(header)
-    fits = [t for t in TABLES.values() if set(t.required) <= columns]
-    if len(fits) == 1:
-        return fits[0].name
-    best = max(fits, key=lambda t: len(columns & set(t.column_names)), default=None)
-    ties = [t for t in fits if best and len(columns & set(t.column_names)) == len(columns & set(best.column_names))]
-    return best.name if best and len(ties) == 1 else None
 
 
 @dataclass
@@ -214,113 +134,85 @@ class _StagedFile:
     report: FileReport
     spec: TableSpec | None
     present: tuple[str, ...] = ()  # canonical columns the file has
+    labels: dict[str, str] = field(default_factory=dict)  # column -> the name shown in problems
+    date_order: str = "iso"
 
 
-def _stage_file(
-    con: DuckDBPyConnection, name: str, source: bytes | Path, report: ImportReport
-) -> _StagedFile:
-    """Read one CSV into the temp table stage_<table> (all text, with its line number).
-
-    File-level problems (not UTF-8, no header, missing required columns) are added to the report
-    and leave nothing staged. Rows with the wrong number of fields are rejected here.
-    """
-    display = _display_name(name)
-    file_report = FileReport(file=display, table=None, sha256=_sha256(source))
-    staged = _StagedFile(file_report, None)
-
-    def problem(line: int | None, column: str, reason: str, severity: str = "error") -> None:
-        report.problems.append(Problem(display, line, column, reason, severity))
-
-    with _open_bytes(source) as raw:
-        head = raw.read(4)
-        raw.seek(0)
-        if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
-            problem(1, "", "not a UTF-8 text file (looks like UTF-16 or binary); save it as CSV UTF-8")
-            return staged
-        if head[:2] == b"PK":
-            problem(1, "", "this is a zip or Excel file, not CSV text; save it as CSV UTF-8")
-            return staged
-        reader = csv.reader(_LineCountingText(raw), strict=True)
-        try:
-            header_row = next(reader, None)
-            while header_row is not None and not any(cell.strip() for cell in header_row):
-                header_row = next(reader, None)
-            if header_row is None:
-                problem(1, "", "the file is empty: expected a header row and data rows")
-                return staged
-            header_line = reader.line_num
-            header = [_normalise_header(h) for h in header_row]
-            table = _guess_table(name, header)
-            if table is None:
-                problem(header_line, "", "cannot tell which table this is: name the file after it "
-                        "(therapists.csv, clients.csv, assignments.csv, submissions.csv, measures.csv)")
-                return staged
-            spec = TABLES[table]
-            file_report.table = table
-            seen: set[str] = set()
-            for position, column in enumerate(header, start=1):
-                if column in seen:
-                    problem(header_line, column, f"column appears twice in the header (position {position})")
-                seen.add(column)
-            missing = [c for c in spec.required if c not in seen]
-            for column in missing:
-                problem(header_line, column, f"required column is missing from the header of {table}")
-            if missing or len(seen) < len(header):
-                return staged
-            for column in header:
-                if column not in spec.column_names:
-                    problem(header_line, column, "not a column of the canonical format; ignored", "warning")
-            staged.spec = spec
-            staged.present = tuple(c for c in spec.column_names if c in seen)
-            positions = [header.index(c) for c in staged.present]
-            con.execute(f"create or replace temp table stage_{table} "
-                        f"(_line bigint, {', '.join(f'{c} varchar' for c in staged.present)})")
-            chunk: list[list[object]] = [[] for _ in range(len(staged.present) + 1)]
-            blank_lines = 0
-            for row in reader:
-                line = reader.line_num - row_span(row) + 1
-                if not any(cell.strip() for cell in row):
-                    blank_lines += 1
-                    continue
-                file_report.rows_read += 1
-                if len(row) != len(header):
-                    file_report.rejected += 1
-                    problem(line, "", f"has {len(row)} fields, the header has {len(header)}")
-                    continue
-                chunk[0].append(line)
-                for slot, index in enumerate(positions, start=1):
-                    chunk[slot].append(row[index])
-                if len(chunk[0]) >= CHUNK_ROWS:
-                    _flush(con, table, staged.present, chunk)
-            _flush(con, table, staged.present, chunk)
-            if blank_lines:
-                problem(None, "", f"{blank_lines} blank line(s) held no data and were skipped", "warning")
-        except _NotUtf8 as exc:
-            problem(exc.line, "", "not valid UTF-8 text; save the file as CSV UTF-8")
-            staged.spec = None
-        except csv.Error as exc:
-            problem(reader.line_num, "", f"the CSV is malformed ({printable(str(exc), 80)})")
-            staged.spec = None
-    return staged
-
-
-def row_span(row: list[str]) -> int:
-    """How many physical lines a parsed record took (quoted fields may hold line breaks)."""
-    return 1 + sum(cell.count("\n") for cell in row)
-
-
-def _flush(con: DuckDBPyConnection, table: str, present: Sequence[str], chunk: list[list[object]]) -> None:
-    if not chunk[0]:
-        return
-    frame = pd.DataFrame({"_line": pd.array(chunk[0], dtype="int64"),
-                          **{c: pd.array(chunk[i + 1], dtype="object") for i, c in enumerate(present)}})
-    con.register("incoming_chunk", frame)
+def upload_limit_bytes(con: DuckDBPyConnection) -> int:
+    """The size limit of one uploaded file: the practice setting `import.max_upload_mb` (50 MB by default)."""
+    row = con.execute("select value from settings where key = 'import.max_upload_mb'").fetchone()
     try:
-        con.execute(f"insert into stage_{table} select * from incoming_chunk")
-    finally:
-        con.unregister("incoming_chunk")
-    for column in chunk:
-        column.clear()
+        megabytes = float(row[0]) if row else DEFAULT_UPLOAD_MB
+    except ValueError:
+        megabytes = DEFAULT_UPLOAD_MB
+    return int(max(megabytes, 0.001) * (1 << 20))
+
+
+def _mapping_for(mapping: Mapping | Sequence[Mapping | None] | None, index: int) -> Mapping | None:
+    if mapping is None or isinstance(mapping, Mapping):
+        return mapping
+    return mapping[index] if index < len(mapping) else None
+
+
+def _stage_source(
+    con: DuckDBPyConnection,
+    name: str,
+    source: bytes | Path,
+    given: Mapping | None,
+    report: ImportReport,
+    *,
+    slot: int,
+    max_bytes: int | None,
+    max_records: int | None = None,
+    taken: dict[str, str],
+) -> list[_StagedFile]:
+    """Read one file and stage the canonical tables it gives; file-level problems go to the report.
+
+    given None reads the canonical format strictly (UTF-8, commas, exact column names); a Mapping
+    reads the file as it comes and maps it (the "canonical" preset recognises the table). Returns one
+    _StagedFile per table; one with spec None when nothing could be staged.
+    """
+    strict = given is None
+    options = ReadOptions(strict=strict, max_bytes=max_bytes, max_records=max_records,
+                          sheet=given.sheet if given else None, header_score=None if strict else header_score)
+    raw = read_source(con, name, source, slot=slot, options=options)
+    report.problems.extend(raw.problems[:MAX_LISTED_PROBLEMS])
+    report.unlisted_problems += raw.rejected - raw.rejected_listed
+    unreadable = _StagedFile(FileReport(file=raw.file, table=None, sha256=raw.sha256), None)
+    if not raw.readable:
+        return [unreadable]
+    if strict:
+        resolved, problems = strict_mapping(raw)
+        report.problems.extend(problems)
+        if resolved is None:
+            return [unreadable]
+    else:
+        resolved = resolve(con, given, raw)
+        if resolved.target == "canonical":
+            looks = recognise(raw)
+            hint = {"flat": " It looks like a flat export: import it with the flat format.",
+                    "mindlogger": " It looks like a MindLogger report: import it with the mindlogger format."}
+            report.problems.append(Problem(raw.file, raw.header_line, "", "cannot tell which table this is: name the "
+                                           "file after it (therapists.csv, clients.csv, assignments.csv, "
+                                           "submissions.csv, measures.csv) or map its columns." + hint.get(looks or "", "")))
+            return [unreadable]
+    for table in tables_of(resolved):
+        if table in taken:
+            report.problems.append(Problem(raw.file, None, "", f"a second file for {table} in one batch "
+                                           f"(the first is {taken[table]}); send one"))
+            return [unreadable]
+    applied = apply_mapping(con, resolved, raw, slot=slot, strict=strict)
+    report.problems.extend(applied.problems)
+    if not applied.ok or not applied.tables:
+        return [unreadable]
+    staged = []
+    for table in applied.tables:
+        taken[table.table] = raw.file
+        file_report = FileReport(file=raw.file, table=table.table, sha256=raw.sha256, rows_read=table.rows_read,
+                                 rejected=table.rejected)
+        file_report.format = "canonical" if resolved.target in TABLES else resolved.target
+        staged.append(_StagedFile(file_report, TABLES[table.table], table.present, table.labels, table.date_order))
+    return staged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +229,14 @@ def _word_list(words: Iterable[str]) -> str:
     return ", ".join(f"'{w}'" for w in words)  # fixed words from canonical.py, never user text
 
 
-def _row_checks(spec: TableSpec, present: Sequence[str]) -> list[tuple[str, str, str]]:
+DATE_EXPECTED = {
+    "iso": "expected YYYY-MM-DD",
+    "dmy": "expected day/month/year (e.g. 31/01/2026) or YYYY-MM-DD",
+    "mdy": "expected month/day/year (e.g. 01/31/2026) or YYYY-MM-DD",
+}
+
+
+def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso") -> list[tuple[str, str, str]]:
     """(column, reason, SQL that is true for a bad row) for every per-row rule of the table."""
     checks: list[tuple[str, str, str]] = []
     for col in spec.columns:
@@ -346,7 +245,7 @@ def _row_checks(spec: TableSpec, present: Sequence[str]) -> list[tuple[str, str,
         v = _value(col.name)
         if col.required:
             checks.append((col.name, "required value is missing", f"{v} is null"))
-        checks.extend(_kind_checks(col, v))
+        checks.extend(_kind_checks(col, v, date_order))
     if spec.name == "assignments":
         checks.append(("due_on", "due_on is before assigned_on",
                        f"try_strptime({_value('due_on')}, '%Y-%m-%d') < try_strptime({_value('assigned_on')}, '%Y-%m-%d')"))
@@ -361,9 +260,9 @@ def _row_checks(spec: TableSpec, present: Sequence[str]) -> list[tuple[str, str,
     return checks
 
 
-def _kind_checks(col: Column, v: str) -> list[tuple[str, str, str]]:
+def _kind_checks(col: Column, v: str, date_order: str = "iso") -> list[tuple[str, str, str]]:
     if col.kind == "date":
-        return [(col.name, "not a date: expected YYYY-MM-DD",
+        return [(col.name, f"not a date: {DATE_EXPECTED[date_order]}",
                  f"{v} is not null and (not regexp_matches({v}, '{DATE_RE}') "
                  f"or try_strptime({v}, '%Y-%m-%d') is null)")]
     if col.kind == "datetime":
@@ -425,10 +324,10 @@ def _validate(
     con: DuckDBPyConnection, staged: _StagedFile, report: ImportReport
 ) -> None:
     """Check each staged row, record problems, and build typed_<table> from the rows that pass."""
-    spec, present, file_report = staged.spec, staged.present, staged.report
+    spec, present = staged.spec, staged.present
     assert spec is not None
     table = spec.name
-    checks = _row_checks(spec, present)
+    checks = _row_checks(spec, present, staged.date_order)
     # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
     key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
     duplicate = (
@@ -442,7 +341,7 @@ def _validate(
               for c, r, pred in checks]
     unions.append(duplicate)
     con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
-    _collect_problems(con, table, file_report, report)
+    _collect_problems(con, table, staged, report)
 
     join_types = ""
     if "assignment_type" in present:
@@ -454,6 +353,7 @@ def _validate(
         f"from stage_{table}{join_types} "
         f"where _line not in (select _line from problems_{table})"
     )
+    con.execute(f"drop table if exists stage_{table}")  # typed_<table> holds what is left to check and write
 
 
 def _key_sql(col: Column) -> str:
@@ -509,14 +409,15 @@ def _check_references(
     if not unions:
         return
     con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
-    _collect_problems(con, table, staged.report, report)
+    _collect_problems(con, table, staged, report)
     con.execute(f"delete from typed_{table} where _line in (select _line from problems_{table})")
 
 
 def _collect_problems(
-    con: DuckDBPyConnection, table: str, file_report: FileReport, report: ImportReport
+    con: DuckDBPyConnection, table: str, staged: _StagedFile, report: ImportReport
 ) -> None:
     """Copy problems_<table> into the report (capped per file) and count the rows it rejects."""
+    file_report = staged.report
     listed = sum(1 for p in report.problems if p.file == file_report.file)
     room = max(0, MAX_LISTED_PROBLEMS - listed)
     rows = con.execute(
@@ -526,7 +427,7 @@ def _collect_problems(
         f"select count(*), count(distinct _line) from problems_{table}"
     ).fetchone()
     for line, column, reason in rows:
-        report.problems.append(Problem(file_report.file, line, column, printable(reason, 160)))
+        report.problems.append(Problem(file_report.file, line, staged.labels.get(column, column), printable(reason, 160)))
     report.unlisted_problems += total - len(rows)
     file_report.rejected += lines
 
@@ -566,6 +467,7 @@ def _write_table(con: DuckDBPyConnection, staged: _StagedFile) -> None:
         f"insert into {table} ({columns}) select {values} from write_{table} "
         f"on conflict ({', '.join(spec.key)}) {conflict}"
     )
+    con.execute(f"drop table if exists write_{table}")
 
 
 def import_batch(
@@ -575,57 +477,112 @@ def import_batch(
     scope: Scope,
     imported_by: str | None = None,
     skip_invalid: bool = False,
+    mapping: Mapping | Sequence[Mapping | None] | None = None,
+    max_bytes: int | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Validate and import canonical CSV files (any subset of the five) as one batch.
+    """Validate and import a batch of files as one transaction.
 
-    files: (file name, content as bytes or a Path to read). By default a batch with any rejected
-    row is refused whole and the store is left exactly as it was; with skip_invalid the valid rows
-    are written and the rejected ones listed. Importing the same files again changes nothing.
-    Only the practice imports: a therapist scope raises ScopeError.
+    files: (file name, content as bytes or a Path to read). mapping None: canonical CSV files (any
+    subset of the five), read strictly (UTF-8, commas, the column names as documented). A Mapping
+    (for every file) or a list of them (one per file, None for the canonical preset): files as they
+    come, mapped (see analytics/mapping.py); the preset mapping.CANONICAL recognises each file's
+    table by its name or headers, synonyms included. max_bytes refuses larger files.
+
+    By default a batch with any rejected row is refused whole and the store is left exactly as it
+    was; with skip_invalid the valid rows are written and the rejected ones listed. dry_run
+    validates and reports without writing. Importing the same files again changes nothing. Only
+    the practice imports: a therapist scope raises ScopeError.
     """
+    report, _ = _run_batch(con, files, scope=scope, imported_by=imported_by, skip_invalid=skip_invalid,
+                           mapping=mapping, max_bytes=max_bytes, dry_run=dry_run)
+    return report
+
+
+def preview(
+    con: DuckDBPyConnection,
+    files: Sequence[tuple[str, bytes | Path]],
+    mapping: Mapping | Sequence[Mapping | None] | None,
+    rows: int = 20,
+    *,
+    max_bytes: int | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The first rows of each table as they would be imported (typed, after every check), without writing.
+
+    Keys are "<table>" (or "<table> from <file>" when two files give one table); each frame has the
+    source line (`line`) and the table's columns the files fill. Reads only the first rows of each
+    file: run import_batch(dry_run=True) to validate the whole batch.
+    """
+    _, frames = _run_batch(con, files, scope=Scope.practice(), imported_by=None, skip_invalid=True,
+                           mapping=mapping, max_bytes=max_bytes, dry_run=True, preview_rows=rows)
+    return frames
+
+
+def _run_batch(
+    con: DuckDBPyConnection,
+    files: Sequence[tuple[str, bytes | Path]],
+    *,
+    scope: Scope,
+    imported_by: str | None,
+    skip_invalid: bool,
+    mapping: Mapping | Sequence[Mapping | None] | None,
+    max_bytes: int | None,
+    dry_run: bool,
+    preview_rows: int | None = None,
+) -> tuple[ImportReport, dict[str, pd.DataFrame]]:
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
     report = ImportReport()
+    frames: dict[str, pd.DataFrame] = {}
     if not files:
         report.problems.append(Problem("", None, "", "no files were given"))
-        return report
+        return report, frames
+    preset_for_none = mapping is not None and not isinstance(mapping, Mapping)
     try:
         with transaction(con):
             _register_type_aliases(con)
             staged_by_table: dict[str, _StagedFile] = {}
+            taken: dict[str, str] = {}
             unreadable = 0  # files refused as a whole: the batch cannot be written
-            for name, source in files:
-                staged = _stage_file(con, name, source, report)
-                report.files.append(staged.report)
-                if staged.spec is None:
-                    unreadable += 1
-                elif staged.spec.name in staged_by_table:
-                    unreadable += 1
-                    report.problems.append(Problem(
-                        staged.report.file, None, "",
-                        f"a second file for {staged.spec.name} in one batch "
-                        f"(the first is {staged_by_table[staged.spec.name].report.file}); send one"))
-                else:
-                    staged_by_table[staged.spec.name] = staged
+            for slot, (name, source) in enumerate(files):
+                given = _mapping_for(mapping, slot)
+                if given is None and preset_for_none:
+                    given = CANONICAL
+                staged_files = _stage_source(
+                    con, name, source, given, report, slot=slot, max_bytes=max_bytes, taken=taken,
+                    max_records=None if preview_rows is None else max(preview_rows * 50, 1000))
+                for staged in staged_files:
+                    report.files.append(staged.report)
+                    if staged.spec is None:
+                        unreadable += 1
+                    else:
+                        staged_by_table[staged.spec.name] = staged
             batch_tables = set(staged_by_table)
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
                     _validate(con, staged_by_table[table], report)
                     _check_references(con, staged_by_table[table], report, batch_tables)
                     _warn_unknown_types(con, staged_by_table[table], report)
+            if preview_rows is not None:
+                for table in IMPORT_ORDER:
+                    if table in staged_by_table:
+                        frames[table] = con.execute(
+                            f"select _line as line, * exclude (_line) from typed_{table} order by _line limit ?",
+                            [preview_rows]).df()
+                raise ImportRefused
             rejected = any(f.rejected for f in report.files)
-            if unreadable or (rejected and not skip_invalid):
+            if unreadable or (rejected and not skip_invalid) or dry_run:
                 raise ImportRefused
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
                     _write_table(con, staged_by_table[table])
             report.batch_id = uuid.uuid4().hex
             _log_batch(con, report, imported_by or getpass.getuser())
-            _drop_temp_tables(con, batch_tables)
+            _drop_temp_tables(con, batch_tables, len(files))
             report.accepted = True
     except ImportRefused:
         report.accepted = False
-    return report
+    return report, frames
 
 
 def _register_type_aliases(con: DuckDBPyConnection) -> None:
@@ -636,7 +593,7 @@ def _register_type_aliases(con: DuckDBPyConnection) -> None:
 
 def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
     files = [
-        {"file": f.file, "table": f.table, "sha256": f.sha256, "rows_read": f.rows_read,
+        {"file": f.file, "table": f.table, "sha256": f.sha256, "format": f.format, "rows_read": f.rows_read,
          "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged, "rejected": f.rejected}
         for f in report.files
     ]
@@ -648,11 +605,15 @@ def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
     )
 
 
-def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str]) -> None:
+def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int) -> None:
     for table in tables:
         for prefix in ("stage", "problems", "typed", "write"):
             con.execute(f"drop table if exists {prefix}_{table}")
+    for slot in range(slots):
+        for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions"):
+            con.execute(f"drop table if exists {name}")
     con.execute("drop table if exists type_aliases")
+    con.execute("drop table if exists value_maps")
 
 
 def import_log(con: DuckDBPyConnection) -> pd.DataFrame:
@@ -661,3 +622,51 @@ def import_log(con: DuckDBPyConnection) -> pd.DataFrame:
         "select batch_id, imported_at, imported_by, files, inserted, updated "
         "from import_log order by imported_at desc"
     ).df()
+
+
+@dataclass
+class FileDraft:
+    """What the Data page shows of one uploaded file before it is imported.
+
+    description: how it was read (encoding, delimiter, header line); header: its column names;
+    proposal: the mapping proposed for it (target "canonical" when not recognised); words: the most
+    frequent values of each column, by position (for value maps); items: MindLogger item names;
+    problems: what reading it said (notes, warnings, or the error that refuses it).
+    """
+
+    file: str
+    readable: bool
+    description: str
+    header: tuple[str, ...]
+    proposal: Mapping
+    words: dict[int, list[str]]
+    items: list[str]
+    problems: list[Problem]
+
+
+def inspect_file(
+    con: DuckDBPyConnection,
+    name: str,
+    source: bytes | Path,
+    *,
+    max_bytes: int | None = None,
+    target: str | None = None,
+    sheet: str | None = None,
+) -> FileDraft:
+    """Read the start of one file (nothing is written) and propose a mapping for it; target forces one."""
+    options = ReadOptions(max_bytes=max_bytes, max_records=SAMPLE_ROWS, sheet=sheet, header_score=header_score)
+    try:
+        with transaction(con):
+            raw = read_source(con, name, source, slot=0, options=options)
+            if not raw.readable:
+                draft = FileDraft(raw.file, False, raw.describe(), (), Mapping("canonical"), {}, [], raw.problems)
+            else:
+                proposal = propose(con, raw, target=None if target in (None, "canonical") else target)
+                proposal = replace(proposal, sheet=sheet)
+                words = {p: distinct_values(con, raw, p) for p in range(len(raw.header))}
+                items = mindlogger_items(con, raw, proposal) if proposal.target == "mindlogger" else []
+                draft = FileDraft(raw.file, True, raw.describe(), raw.header, proposal, words, items, raw.problems)
+            raise ImportRefused  # roll back: an inspection leaves nothing behind
+    except ImportRefused:
+        pass
+    return draft

@@ -63,6 +63,38 @@ create table if not exists measures (
 );
 
 -- ---------------------------------------------------------------------------------------------
+-- The planner (schema version 2; migrations/002_library_templates.sql adds the same to older files)
+-- ---------------------------------------------------------------------------------------------
+-- Homework templates written by the practice's users. The bundled library (data/library.csv) is
+-- read from its file and never copied here; editing a bundled template saves a user copy (U...).
+-- Tags are `;`-separated, lower case.
+create table if not exists library_templates (
+    template_id       varchar primary key,
+    assignment_type   varchar not null,
+    title             varchar not null,
+    instructions      varchar not null,
+    default_minutes   integer not null check (default_minutes between 0 and 1440),
+    times_per_week    integer not null check (times_per_week between 1 and 7),
+    suits_concerns    varchar,
+    suits_goals       varchar,
+    suits_preferences varchar,
+    created_at        timestamptz not null,
+    updated_at        timestamptz not null,
+    source            varchar not null default 'user' check (source = 'user')
+);
+
+-- What the planner knows about an assignment it wrote, beside the canonical row (the canonical
+-- format, and so the assignments table, stays as it is): the instructions given to the client and
+-- how many times a week the task was planned. Imported assignments have no row here.
+create table if not exists assignment_details (
+    assignment_id  varchar primary key,
+    instructions   varchar,
+    times_per_week integer check (times_per_week between 1 and 7),
+    template_id    varchar,
+    planned_at     timestamptz not null
+);
+
+-- ---------------------------------------------------------------------------------------------
 -- Bookkeeping
 -- ---------------------------------------------------------------------------------------------
 create table if not exists schema_meta (
@@ -82,6 +114,16 @@ create table if not exists import_log (
     files       varchar not null,   -- JSON list: [{file, table, sha256, rows_read, inserted, updated, unchanged}]
     inserted    bigint not null,
     updated     bigint not null
+);
+
+-- Column mappings saved by name on the Data page (schema version 3; migrations/003_saved_mappings.sql
+-- adds the same to older files). mapping is the JSON of analytics.mapping.Mapping.
+create table if not exists saved_mappings (
+    name     varchar primary key,
+    target   varchar not null,
+    mapping  varchar not null,
+    saved_at timestamptz not null,
+    saved_by varchar not null default ''
 );
 
 -- ---------------------------------------------------------------------------------------------

@@ -457,3 +457,106 @@ def test_summary_by_needs_attention_in_one_therapists_scope(practice, capsys):
                        "--format", "json", "--therapist", "T2")
     assert code == 0
     assert json.loads(out) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# summary --by type --effectiveness, and plan --suggest
+# ---------------------------------------------------------------------------------------------
+
+EFFECTIVENESS_COLUMNS = ["mood_lift_ci_low", "mood_lift_ci_high", "quality_mean", "quality_n"]
+MORE_MINDFULNESS = """submission_id,assignment_id,submitted_at,completion,quality,mood_before,mood_after
+S12,A2,2026-03-05T10:00:00,completed,3,4,5
+S13,A2,2026-03-06T10:00:00,completed,4,3,5
+S14,A2,2026-03-07T10:00:00,completed,2,2,6
+"""
+
+
+def test_summary_by_type_with_effectiveness_hides_means_under_five_ratings(practice, tmp_path, capsys):
+    (more,) = write_files(tmp_path / "more", submissions=MORE_MINDFULNESS)
+    assert cli(capsys, "import", "--db", practice, more)[0] == 0
+    code, out, err = cli(capsys, "summary", "--db", practice, "--by", "type", "--effectiveness", "--format", "csv",
+                         "--as-of", AS_OF)
+    assert code == 0, err
+    assert out.splitlines()[0].split(",") == ["assignment_type", *GROUP_COLUMNS, *EFFECTIVENESS_COLUMNS]
+    table = {r["assignment_type"]: r for r in read_csv(out)}
+    # mindfulness = A2: lifts S4 +4, S5 -1, S12 +1, S13 +2, S14 +4: n 5, mean 2; deviations 2, -3, -1, 0, 2,
+    # sd = sqrt(18 / 4) = 2.12132, half width 2.776445 * 2.12132 / sqrt(5) = 2.63397 -> -0.6340 .. 4.6340;
+    # quality only on S12-S14 (n 3): no mean.
+    m = table["mindfulness"]
+    assert [number(m[c]) for c in GROUP_COLUMNS] == [1, 1, 1, 1, 5, 2, 5]
+    assert [number(m[c]) for c in EFFECTIVENESS_COLUMNS] == pytest.approx([-0.6340, 4.6340, None, 3], abs=1e-4)
+    # journaling keeps its figures but its mean lift (+2 +1 +2, n 3) is left empty
+    j = table["journaling"]
+    assert [number(j[c]) for c in GROUP_COLUMNS] == pytest.approx([6, 3.5, 3.5 / 6, 2.5 / 6, 4, None, 3], abs=1e-4)
+    assert [number(j[c]) for c in EFFECTIVENESS_COLUMNS] == [None, None, None, 0]
+
+
+def test_effectiveness_goes_with_by_type_only(practice, capsys):
+    code, _, err = cli(capsys, "summary", "--db", practice, "--by", "client", "--effectiveness", "--as-of", AS_OF)
+    assert code == 2
+    assert "--effectiveness goes with --by type" in err
+
+
+# plan --suggest for Robin (C1), practice scope, as of 03-11. Nobody has a concern, goals or preferences,
+# so score = 0.35 x expected completion + 0.25 x min(1, lift / 2). Fewer than 5 clients per type: every
+# prior strength is the default 10.
+#   mindfulness: caseload = Robin's A2, 1 of 1 -> prior 1.0, shrunk (1 + 10) / 11 = 1.0;
+#       lifts S4 +4, S5 -1: prior 1.5, Robin's mean 1.5 -> 1.5. Score 0.35 + 0.25 x 0.75 = 0.5375
+#   journaling: caseload A1 + A6 + A8 = 3.5 of 6 -> 0.5833; Robin 2.5 of 5 -> (2.5 + 5.8333) / 15 = 0.5556;
+#       lifts +2 +1 (Robin) +2 (Sam): prior 1.6667, Robin w = 2 / 12 -> 1.6389. Score 0.1944 + 0.2049 = 0.3993
+#   narrative and other (no data: the caseload over all types, 4.5 of 8 = 0.5625, lift 12 / 8 = 1.5): 0.3844
+# So the six mindfulness templates come first (ties in library order), then journaling.
+
+
+def test_plan_suggest_prints_ranked_suggestions_with_reasons(practice, capsys):
+    code, out, err = cli(capsys, "plan", "--db", practice, "--client", "C1", "--suggest", "--as-of", AS_OF,
+                         "--limit", "2")
+    assert code == 0, err
+    reason = ("    Little mindfulness history for Robin (1 expected): about 100% likely (caseload 100%); "
+              "mood lift +1.5 across the caseload")
+    assert out.splitlines() == [
+        "Homework suggestions for Robin (C1) as of 2026-03-11, best first:",
+        " 1. Breathing exercise [L013, mindfulness, 5 min, every day]  score 0.54",
+        reason,
+        " 2. Body scan [L014, mindfulness, 15 min, 5x a week]  score 0.54",
+        reason,
+    ]
+
+
+def test_plan_suggest_as_json(practice, capsys):
+    code, out, _ = cli(capsys, "plan", "--db", practice, "--client", "C1", "--suggest", "--as-of", AS_OF,
+                       "--format", "json")
+    assert code == 0
+    records = json.loads(out)
+    assert [r["rank"] for r in records] == list(range(1, 9))
+    assert [r["assignment_type"] for r in records] == ["mindfulness"] * 6 + ["journaling"] * 2
+    assert records[0]["score"] == pytest.approx(0.5375, abs=1e-4)
+    assert records[6]["score"] == pytest.approx(0.3993, abs=1e-4)
+    assert records[6]["expected_completion"] == pytest.approx(0.5556, abs=1e-4)
+
+
+def test_plan_suggest_for_a_therapist_uses_their_caseload_as_the_prior(practice, capsys):
+    # T1's caseload is Robin and Kim: journaling is Robin's alone, 2.5 of 5 -> prior 0.5 and shrunk 0.5;
+    # lifts +2 +1 -> 1.5. Score 0.35 x 0.5 + 0.25 x 0.75 = 0.3625 (Sam's A8, in T2's caseload, is not in it).
+    code, out, _ = cli(capsys, "plan", "--db", practice, "--client", "C1", "--suggest", "--as-of", AS_OF,
+                       "--format", "json", "--therapist", "T1")
+    assert code == 0
+    records = json.loads(out)
+    assert records[6]["assignment_type"] == "journaling"
+    assert (records[6]["expected_completion"], records[6]["score"]) == pytest.approx((0.5, 0.3625), abs=1e-4)
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--client", "C9"], "error: no client 'C9' in the store"),
+    (["--client", "C1", "--therapist", "T2"], "error: no client 'C1' in therapist T2's caseload"),
+], ids=["unknown", "other-therapist"])
+def test_plan_for_an_unknown_client_or_one_outside_the_scope_exits_1(practice, capsys, extra, message):
+    code, out, err = cli(capsys, "plan", "--db", practice, "--suggest", "--as-of", AS_OF, *extra)
+    assert (code, out) == (1, "")
+    assert err.strip() == message
+
+
+def test_plan_without_an_action_is_a_usage_error(practice, capsys):
+    code, _, err = cli(capsys, "plan", "--db", practice, "--client", "C1")
+    assert code == 2
+    assert "add --suggest" in err

@@ -36,11 +36,32 @@ def add_therapist(con: duckdb.DuckDBPyConnection, therapist_id: str = "T1", name
     con.execute("insert into therapists values (?, ?, null)", [therapist_id, name])
 
 
-def make_v1_file(path: Path) -> None:
-    """A closed store file at version 1 holding one therapist and one client."""
+# What schema version 2 (migrations/002_library_templates.sql) added.
+TABLES_ADDED_IN_V2 = ("library_templates", "assignment_details")
+# The tables of a version-1 store; later versions only add tables.
+V1_TABLES = set(CANONICAL_TABLES) | set(BOOKKEEPING_TABLES)
+
+
+def make_current_file(path: Path) -> None:
+    """A closed store file at the current version holding one therapist and one client."""
     con = open_store(path)
     add_therapist(con)
     con.execute("insert into clients (client_id, therapist_id, label) values ('C1', 'T1', 'Robin')")
+    con.close()
+
+
+def make_v1_file(path: Path) -> None:
+    """A closed store file at version 1 holding one therapist and one client.
+
+    Version 1 is today's schema without the tables later versions added (so far migrations only add
+    tables), recorded as version 1.
+    """
+    make_current_file(path)
+    con = duckdb.connect(str(path))
+    for table in sorted(table_names(con) - V1_TABLES):
+        con.execute(f"drop table {table}")
+    con.execute("delete from schema_meta")
+    con.execute("insert into schema_meta (version) values (1)")
     con.close()
 
 
@@ -70,7 +91,7 @@ def test_open_store_creates_the_file_and_its_folder(tmp_path):
 
 def test_reopening_a_file_keeps_rows_and_does_not_duplicate_the_version(tmp_path):
     path = tmp_path / "store.duckdb"
-    make_v1_file(path)
+    make_current_file(path)
     for _ in range(2):  # open twice more
         con = open_store(path)
         assert con.execute("select therapist_id, name from therapists").fetchall() == [("T1", "Ada")]
@@ -101,7 +122,7 @@ def test_a_new_store_reports_version_zero_from_migrate():
 
 def test_a_store_from_a_newer_release_is_refused_with_a_clear_message(tmp_path):
     path = tmp_path / "newer.duckdb"
-    make_v1_file(path)
+    make_current_file(path)
     con = duckdb.connect(str(path))
     con.execute("insert into schema_meta (version) values (?)", [SCHEMA_VERSION + 1])
     con.close()
@@ -282,3 +303,46 @@ def test_set_timezone_accepts_only_zones_the_store_can_compute_with(zone):
     # accepted: then the store must still answer queries that use the zone
     assert len(con.execute("select submitted_on from submission_facts").fetchall()) == 1
     assert len(con.execute("select * from assignment_progress(date '2026-03-10', null)").fetchall()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Schema version 2: the planner's tables (migrations/002_library_templates.sql)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_schema_version_2_has_its_migration_script():
+    assert SCHEMA_VERSION >= 2
+    assert 2 in store.migrations()
+    assert "library_templates" in store.migrations()[2]
+
+
+def test_a_new_store_has_the_planner_tables():
+    con = open_store(":memory:")
+    assert set(TABLES_ADDED_IN_V2) <= table_names(con)
+
+
+def test_the_real_migration_upgrades_a_version_1_file_without_losing_rows(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    make_v1_file(path)
+    con = duckdb.connect(str(path))
+    assert not set(TABLES_ADDED_IN_V2) & table_names(con)  # really a version-1 file
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('A1', 'C1', 'journaling', 'Diary', date '2026-03-02', date '2026-03-08')")
+    con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                "values ('S1', 'A1', timestamptz '2026-03-03 10:00:00+00', 'completed')")
+    con.execute("insert into settings values ('timezone', 'Europe/London')")
+    con.close()
+
+    con = open_store(path)
+    assert recorded_versions(con) == [1, SCHEMA_VERSION]
+    assert set(TABLES_ADDED_IN_V2) <= table_names(con)
+    assert con.execute("select client_id, label from clients").fetchall() == [("C1", "Robin")]
+    assert con.execute("select assignment_id, title from assignments").fetchall() == [("A1", "Diary")]
+    assert con.execute("select submission_id, credit from submission_facts").fetchall() == [("S1", 1.0)]
+    assert get_timezone(con) == "Europe/London"
+    assert con.execute("select count(*) from library_templates").fetchone()[0] == 0
+    con.close()
+
+    con = open_store(path)  # opening again runs nothing twice
+    assert recorded_versions(con) == [1, SCHEMA_VERSION]
+    con.close()
