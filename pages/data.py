@@ -1,15 +1,21 @@
-"""Data: import canonical CSV files, and see what the store holds."""
+"""Data: import files (canonical CSVs, flat exports, MindLogger reports; CSV or .xlsx) through a mapping,
+and see what the store holds."""
 
 import streamlit as st
 
-from analytics import adherence, canonical, importer
+from analytics import adherence, canonical, importer, mapping
 from analytics.store import get_timezone
 from dashboard import current_scope, db, require_frame, scope_label
 
 require_frame()
 
-LAST_REPORT_KEY = "last_import_report"  # the ImportReport of this session's last import
+LAST_REPORT_KEY = "last_import_report"  # the ImportReport of this session's last import or validation
+LAST_REPORT_KIND_KEY = "last_import_report_kind"  # "import" or "validate"
 UPLOAD_ROUND_KEY = "import_upload_round"  # a new uploader (empty) after each accepted import
+DRAFTS_KEY = "import_drafts"  # (file id, target, sheet) -> importer.FileDraft: each upload is read once
+SAVED_KEY = "import_mapping_saved"  # the name the last mapping was saved under (said once beside the form)
+IGNORE = ""  # the "ignore this column" / "keep the word as written" choice
+PREVIEW_ROWS = 20
 
 # Column headings in people's words (the frames keep their names; only the headings change).
 REPORT_LABELS = {
@@ -24,20 +30,164 @@ CONTENTS_LABELS = {"what": "Table", "rows": "Rows", "first": "First date", "last
 LOG_LABELS = {"imported_at": "Imported at", "imported_by": "By", "inserted": "Added", "updated": "Changed",
               "files": st.column_config.JsonColumn("Files (click for details)", width="large")}
 COLUMNS_LABELS = {"table": "File", "column": "Column", "required": "Required", "meaning": "Meaning"}
+TARGET_LABELS = {
+    "": "— choose what this file is —",
+    "therapists": "therapists (one row per therapist)",
+    "clients": "clients (one row per client)",
+    "assignments": "assignments (one row per homework)",
+    "submissions": "submissions (one row per report of homework)",
+    "measures": "measures (PHQ-9 / GAD-7 scores)",
+    "flat": "flat export (a row per submission or assignment, with client and therapist columns)",
+    "mindlogger": "MindLogger / Curious report.csv",
+}
+
+
+def field_label(name: str) -> str:
+    return "— ignore this column —" if name == IGNORE else name
+
+
+def word_label(word: str) -> str:
+    return "— as written —" if word == IGNORE else word
+
+
+def read_draft(upload, target: str | None, limit: int) -> importer.FileDraft:
+    """The file's draft for this target, read once per upload and target."""
+    drafts = st.session_state.setdefault(DRAFTS_KEY, {})
+    key = (upload.file_id, target)
+    if key not in drafts:
+        drafts[key] = importer.inspect_file(db(), upload.name, upload.getvalue(), max_bytes=limit, target=target)
+    return drafts[key]
+
+
+def mapping_form(number: int, upload, limit: int, saved: list[str], prefix: str) -> mapping.Mapping:
+    """One file's mapping, proposed and editable: target, a field per column, value maps, date order."""
+    st.text(f"File {number + 1}: {upload.name}")
+    first = read_draft(upload, None, limit)
+    if not first.readable:
+        for problem in first.problems:
+            st.text(f"{problem.severity}: {problem.reason}")
+        return mapping.CANONICAL
+    st.text(f"Read as {first.description}.")
+    for problem in first.problems:
+        if problem.severity == "note" and problem.reason.startswith("read as"):
+            continue  # the sentence above says it
+        where = f"line {problem.line}: " if problem.line else ""
+        st.text(f"{problem.severity}: {where}{problem.reason}")
+
+    chosen_saved = st.selectbox("Use a saved mapping", options=[IGNORE, *saved], key=f"{prefix}saved",
+                                format_func=lambda n: "— the proposed mapping —" if n == IGNORE else n)
+    base = mapping.load_mapping(db(), chosen_saved) if chosen_saved else None
+    recognised = first.proposal.target if first.proposal.target in mapping.TARGETS else IGNORE
+    targets = [IGNORE, *mapping.TARGETS]
+    target = st.selectbox(
+        "This file is", options=targets, index=targets.index(base.target if base else recognised),
+        format_func=TARGET_LABELS.__getitem__, key=f"{prefix}target_{chosen_saved}", disabled=base is not None,
+        help="Recognised from the file's name and column names; change it if it is wrong.")
+    if not target:
+        st.info("Choose what this file holds to map its columns.")
+        return mapping.CANONICAL
+    draft = first if target == first.proposal.target else read_draft(upload, target, limit)
+    base = base or draft.proposal
+    key = f"{prefix}{target}_{chosen_saved}_"
+
+    st.markdown("**Columns**: which field each column of the file is (case, spaces and punctuation are ignored "
+                "when proposing; common synonyms are recognised).")
+    proposed = base.column_map
+    fields = [IGNORE, *mapping.vocabulary(target)]
+    chosen: list[tuple[str, str]] = []
+    grid = st.columns(3)
+    for position, header in enumerate(draft.header):
+        default = proposed.get(header, IGNORE)
+        with grid[position % 3]:
+            st.text(header or f"(column {position + 1} has no name)")  # the file's text: shown inert
+            picked = st.selectbox(f"Field for column {position + 1}", options=fields, label_visibility="collapsed",
+                                  index=fields.index(default) if default in fields else 0,
+                                  format_func=field_label, key=f"{key}col_{position}")
+        chosen.append((header, picked))
+
+    values: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    for value_field, allowed in mapping.value_fields(target).items():
+        source_field = {"completion": "flag", "assignment_type": "activity_name"}.get(value_field, value_field) \
+            if target == "mindlogger" else value_field
+        position = next((p for p, (_, f) in enumerate(chosen) if f == source_field), None)
+        if position is None or not draft.words.get(position):
+            continue
+        st.markdown(f"**Words in the column mapped to `{value_field}`**: what each means here.")
+        proposed_words = base.value_map(value_field)
+        options = [IGNORE, *allowed]
+        pairs = []
+        word_grid = st.columns(4)
+        for n, word in enumerate(draft.words[position][:16]):
+            default = proposed_words.get(word, IGNORE)
+            with word_grid[n % 4]:
+                st.text(word)
+                ours = st.selectbox(f"Meaning of word {n + 1}", options=options, label_visibility="collapsed",
+                                    index=options.index(default) if default in options else 0,
+                                    format_func=word_label, key=f"{key}word_{value_field}_{n}")
+            pairs.append((word, ours))
+        values.append((value_field, tuple((w, o) for w, o in pairs if o)))
+
+    left, right = st.columns(2)
+    date_order = left.radio("Dates like 03/04/2026 are", options=list(mapping.DATE_ORDERS),
+                            index=list(mapping.DATE_ORDERS).index(base.date_order), horizontal=True,
+                            format_func=mapping.DATE_ORDERS.__getitem__, key=f"{key}date_order",
+                            help="Never guessed: say which, or keep YYYY-MM-DD only (other dates are then refused).")
+    decimal_comma = right.checkbox("Numbers have a decimal comma (7,5)", value=base.decimal_comma,
+                                   key=f"{key}decimal_comma")
+    mood_item = base.mood_item
+    therapist_id = base.therapist_id
+    if target == "mindlogger":
+        items = [IGNORE, *draft.items]
+        mood_item = st.selectbox("Mood item (its response is the mood after)", options=items,
+                                 index=items.index(mood_item) if mood_item in items else 0,
+                                 format_func=lambda i: "— no mood —" if i == IGNORE else i, key=f"{key}mood_item")
+        names = adherence.therapists(db(), scope=current_scope())
+        therapist_ids = [IGNORE, *names["therapist_id"]]
+        therapist_id = st.selectbox("Therapist of respondents new to the store", options=therapist_ids,
+                                    index=therapist_ids.index(therapist_id) if therapist_id in therapist_ids else 0,
+                                    format_func=lambda t: "— none: they must be clients already —" if t == IGNORE else t,
+                                    key=f"{key}therapist")
+    try:
+        built = mapping.Mapping(target, columns=tuple(chosen), values=tuple(v for v in values if v[1]),
+                                date_order=date_order, decimal_comma=decimal_comma, mood_item=mood_item or None,
+                                mood_before_item=base.mood_before_item, therapist_id=therapist_id or None)
+    except mapping.MappingError as exc:
+        st.text(f"error: {exc}")
+        return mapping.CANONICAL
+
+    save_name, save_button, download = st.columns([3, 1, 1], vertical_alignment="bottom")
+    name = save_name.text_input("Save this mapping as", key=f"{key}save_name", placeholder="e.g. Clinic export")
+    if save_button.button("Save mapping", key=f"{key}save", disabled=not name.strip()):
+        try:
+            mapping.save_mapping(db(), name, built, saved_by="dashboard")
+            st.session_state[SAVED_KEY] = name.strip()
+            st.rerun()  # so every "Use a saved mapping" list offers it
+        except mapping.MappingError as exc:
+            st.text(f"error: {exc}")
+    if st.session_state.get(SAVED_KEY) and st.session_state[SAVED_KEY] == name.strip():
+        st.text(f"Saved as “{st.session_state[SAVED_KEY]}”.")
+    download.download_button("Download JSON", data=built.to_json(), file_name="mapping.json",
+                             mime="application/json", key=f"{key}download",
+                             help="For the command line: python -m analytics import --mapping mapping.json FILE")
+    return built
+
 
 st.title("Data")
 scope = current_scope()
 
-st.subheader("Import CSV files")
+st.subheader("Import files")
 if not scope.is_practice:
     st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files.")
 else:
     upload_round = st.session_state.setdefault(UPLOAD_ROUND_KEY, 0)
+    limit = importer.upload_limit_bytes(db())
     uploads = st.file_uploader(
-        "Canonical CSV files (any of the five, in one batch)",
-        type=["csv"],
+        "CSV or Excel files: the canonical files (any of the five), a flat export, or a MindLogger report.csv",
+        type=["csv", "xlsx", "tsv", "txt"],
         accept_multiple_files=True,
         key=f"import_files_{upload_round}",
+        help=f"Up to {limit // (1 << 20)} MB a file. Any encoding (UTF-8, UTF-16, Windows-1252) and comma, "
+        "semicolon or tab separated; see docs/import-guide.md.",
     )
     skip_invalid = st.checkbox(
         "Import the valid rows and skip the rejected ones",
@@ -45,19 +195,48 @@ else:
         help="Off: a batch with any rejected row is refused whole and nothing is written. "
         "On: the valid rows are written and the rejected ones are listed below.",
     )
-    if st.button("Import", type="primary", disabled=not uploads, key="import_button"):
+    mappings: list[mapping.Mapping] = []
+    if uploads:
+        saved = list(mapping.mappings(db())["name"])
+        for number, upload in enumerate(uploads):
+            with st.container(border=True):
+                mappings.append(mapping_form(number, upload, limit, saved, prefix=f"map_{upload_round}_{number}_"))
+        files = [(f.name, f.getvalue()) for f in uploads]
+        frames = importer.preview(db(), files, mappings, rows=PREVIEW_ROWS, max_bytes=limit)
+        if frames:
+            st.markdown(f"**Preview**: the first {PREVIEW_ROWS} rows of each table as they will be imported "
+                        "(rows with problems are left out here; Validate lists them).")
+        for table, frame in frames.items():
+            st.text(table)
+            st.dataframe(frame, hide_index=True, key=f"preview_{table}")
+
+    validate_column, import_column = st.columns([1, 6])
+    if validate_column.button("Validate", disabled=not uploads, key="validate_button"):
+        st.session_state[LAST_REPORT_KEY] = importer.import_batch(
+            db(), [(f.name, f.getvalue()) for f in uploads], scope=scope, mapping=mappings, max_bytes=limit,
+            skip_invalid=skip_invalid, dry_run=True)
+        st.session_state[LAST_REPORT_KIND_KEY] = "validate"
+    if import_column.button("Import", type="primary", disabled=not uploads, key="import_button"):
         report = importer.import_batch(
-            db(), [(f.name, f.getvalue()) for f in uploads], scope=scope,
+            db(), [(f.name, f.getvalue()) for f in uploads], scope=scope, mapping=mappings, max_bytes=limit,
             imported_by="dashboard", skip_invalid=skip_invalid,
         )
         st.session_state[LAST_REPORT_KEY] = report
+        st.session_state[LAST_REPORT_KIND_KEY] = "import"
         if report.accepted:
             st.session_state[UPLOAD_ROUND_KEY] = upload_round + 1
+            st.session_state.pop(DRAFTS_KEY, None)
         st.rerun()  # so the sidebar and every figure read the store as it now is
 
     report = st.session_state.get(LAST_REPORT_KEY)
     if report is not None:
-        if report.accepted and not report.errors:
+        if st.session_state.get(LAST_REPORT_KIND_KEY) == "validate":
+            if report.errors:
+                st.error("Not valid: nothing was written. Fix the problems listed below (in the file or the "
+                         "mapping) and validate again.")
+            else:
+                st.success("Valid: nothing was written yet. Import to write these rows.")
+        elif report.accepted and not report.errors:
             st.success("Imported. Every page now includes these rows.")
         elif report.accepted:
             st.warning("Imported the valid rows; the rejected rows listed below were skipped. "
@@ -75,9 +254,10 @@ else:
 st.subheader("The five files")
 st.markdown(
     "Each import is a batch of any of **therapists.csv**, **clients.csv**, **assignments.csv**, "
-    "**submissions.csv** and **measures.csv**: UTF-8 CSV with a header row. Importing the same rows again "
-    "changes nothing; a row with a known id replaces the stored one. `data/README.md` describes every column "
-    "and how each number on the dashboard is computed."
+    "**submissions.csv** and **measures.csv** (or other files mapped onto them): a header row and one row per "
+    "record. Importing the same rows again changes nothing; a row with a known id replaces the stored one. "
+    "`data/README.md` describes every column and how each number on the dashboard is computed; "
+    "`docs/import-guide.md` says which files are accepted and how they are mapped."
 )
 with st.expander("Columns of the five files"):
     st.dataframe(canonical.columns_frame(), hide_index=True, column_config=COLUMNS_LABELS, key="canonical_columns")

@@ -1,0 +1,55 @@
+"""Importing a flat export with other column names in a real browser: upload, the proposed mapping, the date
+order, the preview, the import and its report. Chromium is required, never skipped (see tests/test_browser.py).
+Screenshots go to screenshots/ for a person to look at."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.test_browser import WAIT_MS, chromium, dashboard_url, expect_no_exception, screenshot  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+EXPORT = (b"Patient ID;Clinician;Task;Kind;Set on;Deadline;Logged at;Result;Mood post\n"
+          b"C1;T1;Evening walk;habit;01/03/2026;07/03/2026;02/03/2026 18:30;done;6\n"
+          b"C1;T1;Evening walk;habit;01/03/2026;07/03/2026;04/03/2026 18:30;half;5\n")
+
+
+def test_upload_map_preview_and_import_a_flat_export(dashboard_url: str) -> None:  # noqa: F811
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)
+        page.goto(dashboard_url)
+        page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+        expect(page.get_by_role("heading", name="Data")).to_be_visible()
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": EXPORT}])
+
+        expect(page.get_by_text("File 1: export.csv")).to_be_visible()
+        expect(page.get_by_role("combobox", name="This file is")).to_have_value(
+            "flat export (a row per submission or assignment, with client and therapist columns)")
+        proposed = ["client_id", "therapist_id", "title", "assignment_type", "assigned_on", "due_on", "submitted_at",
+                    "completion", "mood_after"]
+        for column, field in enumerate(proposed, start=1):
+            expect(page.get_by_role("combobox", name=f"Field for column {column}", exact=True)).to_have_value(field)
+        expect(page.get_by_text("Patient ID", exact=True)).to_be_visible()
+        expect_no_exception(page)
+
+        page.get_by_text("day/month/year", exact=True).click()
+        expect(page.get_by_text("Preview", exact=False).first).to_be_visible()
+        expect(page.get_by_text("submissions", exact=True)).to_be_visible()
+        page.wait_for_timeout(800)
+        expect_no_exception(page)
+        screenshot(page, "import-mapping-preview")
+
+        page.get_by_role("button", name="Validate", exact=True).click()
+        expect(page.get_by_text("Valid: nothing was written yet. Import to write these rows.")).to_be_visible()
+        page.get_by_role("button", name="Import", exact=True).click()
+        expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
+        expect(page.get_by_text("File 1: export.csv")).to_have_count(0)  # a fresh uploader after the import
+        expect_no_exception(page)
+        page.wait_for_timeout(500)
+        screenshot(page, "import-flat-after")
+        page.close()
