@@ -25,6 +25,7 @@ from analytics.store import PROJECT_DIR, StoreError, default_db_path, get_timezo
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 NEEDS_ATTENTION = "needs-attention"
+IMPORT_MEMORY_LIMIT = "600MB"
 
 
 def _iso_date(text: str) -> date:
@@ -144,6 +145,8 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"error: {args.mapping}: {exc}" if args.mapping else f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     con = open_store(args.db)
+    # A file of any size: DuckDB keeps its staging tables within this and spills the rest to disk.
+    con.execute(f"set memory_limit = '{IMPORT_MEMORY_LIMIT}'")
     report = import_batch(con, [(f.name, f) for f in args.files], scope=Scope.practice(),
                           imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
                           mapping=chosen, dry_run=args.dry_run)
