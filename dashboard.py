@@ -50,6 +50,8 @@ PAGES = [
     ("pages/overview.py", "Overview", ":material/dashboard:"),
     ("pages/caseload.py", "Caseload", ":material/groups:"),
     ("pages/client.py", "Client", ":material/person:"),
+    ("pages/effectiveness.py", "Effectiveness", ":material/insights:"),
+    ("pages/planner.py", "Planner", ":material/edit_calendar:"),
     ("pages/data.py", "Data", ":material/upload_file:"),
 ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -20,7 +21,9 @@ from plotly.subplots import make_subplots
 
 from analytics import outcomes
 from analytics.canonical import TYPE_LABELS
+from analytics.effectiveness import MIN_N, AdherenceOutcome
 from analytics.mood import MoodTrend
+from analytics.planner import LOAD_WARNING_RATIO, PlanItem, PlanLoad
 from analytics.stats import mean_interval
 
 NO_VALUE = "—"  # shown where a figure cannot be computed, e.g. a rate when nothing was due
@@ -305,31 +308,39 @@ def as_percentages(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return shown
 
 
-def type_table(per_type: dict[str, dict | None], lift_by_type: pd.DataFrame) -> pd.DataFrame:
-    """One client's figures by assignment type, for st.dataframe.
+def not_enough_data(n: int) -> str:
+    """What a mean resting on too few observations shows instead of a number: "not enough data (n = 3)"."""
+    return f"not enough data (n = {int(n)})"
 
-    per_type: type -> that client's caseload.client_overview row for the type (None if absent);
-    lift_by_type: mood.lift_by_type for the client. Columns: type (label), due, completion and on_time
-    (0-100), lift_mean (points), lift_interval (text), lift_n. Types with nothing due and no lift are left out.
+
+def lift_or_not_enough(mean: float | None, n: int) -> str:
+    """A mean mood lift ("+1.3") when it rests on enough ratings (analytics leaves it empty otherwise), else the words."""
+    if mean is None or pd.isna(mean):
+        return not_enough_data(n)
+    return signed(mean)
+
+
+def effectiveness_table(by_type: pd.DataFrame) -> pd.DataFrame:
+    """effectiveness.by_type for st.dataframe: one row per type, the words "not enough data (n = 3)" for thin means.
+
+    Columns: type (label), due, completion and on_time (0-100, NaN when nothing was due), mood_lift (text:
+    "+0.6" or the words), lift_interval (text), lift_n, quality (text: "2.7 of 4" or the words), quality_n.
     """
-    lifts = lift_by_type.set_index("assignment_type").to_dict("index")
     rows = []
-    for assignment_type in dict.fromkeys([*per_type, *lifts]):
-        figures = per_type.get(assignment_type) or {}
-        lift = lifts.get(assignment_type, {})
-        due = int(figures.get("due", 0) or 0)
-        if not due and not lift:
-            continue
+    for row in by_type.to_dict("records"):
+        quality_n = int(row["quality_n"])
         rows.append({
-            "type": TYPE_LABELS.get(assignment_type, assignment_type),
-            "due": due,
-            "completion": figures.get("completion_rate", math.nan) * 100 if due else math.nan,
-            "on_time": figures.get("on_time_rate", math.nan) * 100 if due else math.nan,
-            "lift_mean": lift.get("mean_lift", math.nan),
-            "lift_interval": interval_text(lift.get("ci_low"), lift.get("ci_high")),
-            "lift_n": int(lift.get("n", 0)),
+            "type": row["type_label"],
+            "due": int(row["due"]),
+            "completion": float(row["completion_rate"]) * 100 if row["due"] else math.nan,
+            "on_time": float(row["on_time_rate"]) * 100 if row["due"] else math.nan,
+            "mood_lift": lift_or_not_enough(row["mood_lift_mean"], int(row["mood_lift_n"])),
+            "lift_interval": interval_text(row["mood_lift_ci_low"], row["mood_lift_ci_high"]),
+            "lift_n": int(row["mood_lift_n"]),
+            "quality": not_enough_data(quality_n) if pd.isna(row["quality_mean"]) else f"{row['quality_mean']:.1f} of 4",
+            "quality_n": quality_n,
         })
-    columns = ["type", "due", "completion", "on_time", "lift_mean", "lift_interval", "lift_n"]
+    columns = ["type", "due", "completion", "on_time", "mood_lift", "lift_interval", "lift_n", "quality", "quality_n"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -644,3 +655,475 @@ def completion_distribution(frame: pd.DataFrame) -> go.Figure:
                         tickangle=0)
     figure.update_yaxes(title="Clients", rangemode="tozero", dtick=max(1, math.ceil(counts.max() / 5)) if counts.max() else 1)
     return figure
+
+
+# ---------------------------------------------------------------------------------------------
+# Effectiveness: types compared, homework against outcome change, one client's profile by type
+# ---------------------------------------------------------------------------------------------
+
+# Short names for chart labels (tables keep canonical.TYPE_LABELS); other types are shown as written.
+SHORT_TYPE_LABELS = {
+    "journaling": "Journaling",
+    "behavioural": "Behavioural",
+    "mindfulness": "Mindfulness",
+    "creative": "Creative",
+    "narrative": "Narrative",
+    "other": "Other",
+}
+# The client's own figure, what the planner expects of them, and the caseload's figure (profile chart).
+OWN_COLOUR, EXPECTED_COLOUR, CASELOAD_COLOUR = "#1f2a30", "#2f6f8f", "#8a96a3"
+# A plan that asks clearly more than recent weeks: its bars turn amber.
+OVER_COLOUR = "#c9782a"
+ZERO_LINE = {"line_dash": "dot", "line_color": "#5a656c", "line_width": 1}
+
+
+def short_type(assignment_type: str) -> str:
+    """ "Mindfulness" for a chart label; a type kept as the practice wrote it is escaped for Plotly."""
+    return SHORT_TYPE_LABELS.get(assignment_type, plain(assignment_type))
+
+
+def _charted_types(by_type: pd.DataFrame) -> pd.Series:
+    return by_type["enough_mood_data"].astype(bool) & (by_type["due"] > 0)
+
+
+def left_out_of_type_chart(by_type: pd.DataFrame) -> list[str]:
+    """Why each type of effectiveness.by_type is not in type_comparison, one line each (user text: st.text)."""
+    lines = []
+    for row, charted in zip(by_type.to_dict("records"), _charted_types(by_type), strict=True):
+        if charted:
+            continue
+        reasons = []
+        if not row["due"]:
+            reasons.append("nothing was due, so there is no completion rate")
+        if not row["enough_mood_data"]:
+            reasons.append(f"mood lift: {not_enough_data(row['mood_lift_n'])}")
+        lines.append(f"{row['type_label']}: {'; '.join(reasons)}")
+    return lines
+
+
+def _columns_of_labels(xs: list[float], *, width: float) -> list[list[int]]:
+    """Indexes of points grouped so that points less than `width` apart across (in a chain) share one group."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and xs[i] - xs[groups[-1][-1]] < width:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _spread_out(values: list[float], *, gap: float, low: float, high: float) -> list[float]:
+    """Label heights near `values` (same order), at least `gap` apart, kept within [low, high] where they fit.
+
+    Labels that would crowd form a group centred on the mean of its points, merged until no two groups touch.
+    """
+    groups: list[tuple[float, list[int]]] = []  # (centre, members from the top down), top group first
+    for i in sorted(range(len(values)), key=lambda i: values[i], reverse=True):
+        groups.append((values[i], [i]))
+        while len(groups) > 1:
+            (upper_centre, upper), (lower_centre, lower) = groups[-2], groups[-1]
+            upper_bottom = upper_centre - (len(upper) - 1) * gap / 2
+            lower_top = lower_centre + (len(lower) - 1) * gap / 2
+            if upper_bottom - lower_top >= gap:
+                break
+            members = upper + lower
+            groups[-2:] = [(sum(values[m] for m in members) / len(members), members)]
+    placed = {member: centre + ((len(members) - 1) / 2 - k) * gap
+              for centre, members in groups for k, member in enumerate(members)}
+    top, bottom = max(placed.values()), min(placed.values())
+    shift = min(0.0, high - top) if top > high else max(0.0, low - bottom) if bottom < low else 0.0
+    return [placed[i] + shift for i in range(len(values))]
+
+
+def type_comparison(by_type: pd.DataFrame) -> go.Figure:
+    """Each type's completion (x, %) against its mean mood lift (y, points), with the lift's 95% interval.
+
+    by_type: effectiveness.by_type. Drawn are the types with something due and at least
+    effectiveness.MIN_N mood ratings; list the others with left_out_of_type_chart. At least one.
+    """
+    shown = by_type[_charted_types(by_type)].reset_index(drop=True)
+    if shown.empty:
+        raise ValueError("type_comparison needs a type with enough mood data; list the types instead")
+    x = shown["completion_rate"].astype(float) * 100
+    y = shown["mood_lift_mean"].astype(float)
+    low, high = shown["mood_lift_ci_low"].astype(float), shown["mood_lift_ci_high"].astype(float)
+    hover = [
+        f"{plain(row['type_label'])}: {percent(row['completion_rate'])} completed "
+        f"({amount(row['credit'])} of {amount(row['expected'])} expected, {int(row['due'])} assignments due)"
+        f"<br>mean mood lift {signed(row['mood_lift_mean'], 2)} points "
+        f"(95% interval {signed(row['mood_lift_ci_low'], 2)} to {signed(row['mood_lift_ci_high'], 2)}; "
+        f"n = {int(row['mood_lift_n'])} ratings)"
+        for row in shown.to_dict("records")
+    ]
+    x_low, x_high = float(x.min()), float(x.max())
+    spread = max(x_high - x_low, 10.0)
+    y_low = min(0.0, float(low.min())) - 0.3
+    y_high = max(0.0, float(high.max())) + 0.3
+    figure = go.Figure()
+    figure.add_scatter(
+        x=x, y=y, mode="markers",
+        error_y={"type": "data", "symmetric": False, "array": high - y, "arrayminus": y - low,
+                 "thickness": 1.5, "width": 6},
+        marker={"size": 11},
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        showlegend=False,
+    )
+    # Labels go right of the points. Points closer across than a label is wide share a column of labels, spread
+    # out so that none overlaps another, each joined to its point by a thin line; a point on its own is labelled
+    # beside it.
+    x_range = (max(0.0, x_low - 0.1 * spread) - 1, x_high + 0.55 * spread)
+    label_width = (x_range[1] - x_range[0]) * 0.2  # about 21 characters on a 900-pixel plot
+    texts = [f"{short_type(t)} (n = {int(n)})" for t, n in zip(shown["assignment_type"], shown["mood_lift_n"],
+                                                              strict=True)]
+    for column in _columns_of_labels(list(x), width=label_width):
+        label_x = max(x[i] for i in column) + 0.04 * spread
+        heights = _spread_out([y[i] for i in column], gap=(y_high - y_low) * 0.075, low=y_low, high=y_high)
+        for i, label_y in zip(column, heights, strict=True):
+            figure.add_annotation(
+                x=x[i], y=y[i], ax=label_x, ay=label_y, axref="x", ayref="y", xanchor="left", text=texts[i],
+                showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#8a96a3", standoff=7,
+                font={"size": 12}, bgcolor="rgba(251, 250, 247, 0.85)",
+            )
+    figure.add_hline(y=0, **ZERO_LINE)
+    figure.update_layout(title="Completion and mood lift, by type of homework", hovermode="closest", height=440)
+    # Room on the right for the labels; the axis still starts at the data, so close rates can be told apart.
+    figure.update_xaxes(title="Homework completed (% of expected)", ticksuffix="%", range=list(x_range))
+    figure.update_yaxes(title="Mean mood lift (points: after − before, 0–10)", zeroline=False, range=[y_low, y_high])
+    return figure
+
+
+def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
+    """One point per client: completion rate (x, %) against change on the measure (y, points; below 0 is better),
+    with the least-squares line when the association could be computed.
+
+    outcome: effectiveness.adherence_outcome with at least one point.
+    """
+    points = outcome.points
+    if points.empty:
+        raise ValueError("adherence_outcome_scatter needs at least one client; show the wording instead")
+    x = points["completion_rate"].astype(float) * 100
+    y = points["change"].astype(float)
+    figure = go.Figure()
+    figure.add_scatter(
+        x=x, y=y, mode="markers", name="A client", marker={"size": 9, "opacity": 0.8},
+        customdata=[f"{plain(label)}: {percent(rate)} of homework completed; {outcome.measure} "
+                    f"{signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
+                    for label, rate, change in zip(points["label"], points["completion_rate"], y, strict=True)],
+        hovertemplate="%{customdata}<extra></extra>",
+    )
+    if outcome.slope is not None and outcome.intercept is not None:
+        ends = [float(points["completion_rate"].min()), float(points["completion_rate"].max())]
+        figure.add_scatter(
+            x=[end * 100 for end in ends], y=[outcome.intercept + outcome.slope * end for end in ends],
+            mode="lines", name="Fitted line (least squares)", line={"color": OWN_COLOUR, "width": 2, "dash": "dash"},
+            hoverinfo="skip",
+        )
+    figure.add_hline(y=0, **ZERO_LINE)
+    top = outcome_scale_top(outcome.measure)
+    figure.update_layout(
+        title=f"Homework completed and change on {outcome.measure}",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        hovermode="closest", height=420,
+    )
+    figure.update_xaxes(title="Client's homework completed in the period (% of expected)", ticksuffix="%",
+                        range=[-3, 103], dtick=25)
+    span = max(5.0, float(y.abs().max()) + 2)
+    figure.update_yaxes(title=f"Change in {outcome.measure} score (0–{top}; below 0 = better)", zeroline=False,
+                        range=[-span, span])
+    return figure
+
+
+def outcome_scale_top(measure: str) -> int:
+    """The highest possible score of a measure (27 for PHQ-9, 21 for GAD-7)."""
+    return outcomes.BANDS[measure][-1][1]
+
+
+def _profile_tick(row: dict) -> str:
+    expected, ratings = row["expected"], int(row["mood_lift_n"])
+    if not expected and not ratings:
+        return f"{short_type(row['assignment_type'])}<br>none of this type yet"
+    return (f"{short_type(row['assignment_type'])}<br>{amount(expected)} expected · "
+            f"{ratings} rating{'s' if ratings != 1 else ''}")
+
+
+def profile_chart(profile: pd.DataFrame) -> go.Figure:
+    """One client by type: their own completion and mood lift, the caseload's, and what is likely for them
+    (their own figure pulled toward the caseload's), side by side; each row says how much data is behind it.
+
+    profile: profile.client_profile_by_type; at least one row. The client's own mood lift is drawn only
+    when it rests on effectiveness.MIN_N ratings or more.
+    """
+    if profile.empty:
+        raise ValueError("profile_chart needs at least one type; show a message instead")
+    rows = profile.to_dict("records")
+    ticks = [_profile_tick(row) for row in rows]
+    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                           subplot_titles=["Homework completed (% of expected)", "Mood lift (points, 0–10 scale)"])
+    panels = (
+        (1, "completion_rate", "caseload_completion_rate", "shrunk_completion_rate", 100.0,
+         lambda row: row["expected"] > 0, percent),
+        (2, "mood_lift_mean", "caseload_mood_lift", "shrunk_mood_lift", 1.0,
+         lambda row: row["mood_lift_n"] >= MIN_N, lambda value: signed(value)),
+    )
+    for column, own, caseload_figure, expected, scale, own_counts, shown in panels:
+        seg_x, seg_y = [], []
+        own_x, own_y, own_hover = [], [], []
+        for row, tick in zip(rows, ticks, strict=True):
+            if own_counts(row) and not pd.isna(row[own]) and not pd.isna(row[expected]):
+                seg_x += [row[own] * scale, row[expected] * scale, None]
+                seg_y += [tick, tick, None]
+                own_x.append(row[own] * scale)
+                own_y.append(tick)
+                own_hover.append(f"{plain(row['type_label'])}: their own figure {shown(row[own])}")
+        hover = []
+        for row in rows:
+            name = plain(row["type_label"])
+            if column == 1:
+                own_text = (f"their own {percent(row[own])} ({amount(row['credit'])} of {amount(row['expected'])})"
+                            if row["expected"] > 0 else "none of their own yet")
+                weight = row["completion_weight"]
+            else:
+                own_text = (f"their own {signed(row[own])} ({int(row['mood_lift_n'])} ratings)" if own_counts(row)
+                            else f"their own: {not_enough_data(row['mood_lift_n'])}")
+                weight = row["mood_weight"]
+            hover.append(f"{name}: likely {shown(row[expected])}; {own_text}; caseload {shown(row[caseload_figure])}"
+                         f" (their own figure weighs {percent(weight)})")
+        first = column == 1
+        figure.add_scatter(x=seg_x, y=seg_y, mode="lines", line={"color": CASELOAD_COLOUR, "width": 2},
+                           hoverinfo="skip", showlegend=False, row=1, col=column)
+        figure.add_scatter(
+            x=[row[caseload_figure] * scale for row in rows], y=ticks, mode="markers", name="Caseload",
+            marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": CASELOAD_COLOUR}},
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="caseload",
+            row=1, col=column,
+        )
+        figure.add_scatter(
+            x=own_x, y=own_y, mode="markers", name="Their own figure",
+            marker={"symbol": "circle-open", "size": 11, "color": OWN_COLOUR, "line": {"width": 2}},
+            customdata=own_hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="own",
+            row=1, col=column,
+        )
+        figure.add_scatter(
+            x=[row[expected] * scale for row in rows], y=ticks, mode="markers",
+            name="Likely for them (their own figure pulled toward the caseload's)",
+            marker={"size": 11, "color": EXPECTED_COLOUR},
+            customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="expected",
+            row=1, col=column,
+        )
+    for column, figures, missing in ((1, "caseload_completion_rate", "Nothing was due in this caseload yet"),
+                                     (2, "caseload_mood_lift", "No mood ratings in this caseload yet")):
+        if profile[figures].isna().all():  # an empty panel says why
+            figure.add_annotation(text=missing, x=0.5, y=0.5, xref="x domain" if column == 1 else "x2 domain",
+                                  yref="y domain" if column == 1 else "y2 domain", showarrow=False,
+                                  font={"size": 13, "color": "#5a656c"}, bgcolor="#fbfaf7")
+    figure.update_xaxes(range=[-4, 104], ticksuffix="%", dtick=25, row=1, col=1)
+    lifts = [value for row in rows for value in (row["mood_lift_mean"] if row["mood_lift_n"] >= MIN_N else None,
+                                                 row["caseload_mood_lift"], row["shrunk_mood_lift"])
+             if value is not None and not pd.isna(value)]
+    reach = max([1.0, *(abs(v) for v in lifts)]) + 0.5
+    figure.update_xaxes(range=[-reach, reach], zeroline=True, zerolinecolor="#c5ccd1", row=1, col=2)
+    figure.update_yaxes(autorange="reversed", showgrid=False, categoryorder="array", categoryarray=ticks)
+    figure.update_layout(
+        title="Their figures by type, and what is likely",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.1, "xanchor": "left", "x": 0},
+        height=150 + 62 * len(rows), hovermode="closest", margin={"t": 120},
+    )
+    return figure
+
+
+def has_own_figures(profile: pd.DataFrame) -> bool:
+    """Whether profile.client_profile_by_type holds any of the client's own data (something due, or a mood rating)."""
+    return bool((profile["expected"] > 0).any() or (profile["mood_lift_n"] > 0).any())
+
+
+def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """profile.client_profile_by_type for st.dataframe; rates and weights 0-100, a thin own mood lift in words.
+
+    Columns: type (short name), expected (their n), completion, caseload_completion, completion_weight, shrunk_completion,
+    mood_lift_n, mood_lift (text), caseload_mood_lift, mood_weight, shrunk_mood_lift.
+    """
+    shown = pd.DataFrame({
+        "type": [SHORT_TYPE_LABELS.get(t, t) for t in profile["assignment_type"]],
+        "expected": profile["expected"].astype(float),
+        "completion": profile["completion_rate"].astype(float) * 100,
+        "caseload_completion": profile["caseload_completion_rate"].astype(float) * 100,
+        "completion_weight": profile["completion_weight"].astype(float) * 100,
+        "shrunk_completion": profile["shrunk_completion_rate"].astype(float) * 100,
+        "mood_lift_n": profile["mood_lift_n"].astype(int),
+        "mood_lift": [lift_or_not_enough(mean if n >= MIN_N else None, n)
+                      for mean, n in zip(profile["mood_lift_mean"], profile["mood_lift_n"], strict=True)],
+        "caseload_mood_lift": profile["caseload_mood_lift"].astype(float),
+        "mood_weight": profile["mood_weight"].astype(float) * 100,
+        "shrunk_mood_lift": profile["shrunk_mood_lift"].astype(float),
+    })
+    return shown.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Planner: the plan as the editor shows it and back, its load, current homework, choices
+# ---------------------------------------------------------------------------------------------
+
+PLAN_COLUMNS = ["assignment_type", "title", "instructions", "start", "due", "times_per_week", "minutes", "goal",
+                "chosen_with_client"]
+_PLAN_DTYPES = {"assignment_type": "object", "title": "object", "instructions": "object", "start": "object",
+                "due": "object", "times_per_week": "Int64", "minutes": "Int64", "goal": "object",
+                "chosen_with_client": "boolean"}
+
+
+def plan_row(template: dict | pd.Series, *, start: date, due: date) -> dict:
+    """A plan row from a library template or a suggestion (type, title, instructions, minutes, times a week)."""
+    return {
+        "assignment_type": template["assignment_type"], "title": template["title"],
+        "instructions": template["instructions"], "start": start, "due": due,
+        "times_per_week": int(template["times_per_week"]), "minutes": int(template["default_minutes"]),
+        "goal": None, "chosen_with_client": False,
+    }
+
+
+def plan_table(rows: list[dict]) -> pd.DataFrame:
+    """The plan rows as st.data_editor edits them: PLAN_COLUMNS, typed even when there is no row yet."""
+    return pd.DataFrame(rows, columns=PLAN_COLUMNS).astype(_PLAN_DTYPES)
+
+
+def _cell(value: object) -> object:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _text_cell(value: object) -> str | None:
+    value = _cell(value)
+    return None if value is None else str(value)
+
+
+def _day_cell(value: object) -> date | None:
+    value = _cell(value)
+    if value is None or isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return pd.Timestamp(value).date()
+    except (TypeError, ValueError):
+        return None
+
+
+def _whole_cell(value: object) -> int | None:
+    value = _cell(value)
+    if value is None:
+        return None
+    number = float(value)
+    return int(number) if number.is_integer() else None
+
+
+def plan_rows(edited: pd.DataFrame) -> list[dict]:
+    """The editor's table back as plan rows: empty cells None, whole numbers int, dates date, the yes/no a bool."""
+    rows = []
+    for record in edited.to_dict("records"):
+        rows.append({
+            "assignment_type": _text_cell(record.get("assignment_type")),
+            "title": _text_cell(record.get("title")),
+            "instructions": _text_cell(record.get("instructions")),
+            "start": _day_cell(record.get("start")),
+            "due": _day_cell(record.get("due")),
+            "times_per_week": _whole_cell(record.get("times_per_week")),
+            "minutes": _whole_cell(record.get("minutes")),
+            "goal": _text_cell(record.get("goal")),
+            "chosen_with_client": bool(_cell(record.get("chosen_with_client")) or False),
+        })
+    return rows
+
+
+def plan_items(rows: list[dict]) -> tuple[list[PlanItem], list[str]]:
+    """The rows that can be saved as PlanItems, and one line per row that cannot, saying why (planner's rules)."""
+    items, problems = [], []
+    for number, row in enumerate(rows, 1):
+        item = PlanItem(row["assignment_type"] or "", row["title"] or "", row["instructions"] or "", row["start"],
+                        row["due"], row["times_per_week"], row["minutes"], row["goal"], row["chosen_with_client"])
+        found = item.problems()
+        if found:
+            problems.append(f"Item {number} ({(row['title'] or '').strip() or 'untitled'}): {'; '.join(found)}.")
+        else:
+            items.append(item)
+    return items, problems
+
+
+def per_week(value: float | None, unit: str) -> str:
+    """A week's figure with its unit: "9 times", "1 time", "5.8 times", "45 min"; "—" when there is none."""
+    if value is None or pd.isna(value):
+        return NO_VALUE
+    number = amount(round(float(value), 1))
+    return f"{number} {'time' if unit == 'times' and number == '1' else unit}"
+
+
+def plan_load_chart(load: PlanLoad, *, client_label: str) -> go.Figure:
+    """The plan's busiest week against what the client has done a week recently: times and minutes side by side.
+
+    load: planner.plan_load. A dotted line marks 1.5 × the recent figure, above which the plan asks clearly more;
+    the plan's bars are amber when the planner warns.
+    """
+    recent_name = "Done a week lately" if load.recent_times_per_week is not None else "No homework history yet"
+    figure = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=["Times a week", "Minutes a week"])
+    planned_colour = OVER_COLOUR if load.warning else EXPECTED_COLOUR
+    who = plain(client_label)
+    for column, planned, recent, unit in (
+        (1, load.planned_times_per_week, load.recent_times_per_week, "times"),
+        (2, load.planned_minutes_per_week, load.recent_minutes_per_week, "min"),
+    ):
+        names = ["This plan (busiest week)", recent_name]
+        values = [planned, recent if recent is not None else 0]
+        figure.add_bar(
+            x=names, y=values, marker={"color": [planned_colour, CASELOAD_COLOUR]},
+            text=[per_week(planned, unit), per_week(recent, unit)], textposition="outside", cliponaxis=False,
+            customdata=[f"This plan asks {per_week(planned, unit)} a week in its busiest week",
+                        f"{who} has done {per_week(recent, unit)} a week recently" if recent is not None
+                        else f"{who} has no homework history to compare with"],
+            hovertemplate="%{customdata}<extra></extra>", showlegend=False, row=1, col=column,
+        )
+        top = max(planned, recent or 0) * 1.25 or 1
+        if recent:
+            threshold = recent * LOAD_WARNING_RATIO
+            top = max(top, threshold * 1.15)
+            figure.add_hline(y=threshold, line_dash="dot", line_color=OVER_COLOUR, line_width=1.5, row=1, col=column,
+                             annotation_text=f"{LOAD_WARNING_RATIO:g} × recent", annotation_position="top right",
+                             annotation_font={"size": 11, "color": OVER_COLOUR})
+        figure.update_yaxes(range=[0, top], rangemode="tozero", row=1, col=column)
+    figure.update_xaxes(showgrid=False, tickangle=0)
+    figure.update_layout(title="What the plan asks against recent weeks", height=360, bargap=0.45,
+                         hovermode="closest", margin={"t": 90})
+    return figure
+
+
+def current_homework_table(current: pd.DataFrame) -> pd.DataFrame:
+    """planner.current_assignments for st.dataframe, with the type's short name (user text stays as typed)."""
+    shown = current.copy()
+    shown["assignment_type"] = [SHORT_TYPE_LABELS.get(t, t) for t in shown["assignment_type"]]
+    return shown
+
+
+def not_yet_due(current: pd.DataFrame, today: date) -> list[str]:
+    """The ids of planner.current_assignments rows due today or later (what a take-home copy is for)."""
+    return [assignment_id for assignment_id, due_on in zip(current["assignment_id"], current["due_on"], strict=True)
+            if _day_cell(due_on) is not None and _day_cell(due_on) >= today]
+
+
+def assignment_choices(current: pd.DataFrame) -> dict[str, str]:
+    """assignment_id -> "Body scan · due 3 Mar 2026 · P20260301-001" for a picker, in the list's order."""
+    return {
+        row["assignment_id"]: " · ".join([str(row["title"]), f"due {day_label(row['due_on'], with_year=True)}",
+                                          row["assignment_id"]])
+        for row in current.to_dict("records")
+    }
+
+
+def template_choices(templates: pd.DataFrame) -> dict[str, str]:
+    """template_id -> "Thought record · Journaling (bundled)" for a picker, in the library's order."""
+    return {
+        row["template_id"]: f"{row['title']} · {row['type_label']} "
+                            f"({'bundled' if row['source'] == 'bundled' else 'your practice'})"
+        for row in templates.to_dict("records")
+    }
+
+
+def file_stem(text: str) -> str:
+    """A safe piece of a download's file name: letters, digits, '-' and '_' only ("plan" when nothing is left)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "plan"

@@ -1,10 +1,10 @@
 """Client: who the client is, how their homework and mood went in the period, their scores, and feedback on their work."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-from analytics import canonical, caseload, charts, clients, mood, outcomes
+from analytics import caseload, charts, clients, effectiveness, mood, outcomes, planner
 from analytics.scope import ScopeError
 from dashboard import current_period, current_scope, db, pick_client, require_frame, scope_label, shown_change, today
 
@@ -12,6 +12,7 @@ require_frame()
 
 FEEDBACK_TEXT_KEY = "feedback_text"
 FEEDBACK_SAVED_KEY = "feedback_saved"  # set just before st.rerun() after a save, for the message on the next run
+CURRENT_DAYS_BACK = 28  # "Current homework": what is due from four weeks ago on
 
 st.title("Client")
 
@@ -182,22 +183,12 @@ else:
 # --- By type of homework ------------------------------------------------------------------------------------
 
 st.subheader("By type of homework")
-by_type = charts.type_table(
-    {
-        assignment_type: charts.client_row(
-            caseload.client_overview(db(), scope=their_caseload, period=period, today=now,
-                                     assignment_type=assignment_type),
-            client,
-        )
-        for assignment_type in canonical.ASSIGNMENT_TYPES
-    },
-    mood.lift_by_type(db(), scope=scope, period=period, today=now, client_id=client),
-)
+by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now, client_id=client)
 if by_type.empty:
     st.info("Nothing was due and no mood lift was reported in this period. Choose a longer period.")
 else:
     st.dataframe(
-        by_type,
+        charts.effectiveness_table(by_type),
         hide_index=True,
         key="client_by_type",
         placeholder=charts.NO_VALUE,
@@ -208,12 +199,43 @@ else:
                                                         help="Credit earned ÷ homework expected"),
             "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
                                                      help="As completion, counting submissions by the due date"),
-            "lift_mean": st.column_config.NumberColumn("Mood lift", format="%+.1f",
-                                                       help="Mean of mood after − mood before, in points (0–10 scale), "
-                                                       "over submissions to homework not cancelled"),
-            "lift_interval": st.column_config.TextColumn("95% interval",
-                                                         help="Mean ± t · sd / √n; none below 2 submissions"),
-            "lift_n": st.column_config.NumberColumn("n", help="Submissions with both moods"),
+            "mood_lift": st.column_config.TextColumn(
+                "Mood lift", help="Mean of mood after − mood before, in points (0–10 scale), over submissions to "
+                f"homework not cancelled; shown from {effectiveness.MIN_N} ratings"),
+            "lift_interval": st.column_config.TextColumn("95% interval", help="Mean ± t · sd / √n"),
+            "lift_n": st.column_config.NumberColumn("Ratings", help="Submissions with both moods"),
+            "quality": st.column_config.TextColumn(
+                "Quality", help=f"Mean rating of the work, 0–4; shown from {effectiveness.MIN_N} ratings"),
+            "quality_n": st.column_config.NumberColumn("Rated", help="Submissions with a quality rating"),
+        },
+    )
+
+# --- Current homework: what is set now, whatever the period (a plan saved on the Planner page shows here at once) ---
+
+st.subheader("Current homework")
+current = planner.current_assignments(db(), scope=scope, client_id=client, today=now,
+                                     days_back=CURRENT_DAYS_BACK)
+if current.empty:
+    st.info(f"Nothing is set for this client that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on. "
+            "Plan homework on the Planner page.")
+else:
+    st.caption(f"Homework not cancelled that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on, "
+               "soonest first. Change or cancel it on the Planner page.")
+    st.dataframe(
+        charts.current_homework_table(current),
+        hide_index=True,
+        key="client_current",
+        placeholder="",
+        column_order=["title", "assignment_type", "assigned_on", "due_on", "expected_count", "credit", "goal"],
+        column_config={
+            "title": st.column_config.TextColumn("Homework"),
+            "assignment_type": st.column_config.TextColumn("Type"),
+            "assigned_on": st.column_config.DateColumn("Set", format="D MMM YYYY"),
+            "due_on": st.column_config.DateColumn("Due", format="D MMM YYYY"),
+            "expected_count": st.column_config.NumberColumn("Expected", help="Times to be done by the due date"),
+            "credit": st.column_config.NumberColumn("Done so far", format="%g",
+                                                    help="Credit: completed 1, partial 0.5, up to the expected count"),
+            "goal": st.column_config.TextColumn("Goal"),
         },
     )
 

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -220,4 +221,62 @@ def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
     expect_metric(page, "Feedback given", "25%")  # S8 of S1, S2, S3, S8
     expect_no_exception(page)
     full_screenshot(page, "walk-4-feedback-saved")
+    page.close()
+
+
+def test_a_plan_built_and_saved_in_the_planner_shows_on_the_client_page_in_a_real_browser(dashboard_url: str) -> None:
+    with chromium() as browser:
+        check_plan_to_client(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+
+
+def check_plan_to_client(page: Page, dashboard_url: str) -> None:
+    page.set_default_timeout(WAIT_MS)
+    page.goto(dashboard_url)
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+    # Effectiveness on the base rows: no moods, so no type chart and no questionnaire chart, only the client profile.
+    page.get_by_test_id("stSidebarNav").get_by_text("Effectiveness", exact=True).click()
+    expect(page.get_by_role("heading", name="Effectiveness")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
+    expect(page.get_by_text("No type has both homework due and 5 or more mood ratings in this period")).to_be_visible()
+    types = page.get_by_test_id("stDataFrame").first
+    expect(types.locator("td", has_text="Art & creative expression")).to_have_count(1)
+    expect(types.locator("td", has_text="not enough data (n = 0)").first).to_be_attached()
+    expect_no_exception(page)
+    full_screenshot(page, "plan-1-effectiveness")
+
+    # The Planner for Client One (the first client in the list, Client Four, is discharged).
+    page.get_by_test_id("stSidebarNav").get_by_text("Planner", exact=True).click()
+    expect(page.get_by_role("heading", name="Planner")).to_be_visible()
+    page.get_by_role("combobox", name="Client").click()
+    page.get_by_role("option", name="Client One · Ada Byron").click()
+    expect(page.get_by_test_id("stText").first).to_have_text("Client One")
+    # Client One has no creative homework and the caseload did all of its creative homework, so the creative
+    # templates lead, in library order: the first is Collage of goals (once a week, 45 minutes).
+    expect(page.get_by_test_id("stText").filter(has_text="1. Collage of goals")).to_have_count(1)
+    page.get_by_role("button", name="Add to the plan").first.click()
+    expect_metric(page, "Plan: times", "1 time")
+    expect_metric(page, "Plan: minutes", "45 min")
+    expect(page.get_by_test_id("stDataFrame").locator("td", has_text="Collage of goals")).to_have_count(1)
+    expect_no_exception(page)
+    full_screenshot(page, "plan-2-built")
+
+    page.get_by_role("button", name="Save the plan").click()
+    saved_id = f"P{date.today():%Y%m%d}-001"
+    expect(page.get_by_text(f"Saved 1 assignment ({saved_id}). They count on the Client and Caseload pages now.")
+           ).to_be_visible()
+    expect(page.get_by_role("button", name="Calendar file (.ics)")).to_have_count(2)  # the plan saved, and all current
+    expect(page.get_by_role("button", name="Printable handout (HTML)")).to_have_count(2)
+    expect_no_exception(page)
+    full_screenshot(page, "plan-3-saved")
+
+    # The Client page (same client, kept across pages) lists it under Current homework at once.
+    page.get_by_test_id("stSidebarNav").get_by_text("Client", exact=True).click()
+    expect(page.get_by_role("heading", name="Current homework")).to_be_visible()
+    expect(page.get_by_role("combobox", name="Client")).to_have_value("Client One · Ada Byron")
+    current = page.get_by_test_id("stDataFrame").filter(has=page.locator("td", has_text="Collage of goals"))
+    expect(current).to_have_count(1)
+    expect(current.locator("td", has_text=f"{date.today() + timedelta(days=7):%Y-%m-%d}")).to_have_count(1)
+    expect_no_exception(page)
+    full_screenshot(page, "plan-4-client")
     page.close()
