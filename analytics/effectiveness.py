@@ -4,7 +4,7 @@ Completion figures read `due_assignments` (credit and its cap are defined once i
 lift and quality read `submission_facts` with the selection of `mood.lift_by_type`: submissions made
 in [period.start, as of] to active assignments. A mean resting on fewer than MIN_N observations is
 returned as NaN (with its n), so no page can show it as a number: say "not enough data" instead.
-The definitions are written out in docs/metrics-effectiveness.md.
+The definitions are written out in data/README.md.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Suggestions rank the library's templates by what this client is likely to do and
 completion and mood lift per type, shrunk toward the caseload by analytics.profile) and by how well
 a template fits their concern, goals and preferences. Saving writes one canonical assignment per plan
 item (and its instructions and times per week in `assignment_details`) in one transaction, so it shows
-at once on the client and caseload pages. The rules are written out in docs/metrics-effectiveness.md.
+at once on the client and caseload pages. The rules are written out in data/README.md.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def suggestions(
     Columns: rank, template_id, source, assignment_type, type_label, title, instructions,
     default_minutes, times_per_week, expected_completion (0-1), expected_mood_lift (points),
     concern_match (bool), goal_matches and preference_matches (`;`-joined), score and reason (one line).
-    Ties keep the library's order. Raises ScopeError for a client outside the scope.
+    Ties keep the library's order. Templates whose title the client already has as homework due today or
+    later are left out. Raises ScopeError for a client outside the scope.
     """
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise ValueError(f"limit must be from 1 to {MAX_SUGGESTIONS}")
@@ -163,6 +164,10 @@ def suggestions(
             "reason": _reason(figures, client, fit),
         })
     frame = pd.DataFrame(rows)
+    # Homework the client already has and is not yet due is not suggested again.
+    current = current_assignments(con, scope=scope, client_id=client_id, today=today, days_back=0)
+    already_set = {title.strip().lower() for title in current["title"]}
+    frame = frame[~frame["title"].str.strip().str.lower().isin(already_set)]
     frame = frame.sort_values("score", ascending=False, kind="stable").head(limit).reset_index(drop=True)
     frame.insert(0, "rank", range(1, len(frame) + 1))
     return frame[SUGGESTION_COLUMNS]
@@ -301,6 +306,11 @@ where a.client_id = $client_id
 """
 
 
+def _weeks(weeks: float) -> str:
+    """4 -> "4", 2.142857 -> "2.1": weeks as people say them."""
+    return f"{weeks:.0f}" if abs(weeks - round(weeks)) < 0.05 else f"{weeks:.1f}"
+
+
 def _count(value: float, unit: str) -> str:
     return f"{value:.0f} {unit}" if float(value).is_integer() else f"{value:.1f} {unit}"
 
@@ -327,13 +337,13 @@ def plan_load(
     asks = f"{_count(planned_times, 'times')} ({_count(planned_minutes, 'minutes')}) a week"
     warning = None
     if has_history and planned_times > 0 and recent_times == 0:
-        warning = (f"{client.label} has completed no homework in the last {weeks:g} weeks, and this plan asks for "
+        warning = (f"{client.label} has completed no homework in the last {_weeks(weeks)} weeks, and this plan asks for "
                    f"{asks}. Consider starting with one small task.")
     elif has_history and (planned_times > LOAD_WARNING_RATIO * recent_times
                           or (recent_minutes > 0 and planned_minutes > LOAD_WARNING_RATIO * recent_minutes)):
         warning = (f"This plan asks for {asks}: clearly more than the {_count(recent_times, 'times')} "
                    f"({_count(recent_minutes, 'minutes')}) a week {client.label} has completed over the last "
-                   f"{weeks:g} weeks. Consider fewer or shorter tasks.")
+                   f"{_weeks(weeks)} weeks. Consider fewer or shorter tasks.")
 
     by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
     shrunk = dict(zip(by_type["assignment_type"], by_type["shrunk_completion_rate"], strict=True))

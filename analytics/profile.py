@@ -12,7 +12,7 @@ how much data the client has, with the weights estimated from the caseload itsel
   clients' true means, by the method of moments (one-way analysis of variance).
 
 Credit comes from `due_assignments` (defined once in schema.sql); mood lifts from `submission_facts`
-with the selection of `mood.lift_by_type`. Formulas, clamps and fall-backs: docs/metrics-effectiveness.md.
+with the selection of `mood.lift_by_type`. Formulas, clamps and fall-backs: data/README.md.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def _clamp(value: float, low: float, high: float) -> float:
 
 
 def completion_prior_strength(clients: int, expected: float, expected_sq: float, spread: float, rate: float) -> float:
-    """k of the beta-binomial prior by the method of moments (docs/metrics-effectiveness.md).
+    """k of the beta-binomial prior by the method of moments (data/README.md).
 
     With S = Σ nᵢ (pᵢ − m)² / (m (1 − m)) over the I clients with the type due (nᵢ expected, pᵢ their
     rate, N = Σ nᵢ), the intra-class correlation is ρ = (S − (I − 1)) / (N − Σ nᵢ²/N − (I − 1)) and
@@ -150,7 +150,7 @@ def completion_prior_strength(clients: int, expected: float, expected_sq: float,
 
 
 def mood_prior_strength(clients: int, n: float, n_sq: float, within_ss: float, between_ss: float) -> float:
-    """λ = σ²/τ² of the normal-normal prior by one-way analysis of variance (docs/metrics-effectiveness.md).
+    """λ = σ²/τ² of the normal-normal prior by one-way analysis of variance (data/README.md).
 
     σ² = within_ss / (N − I); MSB = between_ss / (I − 1); n₀ = (N − Σ nᵢ²/N) / (I − 1);
     τ² = (MSB − σ²) / n₀, floored at σ²/LAMBDA_MAX; λ kept within [LAMBDA_MIN, LAMBDA_MAX].

@@ -22,7 +22,7 @@ data, so her expected figures are exactly these.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -146,6 +146,18 @@ def test_suggestions_change_when_the_clients_history_changes(con):
     assert later.loc["L022", "rank"] < before.loc["L022", "rank"]
     assert later.loc["L022", "reason"].endswith(
         "Robin completes 100% of creative homework (caseload 100%); their mood lifts +4.0 after it (5 ratings)")
+
+
+def test_homework_the_client_already_has_is_not_suggested_again(con):
+    # L003 (Worry diary) tops Robin's list; once she has a Worry diary due after today it is left out,
+    # and comes back when that one is past its due date.
+    assert planner.suggestions(con, scope=T1, client_id="R1", today=TODAY).loc[0, "template_id"] == "L003"
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('WD1', 'R1', 'journaling', ' worry DIARY', ?, ?)", [TODAY, TODAY + timedelta(days=7)])
+    listed = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50)
+    assert "L003" not in set(listed["template_id"])
+    later = TODAY + timedelta(days=8)
+    assert "L003" in set(planner.suggestions(con, scope=T1, client_id="R1", today=later, limit=50)["template_id"])
 
 
 def test_suggestions_include_user_templates_and_respect_the_limit(con):
