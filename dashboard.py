@@ -42,7 +42,7 @@ from duckdb import DuckDBPyConnection
 from analytics import adherence, clients
 from analytics.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.scope import Scope
-from analytics.store import StoreError, default_db_path, open_store
+from analytics.store import StoreError, default_db_path, is_empty, open_store
 
 # The pages, in menu order: (file, title, icon). Every file in pages/ must be listed here
 # (tests/test_architecture.py checks it).
@@ -77,6 +77,37 @@ def require_frame() -> None:
     """Every page's first line: a page run without the frame (see the module docstring) goes through it."""
     if not st.session_state.get(FRAME_KEY):
         st.switch_page("dashboard.py")
+
+
+def require_data() -> None:
+    """Stop the page with the way forward when the store holds no client yet (never an error)."""
+    if is_empty(db()):
+        st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        st.stop()
+
+
+ALL_THERAPISTS = ""  # the "All therapists" choice of therapist_filter
+
+
+def therapist_filter(key: str, *, container=st) -> Scope:
+    """A page's therapist filter within what the viewer may see; returns the viewer's scope narrowed to it.
+
+    A therapist's own view offers only themselves (the filter can never widen a scope).
+    """
+    viewer, names = current_scope(), therapist_names()
+    options = [ALL_THERAPISTS, *names] if viewer.is_practice else [viewer.therapist_id]
+    if st.session_state.get(key) not in options:  # e.g. after "View as" changed
+        st.session_state[key] = options[0]
+    chosen = container.selectbox(
+        "Therapist",
+        options=options,
+        format_func=lambda tid: names.get(tid, tid) if tid else "All therapists",
+        key=key,
+        disabled=not viewer.is_practice,
+        help="Every figure on this page counts only this therapist's clients.",
+    )
+    return viewer.narrowed_to(chosen or None)
 
 
 def today() -> date:

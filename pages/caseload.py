@@ -3,14 +3,14 @@
 import streamlit as st
 
 from analytics import adherence, attention, canonical, caseload, charts
-from analytics.store import is_empty
 from dashboard import (
     current_period,
-    current_scope,
     db,
     open_client,
+    require_data,
     require_frame,
     shown_change,
+    therapist_filter,
     therapist_names,
     today,
 )
@@ -19,32 +19,19 @@ require_frame()
 
 THERAPIST_FILTER_KEY = "caseload_therapist"
 TYPE_FILTER_KEY = "caseload_type"
-ALL = ""  # the "All therapists" / "All types" choice
+ALL = ""  # the "All types" choice
 
 st.title("Caseload")
 
-if is_empty(db()):
-    st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
-    st.stop()
+require_data()
 
-viewer, period, now = current_scope(), current_period(), today()
+period, now = current_period(), today()
 names = therapist_names()
 
 # --- Filters: a therapist (within what the viewer may see) and a type; the period is in the sidebar ----------
 
-therapist_options = [ALL, *names] if viewer.is_practice else [viewer.therapist_id]
-if st.session_state.get(THERAPIST_FILTER_KEY) not in therapist_options:  # e.g. after "View as" changed
-    st.session_state[THERAPIST_FILTER_KEY] = therapist_options[0]
-therapist_filter, type_filter = st.columns(2)
-therapist = therapist_filter.selectbox(
-    "Therapist",
-    options=therapist_options,
-    format_func=lambda tid: names.get(tid, tid) if tid else "All therapists",
-    key=THERAPIST_FILTER_KEY,
-    disabled=not viewer.is_practice,
-    help="Every figure on this page counts only this therapist's clients.",
-)
+therapist_filter_column, type_filter = st.columns(2)
+scope = therapist_filter(THERAPIST_FILTER_KEY, container=therapist_filter_column)
 assignment_type = type_filter.selectbox(
     "Type of homework",
     options=[ALL, *canonical.ASSIGNMENT_TYPES],
@@ -52,7 +39,6 @@ assignment_type = type_filter.selectbox(
     key=TYPE_FILTER_KEY,
     help="The adherence figures count only homework of this type. The needs-attention list is about all homework.",
 ) or None
-scope = viewer.narrowed_to(therapist or None)
 one_therapist = not scope.is_practice
 as_of = period.as_of(now)
 

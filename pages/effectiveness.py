@@ -4,39 +4,32 @@ client's figures by type next to the caseload's."""
 import streamlit as st
 
 from analytics import canonical, charts, clients, effectiveness, profile
-from analytics.store import is_empty
-from dashboard import current_period, current_scope, db, pick_client, require_frame, therapist_names, today
+from dashboard import (
+    current_period,
+    db,
+    pick_client,
+    require_data,
+    require_frame,
+    therapist_filter,
+    therapist_names,
+    today,
+)
 
 require_frame()
 
 THERAPIST_FILTER_KEY = "effectiveness_therapist"
 MEASURE_KEY = "effectiveness_measure"
-ALL = ""  # the "All therapists" choice
 
 st.title("Effectiveness")
 
-if is_empty(db()):
-    st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
-    st.stop()
+require_data()
 
-viewer, period, now = current_scope(), current_period(), today()
+period, now = current_period(), today()
 names = therapist_names()
 
 # --- Filters: a therapist (within what the viewer may see); the period and the client are in the sidebar -------
 
-therapist_options = [ALL, *names] if viewer.is_practice else [viewer.therapist_id]
-if st.session_state.get(THERAPIST_FILTER_KEY) not in therapist_options:  # e.g. after "View as" changed
-    st.session_state[THERAPIST_FILTER_KEY] = therapist_options[0]
-therapist = st.selectbox(
-    "Therapist",
-    options=therapist_options,
-    format_func=lambda tid: names.get(tid, tid) if tid else "All therapists",
-    key=THERAPIST_FILTER_KEY,
-    disabled=not viewer.is_practice,
-    help="Every figure on this page counts only this therapist's clients.",
-)
-scope = viewer.narrowed_to(therapist or None)
+scope = therapist_filter(THERAPIST_FILTER_KEY)
 who = names.get(scope.therapist_id, scope.therapist_id) if scope.therapist_id else "All therapists"
 as_of = period.as_of(now)
 st.text(f"{who} · homework due {period.label()} · figures as of {as_of:%d %b %Y}")

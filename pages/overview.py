@@ -5,17 +5,13 @@ from datetime import timedelta
 import streamlit as st
 
 from analytics import adherence, charts
-from analytics.store import is_empty
-from dashboard import current_period, current_scope, db, require_frame, scope_label, shown_change, today
+from dashboard import current_period, current_scope, db, require_data, require_frame, scope_label, shown_change, today
 
 require_frame()
 
 st.title("Overview")
 
-if is_empty(db()):
-    st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
-    st.stop()
+require_data()
 
 scope, period, now = current_scope(), current_period(), today()
 headline = adherence.headline(db(), scope=scope, period=period, today=now)
