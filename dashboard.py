@@ -39,7 +39,7 @@ from pathlib import Path
 import streamlit as st
 from duckdb import DuckDBPyConnection
 
-from analytics import adherence, clients
+from analytics import adherence, charts, clients, effectiveness
 from analytics.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.scope import Scope
 from analytics.store import StoreError, default_db_path, is_empty, open_store
@@ -108,6 +108,32 @@ def therapist_filter(key: str, *, container=st) -> Scope:
         help="Every figure on this page counts only this therapist's clients.",
     )
     return viewer.narrowed_to(chosen or None)
+
+
+def show_effectiveness_table(by_type, *, key: str) -> None:
+    """The by-type table of `effectiveness.by_type` (Client and Effectiveness pages), with its help texts."""
+    st.dataframe(
+        charts.effectiveness_table(by_type),
+        hide_index=True,
+        key=key,
+        placeholder=charts.NO_VALUE,
+        column_config={
+            "type": st.column_config.TextColumn("Type"),
+            "due": st.column_config.NumberColumn("Due", help="Assignments (not cancelled) due in the period"),
+            "completion": st.column_config.NumberColumn("Completion", format="%.0f%%",
+                                                        help="Credit earned ÷ homework expected"),
+            "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
+                                                     help="As completion, counting submissions by the due date"),
+            "mood_lift": st.column_config.TextColumn(
+                "Mood lift", help="Mean of mood after − mood before, in points (0–10 scale), over submissions made in "
+                f"the period to homework not cancelled; shown from {effectiveness.MIN_N} ratings"),
+            "lift_interval": st.column_config.TextColumn("95% interval", help="Mean ± t · sd / √n"),
+            "lift_n": st.column_config.NumberColumn("Ratings", help="Submissions with both moods"),
+            "quality": st.column_config.TextColumn(
+                "Quality", help=f"Mean rating of the work, 0–4; shown from {effectiveness.MIN_N} ratings"),
+            "quality_n": st.column_config.NumberColumn("Rated", help="Submissions with a quality rating"),
+        },
+    )
 
 
 def today() -> date:

@@ -6,7 +6,17 @@ import streamlit as st
 
 from analytics import caseload, charts, clients, effectiveness, mood, outcomes, planner
 from analytics.scope import ScopeError
-from dashboard import current_period, current_scope, db, pick_client, require_frame, scope_label, shown_change, today
+from dashboard import (
+    current_period,
+    current_scope,
+    db,
+    pick_client,
+    require_frame,
+    scope_label,
+    show_effectiveness_table,
+    shown_change,
+    today,
+)
 
 require_frame()
 
@@ -187,28 +197,7 @@ by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now, cli
 if by_type.empty:
     st.info("Nothing was due and no mood lift was reported in this period. Choose a longer period.")
 else:
-    st.dataframe(
-        charts.effectiveness_table(by_type),
-        hide_index=True,
-        key="client_by_type",
-        placeholder=charts.NO_VALUE,
-        column_config={
-            "type": st.column_config.TextColumn("Type"),
-            "due": st.column_config.NumberColumn("Due", help="Assignments due in the period"),
-            "completion": st.column_config.NumberColumn("Completion", format="%.0f%%",
-                                                        help="Credit earned ÷ homework expected"),
-            "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
-                                                     help="As completion, counting submissions by the due date"),
-            "mood_lift": st.column_config.TextColumn(
-                "Mood lift", help="Mean of mood after − mood before, in points (0–10 scale), over submissions to "
-                f"homework not cancelled; shown from {effectiveness.MIN_N} ratings"),
-            "lift_interval": st.column_config.TextColumn("95% interval", help="Mean ± t · sd / √n"),
-            "lift_n": st.column_config.NumberColumn("Ratings", help="Submissions with both moods"),
-            "quality": st.column_config.TextColumn(
-                "Quality", help=f"Mean rating of the work, 0–4; shown from {effectiveness.MIN_N} ratings"),
-            "quality_n": st.column_config.NumberColumn("Rated", help="Submissions with a quality rating"),
-        },
-    )
+    show_effectiveness_table(by_type, key="client_by_type")
 
 # --- Current homework: what is set now, whatever the period (a plan saved on the Planner page shows here at once) ---
 

@@ -10,6 +10,7 @@ from dashboard import (
     pick_client,
     require_data,
     require_frame,
+    show_effectiveness_table,
     therapist_filter,
     therapist_names,
     today,
@@ -56,28 +57,7 @@ else:
             st.caption("Not in the chart:")
             for line in left_out:
                 st.text(line)
-    st.dataframe(
-        charts.effectiveness_table(by_type),
-        hide_index=True,
-        key="effectiveness_table",
-        placeholder=charts.NO_VALUE,
-        column_config={
-            "type": st.column_config.TextColumn("Type"),
-            "due": st.column_config.NumberColumn("Due", help="Assignments (not cancelled) due in the period"),
-            "completion": st.column_config.NumberColumn("Completion", format="%.0f%%",
-                                                        help="Credit earned ÷ homework expected"),
-            "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
-                                                     help="As completion, counting submissions by the due date"),
-            "mood_lift": st.column_config.TextColumn(
-                "Mood lift", help="Mean of mood after − mood before, in points (0–10 scale), over submissions made in "
-                f"the period to homework not cancelled; shown from {effectiveness.MIN_N} ratings"),
-            "lift_interval": st.column_config.TextColumn("95% interval", help="Mean ± t · sd / √n"),
-            "lift_n": st.column_config.NumberColumn("Ratings", help="Submissions with both moods"),
-            "quality": st.column_config.TextColumn(
-                "Quality", help=f"Mean rating of the work, 0–4; shown from {effectiveness.MIN_N} ratings"),
-            "quality_n": st.column_config.NumberColumn("Rated", help="Submissions with a quality rating"),
-        },
-    )
+    show_effectiveness_table(by_type, key="effectiveness_table")
 
 # --- Homework and questionnaire change ----------------------------------------------------------------------------
 
