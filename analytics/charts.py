@@ -143,6 +143,12 @@ COMPLETION_SCALE = [[0.0, "#e6c295"], [0.5, "#a9c8cf"], [1.0, "#1f5670"]]
 MINUS = "−"  # the minus sign in running text (st.metric deltas keep "-", which it reads as "down")
 
 
+def inert_markdown(text: object) -> str:
+    """User text made safe inside a Markdown-reading element (st.success, st.caption, ...): every ASCII
+    punctuation mark is backslash-escaped, so `**`, links, `:material/…:` icons and `:red[…]` read as typed."""
+    return re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", "" if text is None else str(text))
+
+
 def plain(text: object) -> str:
     """User text made safe for Plotly, which reads some HTML (<b>, <br>, <a href>) in titles, ticks and hover text."""
     if text is None or (not isinstance(text, str) and pd.isna(text)):

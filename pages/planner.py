@@ -118,7 +118,7 @@ suggested = planner.suggestions(db(), scope=scope, client_id=client, today=now, 
 for column, suggestion in zip(st.columns(2) * SUGGESTIONS_SHOWN, suggested.to_dict("records"), strict=False):
     with column.container(border=True, height="stretch"):
         st.text(f"{suggestion['rank']}. {suggestion['title']}")
-        st.caption(f"{suggestion['type_label']} · {suggestion['times_per_week']} a week · "
+        st.caption(f"{charts.inert_markdown(suggestion['type_label'])} · {suggestion['times_per_week']} a week · "
                    f"{suggestion['default_minutes']} min each · likely done {charts.percent(suggestion['expected_completion'])}")
         st.text(suggestion["reason"])
         if st.button("Add to the plan", key=f"planner_add_{suggestion['template_id']}", icon=":material/add:",
@@ -333,17 +333,17 @@ if move or cancel:
     try:
         if move:
             planner.reschedule(db(), scope=scope, assignment_id=chosen, due_on=new_due)
-            done_message = f"{chosen} is now due on {charts.day_label(new_due, with_year=True)}."
+            done_message = f"{charts.inert_markdown(chosen)} is now due on {charts.day_label(new_due, with_year=True)}."
         elif sure:
             planner.cancel(db(), scope=scope, assignment_id=chosen)
-            done_message = f"{chosen} is cancelled: it is no longer due and counts in no rate."
+            done_message = f"{charts.inert_markdown(chosen)} is cancelled: it is no longer due and counts in no rate."
         else:
             done_message = None
             st.error("Nothing was changed: tick “Yes, cancel this homework” to cancel it.")
     except ScopeError:
         st.error("This homework is not in your caseload, so nothing was changed.")
     except ValueError as exc:
-        st.error(f"Nothing was changed: {exc}.")
+        st.error(f"Nothing was changed: {charts.inert_markdown(exc)}")
     else:
         if done_message:
             st.session_state[CHANGED_KEY] = done_message

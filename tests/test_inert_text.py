@@ -1,0 +1,22 @@
+"""User text shown inside elements that read Markdown is escaped so that it reads as typed."""
+
+import pytest
+
+from analytics.charts import inert_markdown, plain
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("A**1**", r"A\*\*1\*\*"),
+    ("[x](javascript:alert(1))", r"\[x\]\(javascript\:alert\(1\)\)"),
+    (":red[hi] :material/home:", r"\:red\[hi\] \:material\/home\:"),
+    ("a_b # c", r"a\_b \# c"),
+    ("back\\slash", r"back\\slash"),
+    ("Plain words 12", "Plain words 12"),
+    (None, ""),
+])
+def test_markdown_punctuation_is_escaped(typed, shown):
+    assert inert_markdown(typed) == shown
+
+
+def test_html_for_plotly_is_escaped():
+    assert plain("<b>Kim</b> & co") == "&lt;b&gt;Kim&lt;/b&gt; &amp; co"
