@@ -136,6 +136,35 @@ def show_effectiveness_table(by_type, *, key: str) -> None:
     )
 
 
+def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
+    """The table of `planner.current_assignments` (Client and Planner pages); `detailed` adds times a week,
+    minutes and the id, which the planner needs to move or cancel homework."""
+    columns = ["title", "assignment_type", "assigned_on", "due_on", "expected_count", "credit", "goal"]
+    if detailed:
+        columns[4:4] = ["times_per_week", "est_minutes"]
+        columns[-1:-1] = ["assignment_id"]
+    st.dataframe(
+        charts.current_homework_table(current),
+        hide_index=True,
+        key=key,
+        placeholder="",
+        column_order=columns,
+        column_config={
+            "title": st.column_config.TextColumn("Homework"),
+            "assignment_type": st.column_config.TextColumn("Type"),
+            "assigned_on": st.column_config.DateColumn("Set", format="D MMM YYYY"),
+            "due_on": st.column_config.DateColumn("Due", format="D MMM YYYY"),
+            "times_per_week": st.column_config.NumberColumn("Times a week", help="Planned homework only"),
+            "est_minutes": st.column_config.NumberColumn("Minutes each"),
+            "expected_count": st.column_config.NumberColumn("Expected", help="Times to be done by the due date"),
+            "credit": st.column_config.NumberColumn("Done so far", format="%g",
+                                                    help="Credit: completed 1, partial 0.5, up to the expected count"),
+            "goal": st.column_config.TextColumn("Goal"),
+            "assignment_id": st.column_config.TextColumn("Id", width=120),
+        },
+    )
+
+
 def today() -> date:
     """The date figures are known at: today's date on this machine (one place, so tests can reason about it)."""
     return date.today()

@@ -1106,12 +1106,6 @@ def current_homework_table(current: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def not_yet_due(current: pd.DataFrame, today: date) -> list[str]:
-    """The ids of planner.current_assignments rows due today or later (what a take-home copy is for)."""
-    return [assignment_id for assignment_id, due_on in zip(current["assignment_id"], current["due_on"], strict=True)
-            if _day_cell(due_on) is not None and _day_cell(due_on) >= today]
-
-
 def assignment_choices(current: pd.DataFrame) -> dict[str, str]:
     """assignment_id -> "Body scan · due 3 Mar 2026 · P20260301-001" for a picker, in the list's order."""
     return {

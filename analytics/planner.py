@@ -470,8 +470,23 @@ limit $limit
 """
 
 
+CURRENT_DAYS_BACK = 28  # "current homework": what is due from four weeks ago on (it can still be moved)
+
+
+def current_since(today: date) -> date:
+    """The first due date of "current homework" on `today`."""
+    return today - timedelta(days=CURRENT_DAYS_BACK)
+
+
+def not_yet_due(current: pd.DataFrame, today: date) -> list[str]:
+    """The ids of `current_assignments` rows due today or later (what a take-home copy is for)."""
+    return [assignment_id for assignment_id, due_on in zip(current["assignment_id"], current["due_on"], strict=True)
+            if not pd.isna(due_on) and pd.Timestamp(due_on).date() >= today]
+
+
 def current_assignments(
-    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, days_back: int = 28, limit: int = 100
+    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, days_back: int = CURRENT_DAYS_BACK,
+    limit: int = 100,
 ) -> pd.DataFrame:
     """The client's active homework due from `days_back` days ago on (what can be rescheduled or cancelled).
 

@@ -1,6 +1,6 @@
 """Client: who the client is, how their homework and mood went in the period, their scores, and feedback on their work."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -13,6 +13,7 @@ from dashboard import (
     pick_client,
     require_frame,
     scope_label,
+    show_current_homework,
     show_effectiveness_table,
     shown_change,
     today,
@@ -22,7 +23,6 @@ require_frame()
 
 FEEDBACK_TEXT_KEY = "feedback_text"
 FEEDBACK_SAVED_KEY = "feedback_saved"  # set just before st.rerun() after a save, for the message on the next run
-CURRENT_DAYS_BACK = 28  # "Current homework": what is due from four weeks ago on
 
 st.title("Client")
 
@@ -202,31 +202,14 @@ else:
 # --- Current homework: what is set now, whatever the period (a plan saved on the Planner page shows here at once) ---
 
 st.subheader("Current homework")
-current = planner.current_assignments(db(), scope=scope, client_id=client, today=now,
-                                     days_back=CURRENT_DAYS_BACK)
+current = planner.current_assignments(db(), scope=scope, client_id=client, today=now)
+since = planner.current_since(now)
 if current.empty:
-    st.info(f"Nothing is set for this client that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on. "
-            "Plan homework on the Planner page.")
+    st.info(f"Nothing is set for this client that is due from {since:%d %b %Y} on. Plan homework on the Planner page.")
 else:
-    st.caption(f"Homework not cancelled that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on, "
-               "soonest first. Change or cancel it on the Planner page.")
-    st.dataframe(
-        charts.current_homework_table(current),
-        hide_index=True,
-        key="client_current",
-        placeholder="",
-        column_order=["title", "assignment_type", "assigned_on", "due_on", "expected_count", "credit", "goal"],
-        column_config={
-            "title": st.column_config.TextColumn("Homework"),
-            "assignment_type": st.column_config.TextColumn("Type"),
-            "assigned_on": st.column_config.DateColumn("Set", format="D MMM YYYY"),
-            "due_on": st.column_config.DateColumn("Due", format="D MMM YYYY"),
-            "expected_count": st.column_config.NumberColumn("Expected", help="Times to be done by the due date"),
-            "credit": st.column_config.NumberColumn("Done so far", format="%g",
-                                                    help="Credit: completed 1, partial 0.5, up to the expected count"),
-            "goal": st.column_config.TextColumn("Goal"),
-        },
-    )
+    st.caption(f"Homework not cancelled that is due from {since:%d %b %Y} on, soonest first. "
+               "Change or cancel it on the Planner page.")
+    show_current_homework(current, key="client_current")
 
 # --- Submissions ---------------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from analytics import canonical, charts, clients, library, planner, profile, takehome
 from analytics.scope import ScopeError
-from dashboard import current_scope, db, pick_client, require_frame, today
+from dashboard import current_scope, db, pick_client, require_frame, show_current_homework, today
 
 require_frame()
 
@@ -16,7 +16,6 @@ FIRST_WEEK = timedelta(days=7)  # a new item runs from today to the next session
 TEMPLATE_PICK_KEY = "planner_template_pick"
 TEMPLATE_NEXT_KEY = "planner_template_next"  # a template just saved, chosen in the picker on the next run
 NEW_TEMPLATE = ""
-CURRENT_DAYS_BACK = 28  # "Current homework": what is due from four weeks ago on (it can still be moved)
 
 st.title("Planner")
 
@@ -281,39 +280,17 @@ if st.button("Save the plan", type="primary", key="planner_save", icon=":materia
 # --- Current homework: take-home copies, reschedule, cancel ----------------------------------------------------------
 
 st.subheader("Current homework")
-current = planner.current_assignments(db(), scope=scope, client_id=client, today=now,
-                                     days_back=CURRENT_DAYS_BACK)
+current = planner.current_assignments(db(), scope=scope, client_id=client, today=now)
+since = planner.current_since(now)
 if message := st.session_state.pop(CHANGED_KEY, None):
     st.success(message)
 if current.empty:
-    st.info(f"Nothing is set for this client that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on. "
-            "A saved plan shows here.")
+    st.info(f"Nothing is set for this client that is due from {since:%d %b %Y} on. A saved plan shows here.")
     st.stop()
 
-st.caption(f"Homework not cancelled that is due from {now - timedelta(days=CURRENT_DAYS_BACK):%d %b %Y} on, "
-           "soonest first.")
-st.dataframe(
-    charts.current_homework_table(current),
-    hide_index=True,
-    key="planner_current",
-    placeholder="",
-    column_order=["title", "assignment_type", "assigned_on", "due_on", "times_per_week", "est_minutes",
-                  "expected_count", "credit", "assignment_id", "goal"],
-    column_config={
-        "title": st.column_config.TextColumn("Homework"),
-        "assignment_type": st.column_config.TextColumn("Type"),
-        "assigned_on": st.column_config.DateColumn("Set", format="D MMM YYYY"),
-        "due_on": st.column_config.DateColumn("Due", format="D MMM YYYY"),
-        "times_per_week": st.column_config.NumberColumn("Times a week", help="Planned homework only"),
-        "est_minutes": st.column_config.NumberColumn("Minutes each"),
-        "expected_count": st.column_config.NumberColumn("Expected", help="Times to be done by the due date"),
-        "credit": st.column_config.NumberColumn("Done so far", format="%g",
-                                                help="Credit: completed 1, partial 0.5, up to the expected count"),
-        "goal": st.column_config.TextColumn("Goal"),
-        "assignment_id": st.column_config.TextColumn("Id", width=120),
-    },
-)
-upcoming = charts.not_yet_due(current, now)
+st.caption(f"Homework not cancelled that is due from {since:%d %b %Y} on, soonest first.")
+show_current_homework(current, key="planner_current", detailed=True)
+upcoming = planner.not_yet_due(current, now)
 if upcoming:
     st.caption(f"Take-home copies of the homework not yet due ({len(upcoming)}):")
     take_home(upcoming, key="current")
