@@ -22,9 +22,8 @@ from plotly.subplots import make_subplots
 from analytics import outcomes
 from analytics.canonical import TYPE_LABELS
 from analytics.effectiveness import MIN_N, AdherenceOutcome
-from analytics.mood import MoodTrend
+from analytics.mood import LiftSummary, MoodTrend
 from analytics.planner import LOAD_WARNING_RATIO, PlanItem, PlanLoad
-from analytics.stats import mean_interval
 
 NO_VALUE = "—"  # shown where a figure cannot be computed, e.g. a rate when nothing was due
 
@@ -234,29 +233,9 @@ def rows_of(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return frame[frame["key"] == key].reset_index(drop=True)
 
 
-@dataclass(frozen=True)
-class LiftSummary:
-    """Mean mood lift over a set of submissions: points on the 0-10 scale, n submissions, the mean's 95% t interval."""
-
-    mean: float | None
-    n: int
-    ci_low: float | None
-    ci_high: float | None
-
-    def text(self) -> str:
-        """ "+1.3 (n = 4)", or "—" without a lift."""
-        return NO_VALUE if self.mean is None else f"{signed(self.mean)} (n = {self.n})"
-
-
-def lift_summary(lifts: pd.DataFrame) -> LiftSummary:
-    """Mean of `mood_lift` over mood.mood_lifts rows (one per submission with both moods), with n and its 95% interval."""
-    values = lifts["mood_lift"].astype(float)
-    if values.empty:
-        return LiftSummary(None, 0, None, None)
-    mean = float(values.mean())
-    interval = mean_interval(mean, float(values.std(ddof=1)), len(values)) if len(values) > 1 else None
-    low, high = interval if interval else (None, None)
-    return LiftSummary(mean, len(values), low, high)
+def lift_text(lift: LiftSummary) -> str:
+    """ "+1.3 (n = 4)", or "—" without a lift."""
+    return NO_VALUE if lift.mean is None else f"{signed(lift.mean)} (n = {lift.n})"
 
 
 def interval_text(low: float | None, high: float | None) -> str:

@@ -106,6 +106,31 @@ def mood_lifts(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period:
     return con.execute(MOOD_LIFTS, _params(scope, period, today, client_id)).df()
 
 
+# The same submissions as MOOD_LIFTS, summarised.
+CLIENT_LIFT = "select avg(mood_lift), stddev_samp(mood_lift), count(*) from (" + MOOD_LIFTS + ")"
+
+
+@dataclass(frozen=True)
+class LiftSummary:
+    """Mean mood lift over a set of submissions: points on the 0-10 scale, n submissions, the mean's 95% t interval."""
+
+    mean: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+
+
+def client_lift(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period: Period, today: date) -> LiftSummary:
+    """The mean mood lift over the client's submissions of `mood_lifts`, with n and its 95% interval (n >= 2)."""
+    scope.require_client(con, client_id)
+    mean, sd, n = con.execute(CLIENT_LIFT, _params(scope, period, today, client_id)).fetchone()
+    if not n:
+        return LiftSummary(None, 0, None, None)
+    interval = mean_interval(float(mean), float(sd), int(n)) if n > 1 else None
+    low, high = interval if interval else (None, None)
+    return LiftSummary(float(mean), int(n), low, high)
+
+
 LIFT_BY_TYPE = """
 select a.assignment_type,
        count(*)                     as n,

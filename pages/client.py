@@ -74,10 +74,8 @@ previous = charts.client_row(
     caseload.client_overview(db(), scope=their_caseload, period=period.previous(), today=now), client
 )
 lifts = mood.mood_lifts(db(), scope=scope, client_id=client, period=period, today=now)
-lift = charts.lift_summary(lifts)
-previous_lift = charts.lift_summary(
-    mood.mood_lifts(db(), scope=scope, client_id=client, period=period.previous(), today=now)
-)
+lift = mood.client_lift(db(), scope=scope, client_id=client, period=period, today=now)
+previous_lift = mood.client_lift(db(), scope=scope, client_id=client, period=period.previous(), today=now)
 st.caption(f"Changes compare with the previous {period.days} days ({period.previous().label()}).")
 
 CREDIT_RULE = (
@@ -129,7 +127,7 @@ streak.metric(
 )
 lifted.metric(
     "Mood lift",
-    lift.text(),
+    charts.lift_text(lift),
     **shown_change(charts.signed_change(lift.mean, previous_lift.mean)),
     help="Mean of mood after − mood before (points on the 0–10 scale) over the submissions made in the period "
     f"with both moods; n is how many. 95% interval: {charts.interval_text(lift.ci_low, lift.ci_high)} "

@@ -220,3 +220,32 @@ def test_lift_by_type_keeps_to_the_scope(con):
 def test_caseload_trends_keep_to_the_scope(con):
     trends = mood.caseload_mood_trends(con, scope=T1, period=PERIOD, today=TODAY)
     assert list(trends["client_id"]) == ["C1", "C4"]
+
+
+def test_client_lift_summarises_the_same_submissions_as_mood_lifts():
+    # Lifts +1, +2, +3 for one client: mean 2, sd 1, n 3; interval 2 ± 4.303 × 1 / √3 = 2 ± 2.484.
+    from datetime import date
+
+    from analytics.mood import client_lift
+    from analytics.period import Period
+    from analytics.scope import Scope
+    from analytics.store import open_store
+
+    con = open_store(":memory:")
+    con.execute("insert into therapists values ('T1', 'One', null)")
+    con.execute("insert into clients (client_id, therapist_id, label) values ('C1', 'T1', 'C1'), ('C2', 'T1', 'C2')")
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('A1', 'C1', 'journaling', 'x', '2026-03-01', '2026-03-07'), "
+                "('A2', 'C2', 'journaling', 'y', '2026-03-01', '2026-03-07')")
+    con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion, mood_before, mood_after) "
+                "values ('S1', 'A1', '2026-03-02 10:00+00', 'completed', 3, 4), "
+                "('S2', 'A1', '2026-03-03 10:00+00', 'completed', 3, 5), "
+                "('S3', 'A1', '2026-03-04 10:00+00', 'completed', 3, 6), "
+                "('S4', 'A2', '2026-03-04 10:00+00', 'completed', 1, 9)")
+    period = Period(date(2026, 3, 1), date(2026, 3, 7))
+    lift = client_lift(con, scope=Scope.practice(), client_id="C1", period=period, today=date(2026, 3, 7))
+    assert (lift.mean, lift.n) == (pytest.approx(2.0), 3)
+    assert (lift.ci_low, lift.ci_high) == (pytest.approx(2 - 2.4843, abs=1e-3), pytest.approx(2 + 2.4843, abs=1e-3))
+    none = client_lift(con, scope=Scope.practice(), client_id="C1", period=Period(date(2026, 4, 1), date(2026, 4, 7)),
+                       today=date(2026, 4, 7))
+    assert (none.mean, none.n, none.ci_low) == (None, 0, None)
