@@ -39,10 +39,11 @@ from pathlib import Path
 import streamlit as st
 from duckdb import DuckDBPyConnection
 
-from analytics import adherence, charts, clients, effectiveness
-from analytics.period import DEFAULT_PRESET, PRESETS, Period
-from analytics.scope import Scope
-from analytics.store import StoreError, default_db_path, is_empty, open_store
+from analytics.metrics import adherence, clients, effectiveness
+from analytics.present import charts
+from analytics.store.database import StoreError, default_db_path, is_empty, open_store
+from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
+from analytics.store.scope import Scope
 
 # The pages, in menu order: (file, title, icon). Every file in pages/ must be listed here
 # (tests/test_architecture.py checks it).
@@ -57,7 +58,7 @@ PAGES = [
 
 # st.session_state keys owned by the frame.
 VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
-PERIOD_KEY = "period_preset"  # a name from analytics.period.PRESETS, or CUSTOM
+PERIOD_KEY = "period_preset"  # a name from analytics.store.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
 CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session

@@ -13,14 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import adherence, attention, caseload, demo, effectiveness, planner
-from analytics.clients import client_profile
-from analytics.importer import import_batch
-from analytics.library import LibraryError
-from analytics.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
+from analytics import demo
+from analytics.ingest.importer import import_batch
+from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
+from analytics.metrics import adherence, attention, caseload, effectiveness
+from analytics.metrics.clients import client_profile
+from analytics.planning import planner
+from analytics.planning.library import LibraryError
+from analytics.store.database import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2

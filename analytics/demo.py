@@ -60,7 +60,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.canonical import (
+from analytics.ingest.canonical import (
     ASSIGNMENT_STATUSES,
     ASSIGNMENT_TYPES,
     CLIENT_STATUSES,

@@ -15,9 +15,9 @@ from datetime import date
 
 import duckdb
 
-from analytics import adherence, attention, caseload, clients, effectiveness, mood, outcomes
-from analytics.period import PRESETS, Period
-from analytics.scope import Scope
+from analytics.metrics import adherence, attention, caseload, clients, effectiveness, mood, outcomes
+from analytics.store.period import PRESETS, Period
+from analytics.store.scope import Scope
 
 
 def overview_calls(con, scope: Scope, period: Period, today: date) -> None:

@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from analytics import adherence, attention, canonical, caseload, charts
+from analytics.ingest import canonical
+from analytics.metrics import adherence, attention, caseload
+from analytics.present import charts
 from dashboard import (
     current_period,
     db,

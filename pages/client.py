@@ -4,8 +4,10 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from analytics import caseload, charts, clients, effectiveness, mood, outcomes, planner
-from analytics.scope import ScopeError
+from analytics.metrics import caseload, clients, effectiveness, mood, outcomes
+from analytics.planning import planner
+from analytics.present import charts
+from analytics.store.scope import ScopeError
 from dashboard import (
     current_period,
     current_scope,

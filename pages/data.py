@@ -3,8 +3,9 @@ and see what the store holds."""
 
 import streamlit as st
 
-from analytics import adherence, canonical, importer, mapping
-from analytics.store import get_timezone
+from analytics.ingest import canonical, importer, mapping
+from analytics.metrics import adherence
+from analytics.store.database import get_timezone
 from dashboard import current_scope, db, require_frame, scope_label
 
 require_frame()

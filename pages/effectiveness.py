@@ -3,7 +3,9 @@ client's figures by type next to the caseload's."""
 
 import streamlit as st
 
-from analytics import canonical, charts, clients, effectiveness, profile
+from analytics.ingest import canonical
+from analytics.metrics import clients, effectiveness, profile
+from analytics.present import charts
 from dashboard import (
     current_period,
     db,

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics import adherence, charts
+from analytics.metrics import adherence
+from analytics.present import charts
 from dashboard import current_period, current_scope, db, require_data, require_frame, scope_label, shown_change, today
 
 require_frame()

@@ -5,8 +5,11 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics import canonical, charts, clients, library, planner, profile, takehome
-from analytics.scope import ScopeError
+from analytics.ingest import canonical
+from analytics.metrics import clients, profile
+from analytics.planning import library, planner, takehome
+from analytics.present import charts
+from analytics.store.scope import ScopeError
 from dashboard import current_scope, db, pick_client, require_frame, show_current_homework, today
 
 require_frame()

@@ -16,9 +16,9 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:  # `pytest` (not `python -m pytest`) does not put the project on sys.path
     sys.path.insert(0, str(PROJECT_DIR))
 
-from analytics.importer import import_batch  # noqa: E402
-from analytics.scope import Scope  # noqa: E402
-from analytics.store import open_store  # noqa: E402
+from analytics.ingest.importer import import_batch  # noqa: E402
+from analytics.store.database import open_store  # noqa: E402
+from analytics.store.scope import Scope  # noqa: E402
 
 
 def _day(offset: int) -> str:

@@ -18,7 +18,7 @@ if __name__ == "__main__":  # run as a script: the project's modules are one fol
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.mapping import CANONICAL, Mapping  # noqa: E402
+from analytics.ingest.mapping import CANONICAL, Mapping  # noqa: E402
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 

@@ -22,10 +22,10 @@ from datetime import date
 
 import pytest
 
-from analytics import adherence
-from analytics.period import Period
-from analytics.scope import Scope
-from analytics.store import open_store, set_timezone
+from analytics.metrics import adherence
+from analytics.store.database import open_store, set_timezone
+from analytics.store.period import Period
+from analytics.store.scope import Scope
 
 AS_OF = date(2026, 3, 15)
 PRACTICE = Scope.practice()
@@ -226,7 +226,7 @@ def test_summary_refuses_an_unknown_grouping(con):
 
 
 def test_a_filter_narrows_the_practice_but_never_widens_a_therapist():
-    from analytics.scope import ScopeError
+    from analytics.store.scope import ScopeError
 
     assert PRACTICE.narrowed_to("T1") == Scope.therapist("T1")
     assert PRACTICE.narrowed_to(None) == PRACTICE

@@ -1,4 +1,4 @@
-"""The rules of the architecture (docs in /work/shared/STYLE.md), checked on the source text.
+"""The rules of the architecture (docs/DESIGN.md), checked on the source text.
 
 analytics/ is a plain library that never imports streamlit; every file in pages/ is registered in
 dashboard.PAGES; pages are thin (no SQL, no duckdb, no pandas); nothing renders raw HTML.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-ANALYTICS = sorted((PROJECT_DIR / "analytics").glob("*.py"))
+ANALYTICS = sorted((PROJECT_DIR / "analytics").rglob("*.py"))
 PAGES = sorted((PROJECT_DIR / "pages").glob("*.py"))
 SQL_WORDS = ("select ", "insert ", "delete from ", "create table", "create or replace")
 WRANGLING = {"execute", "executemany", "sql", "query", "groupby", "merge", "pivot_table", "agg"}
@@ -52,7 +52,7 @@ def test_the_project_has_analytics_modules_and_pages() -> None:
     assert ANALYTICS and PAGES  # the rules below must not pass on an empty glob
 
 
-@pytest.mark.parametrize("module", ANALYTICS, ids=lambda p: p.name)
+@pytest.mark.parametrize("module", ANALYTICS, ids=lambda p: str(p.relative_to(PROJECT_DIR)))
 def test_analytics_never_imports_streamlit(module: Path) -> None:
     assert "streamlit" not in imported_modules(module)
 

@@ -43,10 +43,10 @@ from datetime import date
 
 import pytest
 
-from analytics import attention
-from analytics.attention import Thresholds
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.metrics import attention
+from analytics.metrics.attention import Thresholds
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 
 TODAY = date(2026, 3, 15)
 PRACTICE = Scope.practice()

@@ -1,4 +1,4 @@
-"""The practice manager's figures (analytics/caseload.py), checked on a hand-worked fixture.
+"""The practice manager's figures (analytics/metrics/caseload.py), checked on a hand-worked fixture.
 
 Today is Wednesday 2026-03-18 (ISO week of Mon 03-16). The period is 03-02..03-15, so its figures
 are as of 03-15; the previous period is 02-16..03-01, as of 03-01. All submissions at 10:00 UTC
@@ -42,10 +42,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from analytics import caseload, clients
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.metrics import caseload, clients
+from analytics.store.database import open_store
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 18)
 PERIOD = Period(date(2026, 3, 2), date(2026, 3, 15))

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from analytics.cli import main
-from analytics.store import SCHEMA_VERSION, open_store
+from analytics.store.database import SCHEMA_VERSION, open_store
 
 ROOT = Path(__file__).resolve().parents[1]  # the project folder, where `python -m analytics` runs
 

@@ -1,4 +1,4 @@
-"""The therapist's view of one client (analytics/clients.py), on a hand-written fixture.
+"""The therapist's view of one client (analytics/metrics/clients.py), on a hand-written fixture.
 
 The practice's time zone is Asia/Tokyo (UTC+9, no daylight saving). Today is 2026-02-18; the
 period is 02-01..02-14, so the submission list runs from 02-01 to 02-14 (Tokyo calendar dates).
@@ -22,11 +22,11 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from analytics import clients
-from analytics.clients import ClientProfile
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store, set_timezone
+from analytics.metrics import clients
+from analytics.metrics.clients import ClientProfile
+from analytics.store.database import open_store, set_timezone
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 2, 18)
 PERIOD = Period(date(2026, 2, 1), date(2026, 2, 14))

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.importer import ImportReport, import_batch, import_log
-from analytics.scope import Scope
-from analytics.store import CANONICAL_TABLES, open_store
+from analytics.ingest.importer import ImportReport, import_batch, import_log
+from analytics.store.database import CANONICAL_TABLES, open_store
+from analytics.store.scope import Scope
 from tests.corpus_files import CASES, CORPUS_DIR, Case, write_corpus
 
 SNAPSHOT_TABLES = (*CANONICAL_TABLES, "import_log", "settings", "schema_meta", "saved_mappings")

@@ -36,10 +36,10 @@ from datetime import date
 
 import pytest
 
-from analytics import effectiveness
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.metrics import effectiveness
+from analytics.store.database import open_store
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
 PERIOD = Period(date(2026, 3, 2), date(2026, 3, 15))

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from analytics.importer import import_batch
-from analytics.mapping import FLAT, Mapping
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.ingest.importer import import_batch
+from analytics.ingest.mapping import FLAT, Mapping
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 
 PRACTICE = Scope.practice()
 HEADER = "Therapist ID,Therapist name,Patient ID,Homework,Type,Assigned,Due date,Times,Submitted,Status,Mood pre,Mood post"

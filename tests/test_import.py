@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.canonical import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS, TABLES
-from analytics.importer import MAX_LISTED_PROBLEMS, ImportReport, Problem, import_batch, import_log
-from analytics.scope import Scope, ScopeError
-from analytics.store import CANONICAL_TABLES, open_store, set_timezone
+from analytics.ingest.canonical import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS, TABLES
+from analytics.ingest.importer import MAX_LISTED_PROBLEMS, ImportReport, Problem, import_batch, import_log
+from analytics.store.database import CANONICAL_TABLES, open_store, set_timezone
+from analytics.store.scope import Scope, ScopeError
 
 PRACTICE = Scope.practice()
 
@@ -252,7 +252,7 @@ def test_date_times_with_a_space_minutes_only_or_fractions_are_accepted():
 
 @pytest.mark.parametrize("offset", ["+25:00", "+99:00", "+05:99", "-24:30"])
 def test_an_impossible_utc_offset_is_not_a_date_time(con, offset):
-    """BUG (analytics/importer.py, DATETIME_RE/_datetime_sql): the offset is checked only for its
+    """BUG (analytics/ingest/importer.py, DATETIME_RE/_datetime_sql): the offset is checked only for its
     shape, and DuckDB's cast accepts any hours and minutes, so "2026-03-03T10:00:00+99:00" is
     stored as 2026-02-27 07:00 UTC, days away from what was meant. Real offsets lie within
     -12:00..+14:00 with minutes below 60.
@@ -446,7 +446,7 @@ def test_a_duplicate_id_rejects_the_second_occurrence_naming_the_first_line(con)
 
 
 def test_a_duplicate_measure_key_spelled_differently_is_a_duplicate(con):
-    """BUG (analytics/importer.py, _validate): the duplicate check compares the raw measure text, so
+    """BUG (analytics/ingest/importer.py, _validate): the duplicate check compares the raw measure text, so
     "PHQ-9" and "phq9" for the same client and date pass; both are then written to one primary key.
     The report says 2 inserted while the store holds 1 row, and the second score (12) is lost silently.
     """
@@ -657,7 +657,7 @@ def test_a_bad_byte_after_a_character_split_across_read_blocks_is_still_reported
     """The reader decodes 64 KiB blocks. Here the block boundary falls inside a valid "é" and
     a Windows-1252 byte follows a few lines later, in the next block.
 
-    BUG (analytics/importer.py, _LineCountingText.__iter__): after a block ends inside a
+    BUG (analytics/ingest/importer.py, _LineCountingText.__iter__): after a block ends inside a
     multi-byte character, the decoder keeps that byte buffered; UnicodeDecodeError.start then
     counts it, so `block[: exc.start]` takes one byte too many and decoding it raises again,
     outside the `try`. For bytes such as \\xa3 (£) or \\x80 (€) import_batch raises
@@ -725,7 +725,7 @@ def test_no_files_is_not_accepted():
 def test_clients_without_the_optional_label_column_import(con):
     """label is optional in the canonical format ("the client_id when empty") and so is a missing column.
 
-    BUG (analytics/importer.py, _write_table / _typed_sql): when the label column is absent it is
+    BUG (analytics/ingest/importer.py, _write_table / _typed_sql): when the label column is absent it is
     not written at all, and clients.label is NOT NULL without a default, so the insert raises
     duckdb.ConstraintException out of import_batch (a traceback on the command line).
     """

@@ -6,11 +6,11 @@ import hashlib
 
 import pytest
 
-from analytics import library
-from analytics.canonical import ASSIGNMENT_TYPES
 from analytics.demo import CONCERNS, PREFERENCE_TAGS
-from analytics.library import LibraryError, Template, load_bundled, save_template, templates
-from analytics.store import open_store
+from analytics.ingest.canonical import ASSIGNMENT_TYPES
+from analytics.planning import library
+from analytics.planning.library import LibraryError, Template, load_bundled, save_template, templates
+from analytics.store.database import open_store
 
 FAMILIES = ("journaling", "behavioural", "mindfulness", "creative", "narrative")
 HEADER = ",".join(library.COLUMNS)

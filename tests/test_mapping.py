@@ -1,4 +1,4 @@
-"""Column mappings (analytics/mapping.py): recognising a file, synonyms, value maps, date order, decimal
+"""Column mappings (analytics/ingest/mapping.py): recognising a file, synonyms, value maps, date order, decimal
 commas, JSON round trip, saved mappings, and the command line's --format / --mapping / --date-order."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from analytics.cli import main
-from analytics.importer import import_batch, inspect_file
-from analytics.mapping import (
+from analytics.ingest.importer import import_batch, inspect_file
+from analytics.ingest.mapping import (
     CANONICAL,
     FLAT,
     Mapping,
@@ -21,9 +21,9 @@ from analytics.mapping import (
     recognise,
     save_mapping,
 )
-from analytics.scope import Scope
-from analytics.sources import ReadOptions, read_source
-from analytics.store import open_store
+from analytics.ingest.sources import ReadOptions, read_source
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 
 PRACTICE = Scope.practice()
 
@@ -40,7 +40,7 @@ def con():
 
 
 def raw_of(con, text: str, name: str = "export.csv"):
-    from analytics.mapping import header_score
+    from analytics.ingest.mapping import header_score
 
     return read_source(con, name, text.encode(), slot=0, options=ReadOptions(header_score=header_score))
 

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from analytics.importer import import_batch
-from analytics.mapping import MINDLOGGER, Mapping
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.ingest.importer import import_batch
+from analytics.ingest.mapping import MINDLOGGER, Mapping
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 
 PRACTICE = Scope.practice()
 COLUMNS = ["id", "activity_flow_submission_id", "activity_scheduled_time", "activity_start_time", "activity_end_time",

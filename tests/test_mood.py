@@ -27,10 +27,10 @@ from datetime import date
 
 import pytest
 
-from analytics import mood
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.metrics import mood
+from analytics.store.database import open_store
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 20)
 PERIOD = Period(date(2026, 3, 2), date(2026, 3, 29))
@@ -226,10 +226,10 @@ def test_client_lift_summarises_the_same_submissions_as_mood_lifts():
     # Lifts +1, +2, +3 for one client: mean 2, sd 1, n 3; interval 2 ± 4.303 × 1 / √3 = 2 ± 2.484.
     from datetime import date
 
-    from analytics.mood import client_lift
-    from analytics.period import Period
-    from analytics.scope import Scope
-    from analytics.store import open_store
+    from analytics.metrics.mood import client_lift
+    from analytics.store.database import open_store
+    from analytics.store.period import Period
+    from analytics.store.scope import Scope
 
     con = open_store(":memory:")
     con.execute("insert into therapists values ('T1', 'One', null)")

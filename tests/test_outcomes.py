@@ -21,9 +21,9 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 
-from analytics import outcomes
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.metrics import outcomes
+from analytics.store.database import open_store
+from analytics.store.scope import Scope, ScopeError
 
 PRACTICE = Scope.practice()
 T1 = Scope.therapist("T1")

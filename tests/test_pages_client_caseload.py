@@ -51,11 +51,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import clients
-from analytics.importer import import_batch
-from analytics.period import Period
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.ingest.importer import import_batch
+from analytics.metrics import clients
+from analytics.store.database import open_store
+from analytics.store.period import Period
+from analytics.store.scope import Scope
 from tests.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
 
 THREE = "Client **Three**"

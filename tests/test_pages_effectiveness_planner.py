@@ -57,10 +57,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import library, planner
-from analytics.importer import import_batch
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.ingest.importer import import_batch
+from analytics.planning import library, planner
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 from tests.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
 
 TODAY = date.today()

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.mapping import load_mapping
-from analytics.store import open_store
+from analytics.ingest.mapping import load_mapping
+from analytics.store.database import open_store
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
 EXPORT = (b"Practice export\n"

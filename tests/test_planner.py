@@ -26,10 +26,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from analytics import adherence, planner
-from analytics.planner import PlanItem
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.metrics import adherence
+from analytics.planning import planner
+from analytics.planning.planner import PlanItem
+from analytics.store.database import open_store
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
 T1, T2, T3 = Scope.therapist("T1"), Scope.therapist("T2"), Scope.therapist("T3")
@@ -161,7 +162,7 @@ def test_homework_the_client_already_has_is_not_suggested_again(con):
 
 
 def test_suggestions_include_user_templates_and_respect_the_limit(con):
-    from analytics.library import save_template
+    from analytics.planning.library import save_template
     save_template(con, {"assignment_type": "journaling", "title": "Night worry list", "default_minutes": 5,
                         "times_per_week": 7, "instructions": "Write tonight's worries on a list, then close the book.",
                         "suits_concerns": "worry", "suits_goals": "worry;night", "suits_preferences": "quiet"})

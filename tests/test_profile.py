@@ -36,10 +36,10 @@ from datetime import date
 
 import pytest
 
-from analytics import profile
-from analytics.canonical import ASSIGNMENT_TYPES
-from analytics.scope import Scope, ScopeError
-from analytics.store import open_store
+from analytics.ingest.canonical import ASSIGNMENT_TYPES
+from analytics.metrics import profile
+from analytics.store.database import open_store
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
 T1 = Scope.therapist("T1")

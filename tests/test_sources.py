@@ -1,4 +1,4 @@
-"""Reading files as they come (analytics/sources.py): encodings, delimiters, the header row, physical line
+"""Reading files as they come (analytics/ingest/sources.py): encodings, delimiters, the header row, physical line
 numbers, rows left out, the independent count, and .xlsx workbooks."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-import analytics.sources as sources
-from analytics.mapping import header_score
-from analytics.sources import RawTable, ReadOptions, read_source
-from analytics.store import open_store
+import analytics.ingest.sources as sources
+from analytics.ingest.mapping import header_score
+from analytics.ingest.sources import RawTable, ReadOptions, read_source
+from analytics.store.database import open_store
 
 LENIENT = ReadOptions(header_score=header_score)
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from analytics.stats import mean_interval, t_quantile_975
+from analytics.metrics.stats import mean_interval, t_quantile_975
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import analytics.store as store
-from analytics.store import (
+import analytics.store.database as store
+from analytics.store.database import (
     CANONICAL_TABLES,
     SCHEMA_VERSION,
     StoreError,
@@ -282,7 +282,7 @@ def test_set_timezone_rejects_a_bogus_zone_and_keeps_the_setting(bogus):
 def test_set_timezone_accepts_only_zones_the_store_can_compute_with(zone):
     """Names that are files in the system's zoneinfo folder but not IANA zones DuckDB knows.
 
-    BUG (analytics/store.py, set_timezone): it validates with zoneinfo.ZoneInfo only, which loads
+    BUG (analytics/store/database.py, set_timezone): it validates with zoneinfo.ZoneInfo only, which loads
     any file under /usr/share/zoneinfo ("localtime", "posixrules", "right/UTC"); DuckDB does not
     know these names, so after the setting is saved every query through submission_facts fails
     with "Unknown TimeZone". Either way the store must stay usable: refuse the name, or accept one

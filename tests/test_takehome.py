@@ -16,10 +16,10 @@ from dateutil.rrule import rrulestr
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics import planner, takehome
-from analytics.planner import PlanItem
-from analytics.scope import Scope
-from analytics.store import open_store
+from analytics.planning import planner, takehome
+from analytics.planning.planner import PlanItem
+from analytics.store.database import open_store
+from analytics.store.scope import Scope
 
 TODAY = date(2026, 3, 15)
 T1 = Scope.therapist("T1")

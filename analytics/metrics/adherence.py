@@ -12,8 +12,8 @@ from datetime import date, timedelta
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.period import Period
-from analytics.scope import Scope
+from analytics.store.period import Period
+from analytics.store.scope import Scope
 
 # The groupings `summary` offers: name -> column of assignment_progress (an allow-list; user text
 # never becomes an identifier).

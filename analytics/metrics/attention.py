@@ -15,10 +15,10 @@ from datetime import date, timedelta
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics import mood, outcomes
-from analytics.period import Period
-from analytics.scope import Scope
-from analytics.store import transaction
+from analytics.metrics import mood, outcomes
+from analytics.store.database import transaction
+from analytics.store.period import Period
+from analytics.store.scope import Scope
 
 SETTINGS_PREFIX = "attention."
 

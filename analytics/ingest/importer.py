@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.canonical import (
+from analytics.ingest.canonical import (
     FALSE_WORDS,
     IMPORT_ORDER,
     MEASURES,
@@ -23,7 +23,7 @@ from analytics.canonical import (
     TableSpec,
     type_aliases,
 )
-from analytics.mapping import (
+from analytics.ingest.mapping import (
     CANONICAL,
     SAMPLE_ROWS,
     Mapping,
@@ -36,10 +36,10 @@ from analytics.mapping import (
     strict_mapping,
     tables_of,
 )
-from analytics.mapping import apply as apply_mapping
-from analytics.scope import Scope, ScopeError
-from analytics.sources import Problem, ReadOptions, display_name, printable, read_source
-from analytics.store import transaction
+from analytics.ingest.mapping import apply as apply_mapping
+from analytics.ingest.sources import Problem, ReadOptions, display_name, printable, read_source
+from analytics.store.database import transaction
+from analytics.store.scope import Scope, ScopeError
 
 __all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
            "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
@@ -486,7 +486,7 @@ def import_batch(
     files: (file name, content as bytes or a Path to read). mapping None: canonical CSV files (any
     subset of the five), read strictly (UTF-8, commas, the column names as documented). A Mapping
     (for every file) or a list of them (one per file, None for the canonical preset): files as they
-    come, mapped (see analytics/mapping.py); the preset mapping.CANONICAL recognises each file's
+    come, mapped (see analytics/ingest/mapping.py); the preset mapping.CANONICAL recognises each file's
     table by its name or headers, synonyms included. max_bytes refuses larger files.
 
     By default a batch with any rejected row is refused whole and the store is left exactly as it

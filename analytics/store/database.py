@@ -11,10 +11,10 @@ import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent
-SCHEMA_FILE = PACKAGE_DIR / "schema.sql"
-MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+STORE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = STORE_DIR.parents[1]
+SCHEMA_FILE = STORE_DIR / "schema.sql"
+MIGRATIONS_DIR = STORE_DIR / "migrations"
 DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds

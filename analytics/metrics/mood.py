@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.period import Period
-from analytics.scope import Scope
-from analytics.stats import mean_interval, t_quantile_975
+from analytics.metrics.stats import mean_interval, t_quantile_975
+from analytics.store.period import Period
+from analytics.store.scope import Scope
 
 # Each mood rating of the clients in scope made in [start, as_of] (all assignment statuses);
 # $client_id null means every client in scope.

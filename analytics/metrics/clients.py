@@ -8,9 +8,9 @@ from datetime import date, datetime
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.period import Period
-from analytics.scope import Scope, ScopeError
-from analytics.store import transaction
+from analytics.store.database import transaction
+from analytics.store.period import Period
+from analytics.store.scope import Scope, ScopeError
 
 # Longest feedback text accepted (characters, after trimming surrounding whitespace).
 MAX_FEEDBACK_CHARS = 4000

@@ -19,11 +19,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from analytics import outcomes
-from analytics.canonical import TYPE_LABELS
-from analytics.effectiveness import MIN_N, AdherenceOutcome
-from analytics.mood import LiftSummary, MoodTrend
-from analytics.planner import LOAD_WARNING_RATIO, PlanItem, PlanLoad
+from analytics.ingest.canonical import TYPE_LABELS
+from analytics.metrics import outcomes
+from analytics.metrics.effectiveness import MIN_N, AdherenceOutcome
+from analytics.metrics.mood import LiftSummary, MoodTrend
+from analytics.planning.planner import LOAD_WARNING_RATIO, PlanItem, PlanLoad
 
 NO_VALUE = "—"  # shown where a figure cannot be computed, e.g. a rate when nothing was due
 

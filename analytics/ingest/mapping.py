@@ -30,7 +30,7 @@ from pathlib import PurePath
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.canonical import (
+from analytics.ingest.canonical import (
     ASSIGNMENT_STATUSES,
     ASSIGNMENT_TYPES,
     CLIENT_STATUSES,
@@ -43,7 +43,7 @@ from analytics.canonical import (
     match_key,
     normalise_type,
 )
-from analytics.sources import Problem, RawTable, printable
+from analytics.ingest.sources import Problem, RawTable, printable
 
 FORMAT_TAG = "homework-mapping"
 FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.scope import Scope
+from analytics.store.scope import Scope
 
 BANDS: dict[str, list[tuple[int, int, str]]] = {
     "PHQ-9": [(0, 4, "minimal"), (5, 9, "mild"), (10, 14, "moderate"), (15, 19, "moderately severe"), (20, 27, "severe")],

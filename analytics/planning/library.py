@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.canonical import ASSIGNMENT_TYPES, TYPE_LABELS, normalise_type
-from analytics.store import PROJECT_DIR, transaction
+from analytics.ingest.canonical import ASSIGNMENT_TYPES, TYPE_LABELS, normalise_type
+from analytics.store.database import PROJECT_DIR, transaction
 
 LIBRARY_FILE = PROJECT_DIR / "data" / "library.csv"
 

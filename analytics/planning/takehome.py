@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 
-from analytics.planner import PlanItem, expected_count_for
+from analytics.planning.planner import PlanItem, expected_count_for
 
 PRODID = "-//Homework adherence dashboard//Planner 1.0//EN"
 UID_DOMAIN = "homework-planner.invalid"  # a UID only needs to be unique; .invalid never resolves
