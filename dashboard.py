@@ -40,7 +40,7 @@ import streamlit as st
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics import adherence, clients, effectiveness
-from analytics.present import charts
+from analytics.present import formats, tables
 from analytics.store.database import StoreError, default_db_path, is_empty, open_store
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.store.scope import Scope
@@ -114,10 +114,10 @@ def therapist_filter(key: str, *, container=st) -> Scope:
 def show_effectiveness_table(by_type, *, key: str) -> None:
     """The by-type table of `effectiveness.by_type` (Client and Effectiveness pages), with its help texts."""
     st.dataframe(
-        charts.effectiveness_table(by_type),
+        tables.effectiveness_table(by_type),
         hide_index=True,
         key=key,
-        placeholder=charts.NO_VALUE,
+        placeholder=formats.NO_VALUE,
         column_config={
             "type": st.column_config.TextColumn("Type"),
             "due": st.column_config.NumberColumn("Due", help="Assignments (not cancelled) due in the period"),
@@ -145,7 +145,7 @@ def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
         columns[4:4] = ["times_per_week", "est_minutes"]
         columns[-1:-1] = ["assignment_id"]
     st.dataframe(
-        charts.current_homework_table(current),
+        tables.current_homework_table(current),
         hide_index=True,
         key=key,
         placeholder="",

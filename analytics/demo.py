@@ -60,15 +60,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics.ingest.canonical import (
-    ASSIGNMENT_STATUSES,
-    ASSIGNMENT_TYPES,
-    CLIENT_STATUSES,
-    COMPLETIONS,
-    IMPORT_ORDER,
-    MEASURES,
-    TABLES,
-)
+from analytics.ingest.canonical import IMPORT_ORDER, TABLES
+from analytics.store.vocabulary import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS, MEASURES
 
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {name: TABLES[name].column_names for name in IMPORT_ORDER}
 """The five demo tables and their canonical columns, in CSV order."""

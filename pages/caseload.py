@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from analytics.ingest import canonical
 from analytics.metrics import adherence, attention, caseload
-from analytics.present import charts
+from analytics.present import figures, formats, tables
+from analytics.store import vocabulary
 from dashboard import (
     current_period,
     db,
@@ -36,8 +36,8 @@ therapist_filter_column, type_filter = st.columns(2)
 scope = therapist_filter(THERAPIST_FILTER_KEY, container=therapist_filter_column)
 assignment_type = type_filter.selectbox(
     "Type of homework",
-    options=[ALL, *canonical.ASSIGNMENT_TYPES],
-    format_func=lambda key: canonical.TYPE_LABELS[key] if key else "All types",
+    options=[ALL, *vocabulary.ASSIGNMENT_TYPES],
+    format_func=lambda key: vocabulary.TYPE_LABELS[key] if key else "All types",
     key=TYPE_FILTER_KEY,
     help="The adherence figures count only homework of this type. The needs-attention list is about all homework.",
 ) or None
@@ -45,20 +45,20 @@ one_therapist = not scope.is_practice
 as_of = period.as_of(now)
 
 who = names.get(scope.therapist_id, scope.therapist_id) if one_therapist else "All therapists"
-what = canonical.TYPE_LABELS[assignment_type] if assignment_type else "all types"
+what = vocabulary.TYPE_LABELS[assignment_type] if assignment_type else "all types"
 st.text(f"{who} · {what} · homework due {period.label()} · figures as of {as_of:%d %b %Y}")
 
 # --- Headline numbers -----------------------------------------------------------------------------------------
 
 headline = adherence.headline(db(), scope=scope, period=period, today=now)
 if assignment_type is None:
-    figures, before = headline.current, headline.previous
+    rates, before = headline.current, headline.previous
 else:  # the headline counts every type: one type's figures come from its row of the breakdown by type
-    figures = charts.Rates.of(charts.row_of(
+    rates = tables.Rates.of(tables.row_of(
         caseload.breakdown(db(), scope=scope, period=period, today=now, by="type", assignment_type=assignment_type),
         "assignment_type", assignment_type,
     ))
-    before = charts.Rates.of(charts.row_of(
+    before = tables.Rates.of(tables.row_of(
         caseload.breakdown(db(), scope=scope, period=period.previous(), today=now, by="type",
                            assignment_type=assignment_type),
         "assignment_type", assignment_type,
@@ -82,16 +82,16 @@ active.metric("Active clients", headline.active_clients, border=True, height="st
               help="Clients whose status is active today (not paused or discharged), any type of homework.")
 due.metric(
     "Due",
-    figures.due,
-    **shown_change(charts.count_change(figures.due, before.due), neutral=True),
+    rates.due,
+    **shown_change(formats.count_change(rates.due, before.due), neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}.",
     border=True,
     height="stretch",
 )
 completion.metric(
     "Completion",
-    charts.percent(figures.completion_rate),
-    **shown_change(charts.points_change(figures.completion_rate, before.completion_rate)),
+    formats.percent(rates.completion_rate),
+    **shown_change(formats.points_change(rates.completion_rate, before.completion_rate)),
     help=f"Credit earned ÷ homework expected over the assignments due in the period, counting submissions up to "
     f"{as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -99,8 +99,8 @@ completion.metric(
 )
 on_time.metric(
     "On time",
-    charts.percent(figures.on_time_rate),
-    **shown_change(charts.points_change(figures.on_time_rate, before.on_time_rate)),
+    formats.percent(rates.on_time_rate),
+    **shown_change(formats.points_change(rates.on_time_rate, before.on_time_rate)),
     help="As the completion rate, counting only submissions made on or before each assignment's due date.",
     border=True,
     height="stretch",
@@ -121,7 +121,7 @@ if thresholds_problem:
 if flagged.empty:
     st.success("No client meets any of the rules below today.")
 else:
-    attention_rows = charts.attention_table(flagged)
+    attention_rows = tables.attention_table(flagged)
     picked = st.dataframe(
         attention_rows,
         hide_index=True,
@@ -157,14 +157,14 @@ with left:
     if by_group.empty:
         st.info(f"No {group}s in this caseload yet.")
     else:
-        st.plotly_chart(charts.completion_by_group(by_group, group_title=group), key="caseload_by_group")
+        st.plotly_chart(figures.completion_by_group(by_group, group_title=group), key="caseload_by_group")
         st.caption(f"Each bar: credit earned ÷ homework expected over the {group}'s assignments due in the period. "
                    "The dark tick is the previous period.")
 with right:
     if not distribution["clients"].any():
         st.info("No client had anything due in this period, so there are no completion rates to compare.")
     else:
-        st.plotly_chart(charts.completion_distribution(distribution), key="caseload_distribution")
+        st.plotly_chart(figures.completion_distribution(distribution), key="caseload_distribution")
         st.caption(
             "Each client's completion rate over their assignments due in the period, counted in bins of 10 points "
             "(a rate on a boundary goes to the higher bin; 100% is in the last). "
@@ -177,7 +177,7 @@ grid = caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=grou
 if grid.empty:
     st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
 else:
-    st.plotly_chart(charts.completion_heatmap(grid, row_title=group), key="caseload_heatmap")
+    st.plotly_chart(figures.completion_heatmap(grid, row_title=group), key="caseload_heatmap")
     st.caption(f"Each cell: credit earned ÷ homework expected over the {group}'s assignments due that week "
                "(weeks start on Monday). Blank: nothing was due.")
 
@@ -186,12 +186,12 @@ else:
 st.subheader("Every client")
 overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
 st.caption("Choose a row to open that client on the Client page.")
-shown = charts.as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
+shown = tables.as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
 picked_client = st.dataframe(
     shown,
     hide_index=True,
     key="caseload_table",
-    placeholder=charts.NO_VALUE,
+    placeholder=formats.NO_VALUE,
     on_select="rerun",
     selection_mode="single-row",
     column_order=["label", "therapist_name", "status", "due", "completion_rate", "completion_change", "on_time_rate",

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.metrics import caseload, clients, effectiveness, mood, outcomes
 from analytics.planning import planner
-from analytics.present import charts
+from analytics.present import figures, formats, tables
 from analytics.store.scope import ScopeError
 from dashboard import (
     current_period,
@@ -49,7 +49,7 @@ with st.container(border=True):
             ("Client", profile.label),
             ("Therapist", profile.therapist_name or profile.therapist_id),
             ("Status", profile.status),
-            ("Intake", charts.day_label(profile.intake_date, with_year=True) if profile.intake_date else charts.NO_VALUE),
+            ("Intake", formats.day_label(profile.intake_date, with_year=True) if profile.intake_date else formats.NO_VALUE),
         ],
         strict=True,
     ):
@@ -58,9 +58,9 @@ with st.container(border=True):
     for column, (caption, value) in zip(
         st.columns([1, 1, 2]),
         [
-            ("Main concern", profile.primary_concern or charts.NO_VALUE),
-            ("Preferences", ", ".join(profile.preferences) or charts.NO_VALUE),
-            ("Goals, in the client's words", profile.goals or charts.NO_VALUE),
+            ("Main concern", profile.primary_concern or formats.NO_VALUE),
+            ("Preferences", ", ".join(profile.preferences) or formats.NO_VALUE),
+            ("Goals, in the client's words", profile.goals or formats.NO_VALUE),
         ],
         strict=True,
     ):
@@ -71,8 +71,8 @@ st.text(f"{scope_label(scope)} · homework due {period.label()} · figures as of
 
 # --- Headline numbers ------------------------------------------------------------------------------------------
 
-current = charts.client_row(caseload.client_overview(db(), scope=their_caseload, period=period, today=now), client)
-previous = charts.client_row(
+current = tables.client_row(caseload.client_overview(db(), scope=their_caseload, period=period, today=now), client)
+previous = tables.client_row(
     caseload.client_overview(db(), scope=their_caseload, period=period.previous(), today=now), client
 )
 lifts = mood.mood_lifts(db(), scope=scope, client_id=client, period=period, today=now)
@@ -87,8 +87,8 @@ CREDIT_RULE = (
 completion, on_time, coverage = st.columns(3)
 completion.metric(
     "Completion rate",
-    charts.percent(current["completion_rate"]),
-    **shown_change(charts.points_change(current["completion_rate"], current["previous_completion_rate"])),
+    formats.percent(current["completion_rate"]),
+    **shown_change(formats.points_change(current["completion_rate"], current["previous_completion_rate"])),
     help=f"Credit earned ÷ homework expected, over this client's assignments due in the period, counting "
     f"submissions up to {as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing was due.",
     border=True,
@@ -96,16 +96,16 @@ completion.metric(
 )
 on_time.metric(
     "On-time rate",
-    charts.percent(current["on_time_rate"]),
-    **shown_change(charts.points_change(current["on_time_rate"], previous["on_time_rate"])),
+    formats.percent(current["on_time_rate"]),
+    **shown_change(formats.points_change(current["on_time_rate"], previous["on_time_rate"])),
     help="As the completion rate, counting only submissions made on or before each assignment's due date.",
     border=True,
     height="stretch",
 )
 coverage.metric(
     "Feedback given",
-    charts.percent(current["feedback_coverage"]),
-    **shown_change(charts.points_change(current["feedback_coverage"], previous["feedback_coverage"])),
+    formats.percent(current["feedback_coverage"]),
+    **shown_change(formats.points_change(current["feedback_coverage"], previous["feedback_coverage"])),
     help="Share of the completed or partial submissions made in the period (to homework not cancelled) "
     "that have your feedback. Shows — when there were none.",
     border=True,
@@ -114,14 +114,14 @@ coverage.metric(
 silence, streak, lifted = st.columns(3)
 silence.metric(
     "Last submission",
-    charts.days_ago(current["days_since_last_submission"]),
+    formats.days_ago(current["days_since_last_submission"]),
     help=f"Days from the client's last submission (to any homework, made up to {as_of:%d %b %Y}) to today.",
     border=True,
     height="stretch",
 )
 streak.metric(
     "Streak",
-    charts.weeks(current["streak_weeks"]),
+    formats.weeks(current["streak_weeks"]),
     help=f"Weeks in a row, up to this week, in which the client earned at least {caseload.STREAK_THRESHOLD:.0%} "
     "of the homework due that week. Weeks with nothing due neither count nor break the streak. As of today.",
     border=True,
@@ -129,10 +129,10 @@ streak.metric(
 )
 lifted.metric(
     "Mood lift",
-    charts.lift_text(lift),
-    **shown_change(charts.signed_change(lift.mean, previous_lift.mean)),
+    formats.lift_text(lift),
+    **shown_change(formats.signed_change(lift.mean, previous_lift.mean)),
     help="Mean of mood after − mood before (points on the 0–10 scale) over the submissions made in the period "
-    f"with both moods; n is how many. 95% interval: {charts.interval_text(lift.ci_low, lift.ci_high)} "
+    f"with both moods; n is how many. 95% interval: {formats.interval_text(lift.ci_low, lift.ci_high)} "
     "(none below 2 submissions).",
     border=True,
     height="stretch",
@@ -140,7 +140,7 @@ lifted.metric(
 
 # --- Week by week: completion and mood -----------------------------------------------------------------------
 
-weekly = charts.rows_of(
+weekly = tables.rows_of(
     caseload.weekly_grid(db(), scope=their_caseload, period=period, today=now, by="client"), client
 )
 weekly_mood = mood.weekly_mood(db(), scope=scope, client_id=client, period=period, today=now)
@@ -149,13 +149,13 @@ if weekly.empty and weekly_mood.empty:
     st.info("Nothing was due and no mood was reported in this period, so there is no weekly chart. "
             "Choose a longer period.")
 else:
-    st.plotly_chart(charts.weekly_completion_and_mood(weekly, weekly_mood), key="client_weekly")
+    st.plotly_chart(figures.weekly_completion_and_mood(weekly, weekly_mood), key="client_weekly")
     st.caption(
         "Bars: credit earned ÷ homework expected for the assignments due each week (weeks start on Monday). "
         "Line: the mean mood of the submissions made that week (mood after, or mood before when only that was "
         "given; 0 worst – 10 best). Weeks with nothing due have no bar."
     )
-    st.text(charts.trend_text(trend))
+    st.text(formats.trend_text(trend))
     st.caption(
         "The trend is the least-squares line through every mood reported in the period against time, "
         "in points a week, with its 95% interval; it needs 3 moods on at least 2 days."
@@ -166,7 +166,7 @@ else:
 if lifts.empty:
     st.info("No submission in this period has both a mood before and a mood after, so there is no mood lift to show.")
 else:
-    st.plotly_chart(charts.mood_before_after(lifts), key="client_mood_lifts")
+    st.plotly_chart(figures.mood_before_after(lifts), key="client_mood_lifts")
     st.caption("Each submission with both moods: the open circle is the mood before the homework, the filled one "
                "the mood after (0 worst – 10 best); the line between them is the mood lift.")
 
@@ -178,9 +178,9 @@ if scores.empty:
     st.info("No PHQ-9 or GAD-7 scores recorded for this client yet.")
 else:
     chart, judged = st.columns([3, 2])
-    chart.plotly_chart(charts.measure_scores(scores), key="client_measures")
+    chart.plotly_chart(figures.measure_scores(scores), key="client_measures")
     judged.caption("First to latest score (all scores recorded, whatever the period)")
-    for sentence in charts.measure_change_texts(outcomes.measure_change(db(), scope=scope, client_id=client)):
+    for sentence in formats.measure_change_texts(outcomes.measure_change(db(), scope=scope, client_id=client)):
         judged.text(sentence)
     judged.caption(
         "Lower scores are better. Reliable change: the score moved by at least "
@@ -219,7 +219,7 @@ if submissions.empty:
     st.info("No submissions in this period. Choose a longer period to see earlier work.")
 else:
     st.dataframe(
-        charts.submissions_table(submissions),
+        tables.submissions_table(submissions),
         hide_index=True,
         key="client_submissions",
         placeholder="",
@@ -253,7 +253,7 @@ if st.session_state.pop(FEEDBACK_SAVED_KEY, False):
     st.session_state[FEEDBACK_TEXT_KEY] = ""  # an empty box for the next one (set before the box is drawn)
     st.success("Feedback saved. It shows in the list above and counts on every page.")
 
-choices = charts.submission_choices(submissions)
+choices = tables.submission_choices(submissions)
 chosen = st.selectbox(
     "Submission",
     options=list(choices),
@@ -261,9 +261,9 @@ chosen = st.selectbox(
     key=f"feedback_submission_{client}",
     help="The client's submissions in the period, newest first.",
 )
-existing = charts.row_of(submissions, "submission_id", chosen)
+existing = tables.row_of(submissions, "submission_id", chosen)
 if isinstance(existing["therapist_feedback"], str) and existing["therapist_feedback"].strip():
-    st.caption(f"Feedback given {charts.day_label(existing['feedback_at'], with_year=True)} "
+    st.caption(f"Feedback given {formats.day_label(existing['feedback_at'], with_year=True)} "
                "(saving replaces it):")
     st.text(existing["therapist_feedback"])
 else:

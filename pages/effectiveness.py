@@ -3,9 +3,9 @@ client's figures by type next to the caseload's."""
 
 import streamlit as st
 
-from analytics.ingest import canonical
 from analytics.metrics import clients, effectiveness, profile
-from analytics.present import charts
+from analytics.present import formats, tables, type_figures
+from analytics.store import vocabulary
 from dashboard import (
     current_period,
     db,
@@ -44,12 +44,12 @@ by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now)
 if by_type.empty:
     st.info("Nothing was due and no mood was reported in this period. Choose a longer period.")
 else:
-    left_out = charts.left_out_of_type_chart(by_type)
+    left_out = type_figures.left_out_of_type_chart(by_type)
     if len(left_out) == len(by_type):
         st.info(f"No type has both homework due and {effectiveness.MIN_N} or more mood ratings in this period, "
                 "so there is no chart. The table below has what there is.")
     else:
-        st.plotly_chart(charts.type_comparison(by_type), key="effectiveness_types")
+        st.plotly_chart(type_figures.type_comparison(by_type), key="effectiveness_types")
         st.caption(
             "Each point is a type of homework: across, the share of the homework expected that was done; up, the mean "
             "change in mood from before to after doing it (points on the 0–10 scale). The bar is the mean's 95% "
@@ -64,13 +64,13 @@ else:
 # --- Homework and questionnaire change ----------------------------------------------------------------------------
 
 st.subheader("Homework and change in questionnaire scores")
-measure = st.radio("Questionnaire", options=list(canonical.MEASURES), horizontal=True, key=MEASURE_KEY,
+measure = st.radio("Questionnaire", options=list(vocabulary.MEASURES), horizontal=True, key=MEASURE_KEY,
                    help="PHQ-9 measures depression, GAD-7 anxiety; lower scores are better.")
 outcome = effectiveness.adherence_outcome(db(), scope=scope, period=period, today=now, measure=measure)
 if outcome.n == 0:
     st.info(outcome.wording)
 else:
-    st.plotly_chart(charts.adherence_outcome_scatter(outcome), key="effectiveness_outcome")
+    st.plotly_chart(type_figures.adherence_outcome_scatter(outcome), key="effectiveness_outcome")
     st.text(outcome.wording)
     st.caption(
         f"Each point is a client with homework due in the period and at least two {measure} scores taken in it: "
@@ -88,7 +88,7 @@ if client is None:
 chosen = clients.client_profile(db(), scope=scope, client_id=client)
 st.text(f"{chosen.label} · {chosen.therapist_name or chosen.therapist_id} · homework due {period.label()}")
 client_types = profile.client_profile_by_type(db(), scope=scope, client_id=client, period=period, today=now)
-if not charts.has_own_figures(client_types):
+if not tables.has_own_figures(client_types):
     st.info("This client had nothing due and no mood ratings in this period, so what is likely for them is the "
             "caseload's figure for each type. Choose a longer period to see their own.")
 st.caption(
@@ -96,12 +96,12 @@ st.caption(
     f"and the caseload's (the figure over {'this therapist' if scope.therapist_id else 'every therapist'}'s clients), "
     "weighted by how much data they have. Choose the client in the sidebar."
 )
-st.plotly_chart(charts.profile_chart(client_types), key="effectiveness_profile")
+st.plotly_chart(type_figures.profile_chart(client_types), key="effectiveness_profile")
 st.dataframe(
-    charts.profile_table(client_types),
+    tables.profile_table(client_types),
     hide_index=True,
     key="effectiveness_profile_table",
-    placeholder=charts.NO_VALUE,
+    placeholder=formats.NO_VALUE,
     column_config={
         "type": st.column_config.TextColumn("Type"),
         "expected": st.column_config.NumberColumn("Expected", format="%g",

@@ -5,7 +5,7 @@ from datetime import timedelta
 import streamlit as st
 
 from analytics.metrics import adherence
-from analytics.present import charts
+from analytics.present import figures, formats
 from dashboard import current_period, current_scope, db, require_data, require_frame, scope_label, shown_change, today
 
 require_frame()
@@ -40,7 +40,7 @@ active.metric(
 due.metric(
     "Assignments due",
     current.due,
-    **shown_change(charts.count_change(current.due, previous.due), neutral=True),
+    **shown_change(formats.count_change(current.due, previous.due), neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}. "
     "Homework due after today is not counted until its due date. "
     "The change is against the previous period of the same length.",
@@ -49,8 +49,8 @@ due.metric(
 )
 completion.metric(
     "Completion rate",
-    charts.percent(current.completion_rate),
-    **shown_change(charts.points_change(current.completion_rate, previous.completion_rate)),
+    formats.percent(current.completion_rate),
+    **shown_change(formats.points_change(current.completion_rate, previous.completion_rate)),
     help="Credit earned ÷ homework expected, over the assignments due in the period, "
     f"counting submissions made up to {current.as_of:%d %b %Y} (the period's end, or today). "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
@@ -59,8 +59,8 @@ completion.metric(
 )
 on_time.metric(
     "On-time rate",
-    charts.percent(current.on_time_rate),
-    **shown_change(charts.points_change(current.on_time_rate, previous.on_time_rate)),
+    formats.percent(current.on_time_rate),
+    **shown_change(formats.points_change(current.on_time_rate, previous.on_time_rate)),
     help="As the completion rate, but counting only submissions made on or before each assignment's due date. "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -69,7 +69,7 @@ on_time.metric(
 submitted.metric(
     "7-day submissions",
     headline.submissions_last_7_days,
-    **shown_change(charts.count_change(headline.submissions_last_7_days, headline.submissions_previous_7_days)),
+    **shown_change(formats.count_change(headline.submissions_last_7_days, headline.submissions_previous_7_days)),
     help=f"Submissions reported from {now - timedelta(days=6):%d %b} to {now:%d %b %Y} (practice time zone), "
     "completed, partial or skipped, whatever the period chosen.",
     border=True,
@@ -80,4 +80,4 @@ weekly = adherence.weekly_completion(db(), scope=scope, period=period, today=now
 if weekly.empty:
     st.info("Nothing was due in this period, so there is no weekly completion to show. Choose a longer period.")
 else:
-    st.plotly_chart(charts.weekly_completion(weekly), key="overview_weekly_completion")
+    st.plotly_chart(figures.weekly_completion(weekly), key="overview_weekly_completion")

@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import streamlit as st
 
-from analytics.ingest import canonical
 from analytics.metrics import clients, profile
 from analytics.planning import library, planner, takehome
-from analytics.present import charts
+from analytics.present import formats, plan_editor, tables, type_figures
+from analytics.store import vocabulary
 from analytics.store.scope import ScopeError
 from dashboard import current_scope, db, pick_client, require_frame, show_current_homework, today
 
@@ -45,7 +45,7 @@ due_default = now + FIRST_WEEK
 def take_home(assignment_ids: list[str], *, key: str) -> None:
     """The two take-home copies of these assignments (as stored) as download buttons, side by side."""
     stored = planner.saved_plan(db(), scope=scope, client_id=client, assignment_ids=assignment_ids)
-    stem = f"homework-{charts.file_stem(client)}-{now:%Y%m%d}"
+    stem = f"homework-{formats.file_stem(client)}-{now:%Y%m%d}"
     buttons = st.container(horizontal=True)
     buttons.download_button(
         "Calendar file (.ics)", data=takehome.plan_ics(stored, client_label=who.label), file_name=f"{stem}.ics",
@@ -67,7 +67,7 @@ with st.container(border=True):
             ("Client", who.label),
             ("Therapist", who.therapist_name or who.therapist_id),
             ("Status", who.status),
-            ("Main concern", who.primary_concern or charts.NO_VALUE),
+            ("Main concern", who.primary_concern or formats.NO_VALUE),
         ],
         strict=True,
     ):
@@ -76,8 +76,8 @@ with st.container(border=True):
     for column, (caption, value) in zip(
         st.columns([1, 2]),
         [
-            ("Preferences", ", ".join(who.preferences) or charts.NO_VALUE),
-            ("Goals, in the client's words", who.goals or charts.NO_VALUE),
+            ("Preferences", ", ".join(who.preferences) or formats.NO_VALUE),
+            ("Goals, in the client's words", who.goals or formats.NO_VALUE),
         ],
         strict=True,
     ):
@@ -92,10 +92,10 @@ with st.expander("Their figures by type of homework, and what is likely"):
     st.caption("Over all their homework up to today. What is likely mixes the client's own figure with the caseload's, "
                "weighted by how much data they have: a few assignments say little on their own.")
     st.dataframe(
-        charts.profile_table(client_types),
+        tables.profile_table(client_types),
         hide_index=True,
         key="planner_profile",
-        placeholder=charts.NO_VALUE,
+        placeholder=formats.NO_VALUE,
         column_order=["type", "expected", "completion", "shrunk_completion", "mood_lift_n", "mood_lift",
                       "shrunk_mood_lift"],
         column_config={
@@ -120,20 +120,20 @@ suggested = planner.suggestions(db(), scope=scope, client_id=client, today=now, 
 for column, suggestion in zip(st.columns(2) * SUGGESTIONS_SHOWN, suggested.to_dict("records"), strict=False):
     with column.container(border=True, height="stretch"):
         st.text(f"{suggestion['rank']}. {suggestion['title']}")
-        st.caption(f"{charts.inert_markdown(suggestion['type_label'])} · {suggestion['times_per_week']} a week · "
-                   f"{suggestion['default_minutes']} min each · likely done {charts.percent(suggestion['expected_completion'])}")
+        st.caption(f"{formats.inert_markdown(suggestion['type_label'])} · {suggestion['times_per_week']} a week · "
+                   f"{suggestion['default_minutes']} min each · likely done {formats.percent(suggestion['expected_completion'])}")
         st.text(suggestion["reason"])
         if st.button("Add to the plan", key=f"planner_add_{suggestion['template_id']}", icon=":material/add:",
                      disabled=discharged):
-            adding.append(charts.plan_row(suggestion, start=now, due=due_default))
+            adding.append(plan_editor.plan_row(suggestion, start=now, due=due_default))
 
 templates = library.templates(db())
-template_names = charts.template_choices(templates)
+template_names = tables.template_choices(templates)
 pick_column, add_column = st.columns([4, 1], vertical_alignment="bottom")
 library_pick = pick_column.selectbox("Or any template from the library", options=list(template_names),
                                      format_func=template_names.__getitem__, key="planner_library_pick")
 if add_column.button("Add to the plan", key="planner_add_from_library", icon=":material/add:", disabled=discharged):
-    adding.append(charts.plan_row(charts.row_of(templates, "template_id", library_pick), start=now, due=due_default))
+    adding.append(plan_editor.plan_row(tables.row_of(templates, "template_id", library_pick), start=now, due=due_default))
 
 with st.expander("Add a template to the library, or change one"):
     if TEMPLATE_NEXT_KEY in st.session_state:  # chosen before the picker is drawn (a drawn widget cannot change)
@@ -148,8 +148,8 @@ with st.expander("Add a template to the library, or change one"):
                    "with a new id.")
     form_key = picked or "new"  # a form per template, so that its fields start from that template
     with st.form(f"planner_template_form_{form_key}", border=False):
-        kind = st.selectbox("Type", options=canonical.ASSIGNMENT_TYPES, format_func=canonical.TYPE_LABELS.__getitem__,
-                            index=canonical.ASSIGNMENT_TYPES.index(base.assignment_type) if base else 0,
+        kind = st.selectbox("Type", options=vocabulary.ASSIGNMENT_TYPES, format_func=vocabulary.TYPE_LABELS.__getitem__,
+                            index=vocabulary.ASSIGNMENT_TYPES.index(base.assignment_type) if base else 0,
                             key=f"planner_template_type_{form_key}")
         title = st.text_input("Title", value=base.title if base else "", max_chars=library.MAX_TITLE_CHARS,
                               key=f"planner_template_title_{form_key}")
@@ -201,7 +201,7 @@ st.caption("Add suggestions above, or a row of your own with + below the table. 
            "tick them at the left and press the bin. Times a week: 1–7; the homework is expected that often from its "
            "start to its due date.")
 edited = st.data_editor(
-    charts.plan_table(st.session_state.get(PLAN_KEY, [])),
+    plan_editor.plan_table(st.session_state.get(PLAN_KEY, [])),
     key=EDITOR_KEY,
     num_rows="dynamic",
     hide_index=True,
@@ -210,8 +210,8 @@ edited = st.data_editor(
     column_order=["assignment_type", "title", "start", "due", "times_per_week", "minutes", "chosen_with_client", "goal",
                   "instructions"],
     column_config={
-        "assignment_type": st.column_config.SelectboxColumn("Type", options=canonical.ASSIGNMENT_TYPES, required=True,
-                                                            format_func=charts.SHORT_TYPE_LABELS.__getitem__),
+        "assignment_type": st.column_config.SelectboxColumn("Type", options=vocabulary.ASSIGNMENT_TYPES, required=True,
+                                                            format_func=type_figures.SHORT_TYPE_LABELS.__getitem__),
         "title": st.column_config.TextColumn("Title", required=True, max_chars=planner.MAX_TITLE_CHARS),
         "instructions": st.column_config.TextColumn("Instructions for the client",
                                                     max_chars=planner.MAX_INSTRUCTIONS_CHARS, width="large"),
@@ -228,10 +228,10 @@ edited = st.data_editor(
     },
 )
 if adding:  # the rows added in this run join the plan with every edit made so far
-    st.session_state[PLAN_KEY] = charts.plan_rows(edited) + adding
+    st.session_state[PLAN_KEY] = plan_editor.plan_rows(edited) + adding
     st.rerun()
 
-items, problems = charts.plan_items(charts.plan_rows(edited))
+items, problems = plan_editor.plan_items(plan_editor.plan_rows(edited))
 if problems:
     st.warning("Some items cannot be saved yet. Fix them in the table, or remove them:")
     for problem in problems:
@@ -241,19 +241,19 @@ if items:
     st.caption(f"A week: the plan's busiest week, and what the client has done a week over the last "
                f"{planner.RECENT_WEEKS} weeks (fewer when their homework began later; — when they never had any).")
     asked, minutes_asked, done, minutes_done, likely = st.columns(5)
-    asked.metric("Plan: times", charts.per_week(load.planned_times_per_week, "times"), border=True,
+    asked.metric("Plan: times", formats.per_week(load.planned_times_per_week, "times"), border=True,
                  help="Times a week in the plan's busiest week: items that run at the same time add up, "
                  "one after another do not.")
-    minutes_asked.metric("Plan: minutes", charts.per_week(load.planned_minutes_per_week, "min"), border=True,
+    minutes_asked.metric("Plan: minutes", formats.per_week(load.planned_minutes_per_week, "min"), border=True,
                          help="Times a week × minutes each, in the plan's busiest week.")
-    done.metric("Done: times", charts.per_week(load.recent_times_per_week, "times"), border=True,
+    done.metric("Done: times", formats.per_week(load.recent_times_per_week, "times"), border=True,
                 help="Credit earned a week lately: completed 1, partial 0.5.")
-    minutes_done.metric("Done: minutes", charts.per_week(load.recent_minutes_per_week, "min"), border=True,
+    minutes_done.metric("Done: minutes", formats.per_week(load.recent_minutes_per_week, "min"), border=True,
                         help="Minutes a week lately: the minutes they reported, else the homework's minutes each time.")
-    likely.metric("Likely done", charts.percent(load.expected_completion), border=True,
+    likely.metric("Likely done", formats.percent(load.expected_completion), border=True,
                   help="The plan's expected completion: their likely completion of each type (their own figure "
                   "pulled toward the caseload's), weighted by how many times each item is expected.")
-    st.plotly_chart(charts.plan_load_chart(load, client_label=who.label), key="planner_load")
+    st.plotly_chart(type_figures.plan_load_chart(load, client_label=who.label), key="planner_load")
     if load.warning:
         st.warning("This plan asks clearly more than this client has done lately.", icon=":material/warning:")
         st.text(load.warning)
@@ -298,7 +298,7 @@ if upcoming:
     st.caption(f"Take-home copies of the homework not yet due ({len(upcoming)}):")
     take_home(upcoming, key="current")
 
-choices = charts.assignment_choices(current)
+choices = tables.assignment_choices(current)
 with st.form("planner_change", border=True):
     st.caption("Move a due date, or cancel homework (cancelled homework is never due and counts in no rate).")
     chosen = st.selectbox("Homework", options=list(choices), format_func=choices.__getitem__,
@@ -313,17 +313,17 @@ if move or cancel:
     try:
         if move:
             planner.reschedule(db(), scope=scope, assignment_id=chosen, due_on=new_due)
-            done_message = f"{charts.inert_markdown(chosen)} is now due on {charts.day_label(new_due, with_year=True)}."
+            done_message = f"{formats.inert_markdown(chosen)} is now due on {formats.day_label(new_due, with_year=True)}."
         elif sure:
             planner.cancel(db(), scope=scope, assignment_id=chosen)
-            done_message = f"{charts.inert_markdown(chosen)} is cancelled: it is no longer due and counts in no rate."
+            done_message = f"{formats.inert_markdown(chosen)} is cancelled: it is no longer due and counts in no rate."
         else:
             done_message = None
             st.error("Nothing was changed: tick “Yes, cancel this homework” to cancel it.")
     except ScopeError:
         st.error("This homework is not in your caseload, so nothing was changed.")
     except ValueError as exc:
-        st.error(f"Nothing was changed: {charts.inert_markdown(exc)}")
+        st.error(f"Nothing was changed: {formats.inert_markdown(exc)}")
     else:
         if done_message:
             st.session_state[CHANGED_KEY] = done_message

@@ -16,15 +16,8 @@ import pandas as pd
 import pytest
 
 from analytics.demo import DATE_COLUMNS, DATETIME_COLUMNS, MANIFEST_NAME, TABLE_COLUMNS, generate, shift_demo, write_demo
-from analytics.ingest.canonical import (
-    ASSIGNMENT_STATUSES,
-    ASSIGNMENT_TYPES,
-    CLIENT_STATUSES,
-    COMPLETIONS,
-    CREDIT,
-    MEASURES,
-    TABLES,
-)
+from analytics.ingest.canonical import TABLES
+from analytics.store.vocabulary import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS, CREDIT, MEASURES
 
 END = date(2026, 11, 25)
 PROJECT_DIR = Path(__file__).resolve().parents[1]

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest.canonical import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS, TABLES
+from analytics.ingest.canonical import TABLES
 from analytics.ingest.importer import MAX_LISTED_PROBLEMS, ImportReport, Problem, import_batch, import_log
 from analytics.store.database import CANONICAL_TABLES, open_store, set_timezone
 from analytics.store.scope import Scope, ScopeError
+from analytics.store.vocabulary import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS
 
 PRACTICE = Scope.practice()
 

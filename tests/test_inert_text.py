@@ -2,7 +2,7 @@
 
 import pytest
 
-from analytics.present.charts import inert_markdown, plain
+from analytics.present.formats import inert_markdown, plain
 
 
 @pytest.mark.parametrize(("typed", "shown"), [

@@ -7,10 +7,10 @@ import hashlib
 import pytest
 
 from analytics.demo import CONCERNS, PREFERENCE_TAGS
-from analytics.ingest.canonical import ASSIGNMENT_TYPES
 from analytics.planning import library
 from analytics.planning.library import LibraryError, Template, load_bundled, save_template, templates
 from analytics.store.database import open_store
+from analytics.store.vocabulary import ASSIGNMENT_TYPES
 
 FAMILIES = ("journaling", "behavioural", "mindfulness", "creative", "narrative")
 HEADER = ",".join(library.COLUMNS)

@@ -36,10 +36,10 @@ from datetime import date
 
 import pytest
 
-from analytics.ingest.canonical import ASSIGNMENT_TYPES
 from analytics.metrics import profile
 from analytics.store.database import open_store
 from analytics.store.scope import Scope, ScopeError
+from analytics.store.vocabulary import ASSIGNMENT_TYPES
 
 TODAY = date(2026, 3, 15)
 T1 = Scope.therapist("T1")

@@ -12,11 +12,12 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.ingest.canonical import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, TABLES
+from analytics.ingest.canonical import TABLES
 from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import CANONICAL
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
+from analytics.store.vocabulary import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES
 
 SAFE_ID = st.text(alphabet=string.ascii_letters + string.digits + "-_.", min_size=1, max_size=10)
 # Text without control characters (a file full of them is refused as binary) or surrogates; pre-stripped,

@@ -13,16 +13,7 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import (
-    FALSE_WORDS,
-    IMPORT_ORDER,
-    MEASURES,
-    TABLES,
-    TRUE_WORDS,
-    Column,
-    TableSpec,
-    type_aliases,
-)
+from analytics.ingest.canonical import IMPORT_ORDER, TABLES, Column, TableSpec
 from analytics.ingest.mapping import (
     CANONICAL,
     SAMPLE_ROWS,
@@ -40,6 +31,7 @@ from analytics.ingest.mapping import apply as apply_mapping
 from analytics.ingest.sources import Problem, ReadOptions, display_name, printable, read_source
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
+from analytics.store.vocabulary import FALSE_WORDS, MEASURES, TRUE_WORDS, type_aliases
 
 __all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
            "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]

@@ -30,20 +30,20 @@ from pathlib import PurePath
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import (
+from analytics.ingest.canonical import TABLES
+from analytics.ingest.sources import Problem, RawTable, printable
+from analytics.store.vocabulary import (
     ASSIGNMENT_STATUSES,
     ASSIGNMENT_TYPES,
     CLIENT_STATUSES,
     COMPLETIONS,
     FALSE_WORDS,
     MEASURES,
-    TABLES,
     TRUE_WORDS,
     TYPE_SPELLINGS,
     match_key,
     normalise_type,
 )
-from analytics.ingest.sources import Problem, RawTable, printable
 
 FORMAT_TAG = "homework-mapping"
 FORMAT_VERSION = 1

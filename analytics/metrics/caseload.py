@@ -12,10 +12,10 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import TYPE_LABELS
 from analytics.metrics.adherence import GROUP_BY, summary
 from analytics.store.period import Period
 from analytics.store.scope import Scope
+from analytics.store.vocabulary import TYPE_LABELS
 
 # A week counts towards a streak when the client earned at least this share of what was due in it.
 STREAK_THRESHOLD = 0.8

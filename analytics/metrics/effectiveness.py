@@ -16,10 +16,10 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import ASSIGNMENT_TYPES, MEASURES, TYPE_LABELS
 from analytics.metrics.stats import Z_975, mean_interval
 from analytics.store.period import Period
 from analytics.store.scope import Scope
+from analytics.store.vocabulary import ASSIGNMENT_TYPES, MEASURES, TYPE_LABELS
 
 # A mean (mood lift, quality) needs at least this many observations to be shown as a number.
 MIN_N = 5

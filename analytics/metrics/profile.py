@@ -23,9 +23,9 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import ASSIGNMENT_TYPES, TYPE_LABELS
 from analytics.store.period import Period
 from analytics.store.scope import Scope
+from analytics.store.vocabulary import ASSIGNMENT_TYPES, TYPE_LABELS
 
 # Everything up to today when no period is given.
 SINCE_THE_START = date(1900, 1, 1)

@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import ASSIGNMENT_TYPES, TYPE_LABELS, normalise_type
 from analytics.store.database import PROJECT_DIR, transaction
+from analytics.store.vocabulary import ASSIGNMENT_TYPES, TYPE_LABELS, normalise_type
 
 LIBRARY_FILE = PROJECT_DIR / "data" / "library.csv"
 

@@ -18,12 +18,12 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import ASSIGNMENT_TYPES
 from analytics.metrics import profile
 from analytics.metrics.clients import ClientProfile, client_profile
 from analytics.planning import library
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
+from analytics.store.vocabulary import ASSIGNMENT_TYPES
 
 # ---------------------------------------------------------------------------------------------
 # Suggestions

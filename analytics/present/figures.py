@@ -1,0 +1,391 @@
+"""Plotly figure builders for the Overview, Client and Caseload pages (no streamlit here).
+
+A builder takes a small aggregated DataFrame (one row per week, group, ...) and returns a go.Figure
+with a title, axis titles with units and readable hover text. It needs at least one row: the page
+checks `frame.empty` first and says in words that there is nothing to show, because an empty chart
+explains nothing. Colours are left to the Streamlit theme (`.streamlit/config.toml`) unless a colour
+carries meaning.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from analytics.metrics import outcomes
+from analytics.present.formats import (
+    MEASURE_NAMES,
+    amount,
+    day_label,
+    percent,
+    plain,
+    signed,
+)
+
+
+def weekly_completion(frame: pd.DataFrame) -> go.Figure:
+    """Completion rate per week as bars and on-time rate as a line, both in % of expected homework.
+
+    frame: `adherence.weekly_completion` — week (Monday), expected, credit, completion_rate and
+    on_time_rate (0-1); at least one row.
+    """
+    if frame.empty:
+        raise ValueError("weekly_completion needs at least one week; show a message for an empty period instead")
+    weeks = pd.to_datetime(frame["week"])
+    with_year = weeks.dt.year.nunique() > 1
+    labels = [day_label(w, with_year=with_year) for w in weeks]
+    expected = frame["expected"].astype(float)
+    on_time_credit = frame["on_time_rate"].astype(float) * expected
+
+    completed_hover = [
+        f"Week of {label}: {percent(rate)} completed ({amount(credit)} of {amount(exp)} expected)"
+        for label, rate, credit, exp in zip(labels, frame["completion_rate"], frame["credit"], expected, strict=True)
+    ]
+    on_time_hover = [
+        f"Week of {label}: {percent(rate)} on time ({amount(credit)} of {amount(exp)} expected)"
+        for label, rate, credit, exp in zip(labels, frame["on_time_rate"], on_time_credit, expected, strict=True)
+    ]
+
+    figure = go.Figure()
+    figure.add_bar(
+        x=weeks,
+        y=frame["completion_rate"].astype(float) * 100,
+        name="Completed (by the period's end)",
+        text=[percent(r) for r in frame["completion_rate"]],
+        # Above the bar: the on-time line never rises above its bar (on-time credit <= credit), so the
+        # label stays clear of it, and a 0% week still reads as 0% rather than as a gap.
+        textposition="outside",
+        cliponaxis=False,
+        customdata=completed_hover,
+        hovertemplate="%{customdata}<extra></extra>",
+    )
+    figure.add_scatter(
+        x=weeks,
+        y=on_time_credit / expected * 100,
+        name="On time (by the due date)",
+        mode="lines+markers",
+        customdata=on_time_hover,
+        hovertemplate="%{customdata}<extra></extra>",
+    )
+    figure.update_layout(
+        title="Homework completed, week by week",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        bargap=0.3,
+        uniformtext={"minsize": 10, "mode": "hide"},
+    )
+    figure.update_xaxes(
+        title="Week starting (Monday)",
+        tickvals=weeks,
+        ticktext=labels,
+        showgrid=False,
+    )
+    figure.update_yaxes(title="% of expected homework", range=[0, 100], ticksuffix="%", dtick=25)
+    return figure
+
+
+# Colours that carry meaning (the theme colours everything else).
+MOOD_UP, MOOD_DOWN, MOOD_SAME = "#2f6f8f", "#c9782a", "#8a96a3"
+
+
+MOOD_LINE = "#a05a7a"  # the weekly mood line: not a direction, so neither of the two above
+
+
+# Severity bands, from calm to warm; light enough that the score line reads on top.
+BAND_COLOURS = {
+    "minimal": "#e6f0e8",
+    "mild": "#f1f0dc",
+    "moderate": "#f7e6cc",
+    "moderately severe": "#f4d5c4",
+    "severe": "#efc2b8",
+}
+
+
+# Completion heatmap: sand at 0%, light teal at 50%, deep teal at 100%; a blank cell (nothing due) is the
+# background, which no rate shares.
+COMPLETION_SCALE = [[0.0, "#e6c295"], [0.5, "#a9c8cf"], [1.0, "#1f5670"]]
+
+
+def _week_labels(weeks_: pd.Series) -> list[str]:
+    with_year = weeks_.dt.year.nunique() > 1
+    return [day_label(w, with_year=with_year) for w in weeks_]
+
+
+def weekly_completion_and_mood(completion: pd.DataFrame, mood: pd.DataFrame) -> go.Figure:
+    """One client's completion per week (bars, %) and mean mood per week (line, 0-10 on a second axis).
+
+    completion: caseload.weekly_grid rows of the client (week, expected, credit, completion_rate);
+    mood: mood.weekly_mood (week, mood_mean, n). At least one of them has a row.
+    """
+    if completion.empty and mood.empty:
+        raise ValueError("weekly_completion_and_mood needs a week of completion or mood; show a message instead")
+    all_weeks = pd.Series(sorted(set(pd.to_datetime(completion["week"])) | set(pd.to_datetime(mood["week"]))))
+    labels = dict(zip(all_weeks, _week_labels(all_weeks), strict=True))
+
+    figure = go.Figure()
+    if not completion.empty:
+        bar_weeks = pd.to_datetime(completion["week"])
+        figure.add_bar(
+            x=bar_weeks,
+            y=completion["completion_rate"].astype(float) * 100,
+            name="Homework completed (% of expected, by due week)",
+            text=[percent(r) for r in completion["completion_rate"]],
+            textposition="outside",
+            cliponaxis=False,
+            customdata=[
+                f"Homework due in the week of {labels[w]}: {percent(rate)} completed ({amount(credit)} of {amount(exp)})"
+                for w, rate, credit, exp in zip(bar_weeks, completion["completion_rate"], completion["credit"],
+                                                completion["expected"], strict=True)
+            ],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    if not mood.empty:
+        mood_weeks = pd.to_datetime(mood["week"])
+        figure.add_scatter(
+            x=mood_weeks,
+            y=mood["mood_mean"].astype(float),
+            yaxis="y2",
+            name="Mean mood (0–10, by week submitted)",
+            mode="lines+markers",
+            line={"color": MOOD_LINE, "width": 2},
+            marker={"size": 8, "color": MOOD_LINE},
+            customdata=[
+                f"Week of {labels[w]}: mean mood {m:.1f} of 10 ({int(n)} rating{'s' if int(n) != 1 else ''})"
+                for w, m, n in zip(mood_weeks, mood["mood_mean"], mood["n"], strict=True)
+            ],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    figure.update_layout(
+        title="Homework completed and mood, week by week" if not mood.empty
+        else "Homework completed, week by week (no mood reported in this period)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0},
+        hovermode="closest",
+        bargap=0.35,
+    )
+    if not mood.empty:
+        # Both axes run 12% past their top (100% and 10) so that a label above a full bar clears the legend.
+        figure.update_layout(
+            yaxis2={"title": {"text": "Mean mood (0 worst – 10 best)"}, "overlaying": "y", "side": "right",
+                    "range": [0, 11.2], "tickvals": [0, 2, 4, 6, 8, 10], "showgrid": False},
+            margin={"r": 70},
+        )
+    figure.update_xaxes(title="Week starting (Monday)", tickvals=list(labels), ticktext=list(labels.values()),
+                        showgrid=False)
+    figure.layout.yaxis.update(title={"text": "% of expected homework"}, range=[0, 112],
+                               tickvals=[0, 25, 50, 75, 100], ticktext=["0%", "25%", "50%", "75%", "100%"])
+    return figure
+
+
+def mood_before_after(lifts: pd.DataFrame) -> go.Figure:
+    """Mood before and after each submission: a segment from the first to the second, coloured by direction.
+
+    lifts: mood.mood_lifts (submitted_at, title, assignment_type, mood_before, mood_after, mood_lift); at least one row.
+    """
+    if lifts.empty:
+        raise ValueError("mood_before_after needs at least one submission with both moods; show a message instead")
+    times = pd.to_datetime(lifts["submitted_at"])
+    with_year = times.dt.year.nunique() > 1
+    hover = [
+        f"{day_label(t, with_year=with_year)} {t:%H:%M} · {plain(title)}: mood {int(b)} → {int(a)} ({signed(a - b, 0)})"
+        for t, title, b, a in zip(times, lifts["title"], lifts["mood_before"], lifts["mood_after"], strict=True)
+    ]
+    figure = go.Figure()
+    figure.add_scatter(
+        x=times, y=lifts["mood_before"].astype(float), mode="markers", name="Before",
+        marker={"symbol": "circle-open", "size": 8, "color": MOOD_SAME, "line": {"width": 2}},
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    )
+    lift = lifts["mood_lift"].astype(float)
+    for name, colour, chosen in (("After: higher", MOOD_UP, lift > 0), ("After: lower", MOOD_DOWN, lift < 0),
+                                 ("After: the same", MOOD_SAME, lift == 0)):
+        if not chosen.any():
+            continue
+        picked = lifts[chosen]
+        picked_times = times[chosen]
+        # One trace per direction: each segment is (before, after, gap) so the line breaks between submissions.
+        seg_x, seg_y = [], []
+        for t, b, a in zip(picked_times, picked["mood_before"], picked["mood_after"], strict=True):
+            seg_x += [t, t, None]
+            seg_y += [float(b), float(a), None]
+        figure.add_scatter(x=seg_x, y=seg_y, mode="lines", line={"color": colour, "width": 2},
+                           hoverinfo="skip", showlegend=False, legendgroup=name)
+        figure.add_scatter(
+            x=picked_times, y=picked["mood_after"].astype(float), mode="markers", name=name, legendgroup=name,
+            marker={"size": 9, "color": colour},
+            customdata=[h for h, keep in zip(hover, chosen, strict=True) if keep],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    figure.update_layout(
+        title="Mood before and after each submission",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0},
+        hovermode="closest",
+    )
+    figure.update_xaxes(title="Date submitted", showgrid=False, tickformat="%-d %b")
+    figure.update_yaxes(title="Mood (0 worst – 10 best)", range=[-0.5, 10.5], dtick=2)
+    return figure
+
+
+def measure_scores(series: pd.DataFrame) -> go.Figure:
+    """PHQ-9 and GAD-7 scores over time, one panel per measure with scores, on its severity bands.
+
+    series: outcomes.measure_series (measure, administered_on, score, band); at least one row.
+    """
+    if series.empty:
+        raise ValueError("measure_scores needs at least one score; show a message instead")
+    measures = [m for m in outcomes.BANDS if (series["measure"] == m).any()]
+    figure = make_subplots(rows=len(measures), cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                           subplot_titles=[f"{m} ({MEASURE_NAMES.get(m, m)})" for m in measures])
+    dates = pd.to_datetime(series["administered_on"])
+    with_year = dates.dt.year.nunique() > 1
+    for row, measure in enumerate(measures, start=1):
+        bands = outcomes.BANDS[measure]
+        top = bands[-1][1]
+        picked = series[series["measure"] == measure]
+        picked_dates = dates[series["measure"] == measure]
+        figure.add_scatter(
+            x=picked_dates, y=picked["score"], mode="lines+markers+text", name=measure, showlegend=False,
+            text=[str(int(s)) for s in picked["score"]], textposition="top center",
+            line={"color": "#1f2a30", "width": 2}, marker={"size": 8, "color": "#1f2a30"},
+            customdata=[f"{measure} on {day_label(d, with_year=with_year)}: {int(s)} ({b})"
+                        for d, s, b in zip(picked_dates, picked["score"], picked["band"], strict=True)],
+            hovertemplate="%{customdata}<extra></extra>",
+            row=row, col=1,
+        )
+        # Bands after the scores: Plotly leaves shapes off a subplot that has no trace yet. Their names go
+        # outside the plot, on the right, clear of the scores.
+        for low, high, band in bands:
+            y0, y1 = max(low - 0.5, 0), min(high + 0.5, top)
+            figure.add_hrect(y0=y0, y1=y1, fillcolor=BAND_COLOURS[band], line_width=0, layer="below", row=row, col=1)
+            figure.add_annotation(x=1.01, xref="x domain", y=(y0 + y1) / 2, text=band, showarrow=False,
+                                  xanchor="left", font={"size": 11, "color": "#5a656c"}, row=row, col=1)
+        cutoff = outcomes.CLINICAL_CUTOFF[measure]
+        figure.add_hline(y=cutoff - 0.5, line_dash="dot", line_color="#5a656c", line_width=1, row=row, col=1)
+        figure.update_yaxes(title=f"Score (0–{top})", range=[0, top], dtick=5, showgrid=False, row=row, col=1)
+    figure.update_xaxes(showgrid=False, tickformat="%-d %b %Y")
+    figure.update_xaxes(title="Date taken", row=len(measures), col=1)
+    figure.update_layout(
+        title="Questionnaire scores (lower is better)",
+        height=260 * len(measures) + 80,
+        margin={"r": 130},
+        hovermode="closest",
+    )
+    return figure
+
+
+def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
+    """Completion per therapist (or client) as horizontal bars, with the previous period as a marker.
+
+    frame: caseload.breakdown (label, due, expected, credit, completion_rate, previous_completion_rate);
+    at least one row. Groups with nothing due have no bar and say so on their label.
+    """
+    if frame.empty:
+        raise ValueError("completion_by_group needs at least one group; show a message instead")
+    rate = frame["completion_rate"].astype(float)
+    names = [plain(label) for label in frame["label"]]
+    ticks = [name if due else f"{name} (nothing due)" for name, due in zip(names, frame["due"], strict=True)]
+    hover = [
+        f"{name}: {percent(r)} completed ({amount(c)} of {amount(e)} expected); previous period {percent(p)}"
+        if due else f"{name}: nothing due in this period"
+        for name, r, c, e, p, due in zip(names, rate, frame["credit"], frame["expected"],
+                                         frame["previous_completion_rate"], frame["due"], strict=True)
+    ]
+    figure = go.Figure()
+    figure.add_bar(
+        y=ticks, x=rate * 100, orientation="h", name="This period",
+        text=[percent(r) if due else "" for r, due in zip(rate, frame["due"], strict=True)],
+        textposition="outside", cliponaxis=False,
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    )
+    figure.add_scatter(
+        y=ticks, x=frame["previous_completion_rate"].astype(float) * 100, mode="markers", name="Previous period",
+        marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#1f2a30"}},
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+    )
+    figure.update_layout(
+        title=f"Homework completed, by {group_title}",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        height=max(380, 140 + 36 * len(frame)),
+        bargap=0.35,
+        hovermode="closest",
+    )
+    figure.update_xaxes(title="% of expected homework completed", range=[0, 108], ticksuffix="%", dtick=25)
+    figure.update_yaxes(title=None, autorange="reversed", showgrid=False)
+    return figure
+
+
+def completion_heatmap(grid: pd.DataFrame, *, row_title: str) -> go.Figure:
+    """Completion by week (columns) and therapist or client (rows); blank where nothing was due.
+
+    grid: caseload.weekly_grid (week, key, label, expected, credit, completion_rate); at least one row.
+    The colour scale is fixed at 0-100%, so the same colour means the same rate on every page.
+    """
+    if grid.empty:
+        raise ValueError("completion_heatmap needs at least one cell; show a message instead")
+    frame = grid.assign(week=pd.to_datetime(grid["week"]))
+    week_list = sorted(frame["week"].unique())
+    week_labels = dict(zip(week_list, _week_labels(pd.Series(week_list)), strict=True))
+    rows = frame.drop_duplicates("key").sort_values(["label", "key"])
+    keys, names = list(rows["key"]), [plain(label) for label in rows["label"]]
+    cells = {(k, w): r for k, w, r in zip(frame["key"], frame["week"], frame.to_dict("records"), strict=True)}
+
+    z, text, hover = [], [], []
+    for key, name in zip(keys, names, strict=True):
+        z_row, text_row, hover_row = [], [], []
+        for week in week_list:
+            cell = cells.get((key, week))
+            label = f"Week of {week_labels[week]} · {name}"
+            if cell is None:
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append(f"{label}: nothing due")
+            else:
+                z_row.append(cell["completion_rate"] * 100)
+                text_row.append(percent(cell["completion_rate"]))
+                hover_row.append(f"{label}: {percent(cell['completion_rate'])} "
+                                 f"({amount(cell['credit'])} of {amount(cell['expected'])})")
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+
+    figure = go.Figure(go.Heatmap(
+        z=z, x=[week_labels[w] for w in week_list], y=keys, zmin=0, zmax=100, colorscale=COMPLETION_SCALE,
+        text=text, texttemplate="%{text}", customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+        xgap=3, ygap=3, hoverongaps=False,
+        colorbar={"title": {"text": "Completed"}, "tickvals": [0, 50, 100], "ticktext": ["0%", "50%", "100%"],
+                  "lenmode": "pixels", "len": 150, "yanchor": "top", "y": 1},
+    ))
+    figure.update_layout(
+        title=f"Homework completed, by week and {row_title}",
+        height=max(300, 170 + 34 * len(keys)),
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    figure.update_xaxes(title="Week the homework was due (starting Monday)", type="category", showgrid=False)
+    figure.update_yaxes(title=None, tickvals=keys, ticktext=names, autorange="reversed", showgrid=False)
+    return figure
+
+
+def completion_distribution(frame: pd.DataFrame) -> go.Figure:
+    """How many clients reached each completion rate: bars per 10-point bin.
+
+    frame: caseload.completion_distribution (bin_start, bin_end, clients); ten rows.
+    """
+    if frame.empty:
+        raise ValueError("completion_distribution needs its bins; show a message instead")
+    labels = [f"{int(start)}–{int(end)}" for start, end in zip(frame["bin_start"], frame["bin_end"], strict=True)]
+    counts = frame["clients"].astype(int)
+    figure = go.Figure()
+    figure.add_bar(
+        x=labels, y=counts, text=[str(c) if c else "" for c in counts], textposition="outside", cliponaxis=False,
+        customdata=[f"{label}% completed: {c} client{'s' if c != 1 else ''}"
+                    for label, c in zip(labels, counts, strict=True)],
+        hovertemplate="%{customdata}<extra></extra>",
+    )
+    figure.update_layout(title="Clients by their completion rate in the period", bargap=0.15, hovermode="closest",
+                         height=380)
+    figure.update_xaxes(title="Client's completion rate (% of expected homework)", type="category", showgrid=False,
+                        tickangle=0)
+    figure.update_yaxes(title="Clients", rangemode="tozero", dtick=max(1, math.ceil(counts.max() / 5)) if counts.max() else 1)
+    return figure

@@ -1,0 +1,163 @@
+"""Frames shaped for `st.dataframe` and the choices of select boxes: column names and units as people read them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analytics.metrics.effectiveness import MIN_N
+from analytics.present.formats import day_label, interval_text, lift_or_not_enough, not_enough_data
+from analytics.present.type_figures import SHORT_TYPE_LABELS
+from analytics.store.vocabulary import TYPE_LABELS
+
+
+def row_of(frame: pd.DataFrame, column: str, value: object) -> dict | None:
+    """The first row whose `column` equals `value`, as a dict, or None (e.g. one client of caseload.client_overview)."""
+    rows = frame[frame[column] == value]
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def client_row(frame: pd.DataFrame, client_id: str) -> dict | None:
+    """The row of `client_id` in a one-row-per-client frame (e.g. caseload.client_overview) as a dict, or None."""
+    return row_of(frame, "client_id", client_id)
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Due assignments, completion and on-time rate of one group, named like adherence.PeriodFigures."""
+
+    due: int
+    completion_rate: float | None
+    on_time_rate: float | None
+
+    @classmethod
+    def of(cls, row: dict | None) -> Rates:
+        """From a row of caseload.breakdown (nothing due when the row is missing)."""
+        if row is None:
+            return cls(0, None, None)
+        return cls(int(row["due"]), _number(row["completion_rate"]), _number(row["on_time_rate"]))
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def rows_of(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The rows of one key in a frame with a `key` column (caseload.weekly_grid by client: one client's weeks)."""
+    return frame[frame["key"] == key].reset_index(drop=True)
+
+
+def as_percentages(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """A copy with the 0-1 rates in `columns` as 0-100, for st.dataframe's "%.0f%%" column formats."""
+    shown = frame.copy()
+    for column in columns:
+        shown[column] = shown[column].astype(float) * 100
+    return shown
+
+
+def effectiveness_table(by_type: pd.DataFrame) -> pd.DataFrame:
+    """effectiveness.by_type for st.dataframe: one row per type, the words "not enough data (n = 3)" for thin means.
+
+    Columns: type (label), due, completion and on_time (0-100, NaN when nothing was due), mood_lift (text:
+    "+0.6" or the words), lift_interval (text), lift_n, quality (text: "2.7 of 4" or the words), quality_n.
+    """
+    rows = []
+    for row in by_type.to_dict("records"):
+        quality_n = int(row["quality_n"])
+        rows.append({
+            "type": row["type_label"],
+            "due": int(row["due"]),
+            "completion": float(row["completion_rate"]) * 100 if row["due"] else math.nan,
+            "on_time": float(row["on_time_rate"]) * 100 if row["due"] else math.nan,
+            "mood_lift": lift_or_not_enough(row["mood_lift_mean"], int(row["mood_lift_n"])),
+            "lift_interval": interval_text(row["mood_lift_ci_low"], row["mood_lift_ci_high"]),
+            "lift_n": int(row["mood_lift_n"]),
+            "quality": not_enough_data(quality_n) if pd.isna(row["quality_mean"]) else f"{row['quality_mean']:.1f} of 4",
+            "quality_n": quality_n,
+        })
+    columns = ["type", "due", "completion", "on_time", "mood_lift", "lift_interval", "lift_n", "quality", "quality_n"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def submissions_table(submissions: pd.DataFrame) -> pd.DataFrame:
+    """clients.submission_list with the type's label, for st.dataframe (user text stays as typed)."""
+    shown = submissions.copy()
+    shown["assignment_type"] = [TYPE_LABELS.get(t, t) for t in shown["assignment_type"]]
+    return shown
+
+
+def submission_choices(submissions: pd.DataFrame) -> dict[str, str]:
+    """submission_id -> "3 Nov 2026 · Thought record · completed", in the list's order (newest first).
+
+    The text never depends on the feedback, so it stays the same when feedback is saved (a selectbox
+    whose option text changes under it would show the old text).
+    """
+    return {
+        row["submission_id"]: " · ".join(
+            [day_label(row["submitted_at"], with_year=True), str(row["title"]), str(row["completion"])]
+        )
+        for row in submissions.to_dict("records")
+    }
+
+
+def attention_table(attention: pd.DataFrame) -> pd.DataFrame:
+    """attention.needs_attention with its reasons joined into one text: rank, client_id, label, therapist_name, reasons."""
+    shown = attention[["rank", "client_id", "label", "therapist_name"]].copy()
+    shown["reasons"] = ["; ".join(reasons) for reasons in attention["reasons"]]
+    return shown
+
+
+def has_own_figures(profile: pd.DataFrame) -> bool:
+    """Whether profile.client_profile_by_type holds any of the client's own data (something due, or a mood rating)."""
+    return bool((profile["expected"] > 0).any() or (profile["mood_lift_n"] > 0).any())
+
+
+def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """profile.client_profile_by_type for st.dataframe; rates and weights 0-100, a thin own mood lift in words.
+
+    Columns: type (short name), expected (their n), completion, caseload_completion, completion_weight, shrunk_completion,
+    mood_lift_n, mood_lift (text), caseload_mood_lift, mood_weight, shrunk_mood_lift.
+    """
+    shown = pd.DataFrame({
+        "type": [SHORT_TYPE_LABELS.get(t, t) for t in profile["assignment_type"]],
+        "expected": profile["expected"].astype(float),
+        "completion": profile["completion_rate"].astype(float) * 100,
+        "caseload_completion": profile["caseload_completion_rate"].astype(float) * 100,
+        "completion_weight": profile["completion_weight"].astype(float) * 100,
+        "shrunk_completion": profile["shrunk_completion_rate"].astype(float) * 100,
+        "mood_lift_n": profile["mood_lift_n"].astype(int),
+        "mood_lift": [lift_or_not_enough(mean if n >= MIN_N else None, n)
+                      for mean, n in zip(profile["mood_lift_mean"], profile["mood_lift_n"], strict=True)],
+        "caseload_mood_lift": profile["caseload_mood_lift"].astype(float),
+        "mood_weight": profile["mood_weight"].astype(float) * 100,
+        "shrunk_mood_lift": profile["shrunk_mood_lift"].astype(float),
+    })
+    return shown.reset_index(drop=True)
+
+
+def current_homework_table(current: pd.DataFrame) -> pd.DataFrame:
+    """planner.current_assignments for st.dataframe, with the type's short name (user text stays as typed)."""
+    shown = current.copy()
+    shown["assignment_type"] = [SHORT_TYPE_LABELS.get(t, t) for t in shown["assignment_type"]]
+    return shown
+
+
+def assignment_choices(current: pd.DataFrame) -> dict[str, str]:
+    """assignment_id -> "Body scan · due 3 Mar 2026 · P20260301-001" for a picker, in the list's order."""
+    return {
+        row["assignment_id"]: " · ".join([str(row["title"]), f"due {day_label(row['due_on'], with_year=True)}",
+                                          row["assignment_id"]])
+        for row in current.to_dict("records")
+    }
+
+
+def template_choices(templates: pd.DataFrame) -> dict[str, str]:
+    """template_id -> "Thought record · Journaling (bundled)" for a picker, in the library's order."""
+    return {
+        row["template_id"]: f"{row['title']} · {row['type_label']} "
+                            f"({'bundled' if row['source'] == 'bundled' else 'your practice'})"
+        for row in templates.to_dict("records")
+    }
