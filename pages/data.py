@@ -3,7 +3,7 @@ and see what the store holds."""
 
 import streamlit as st
 
-from analytics.ingest import canonical, importer, mapping
+from analytics.ingest import canonical, importer, mapping, saved_mappings
 from analytics.metrics import adherence
 from analytics.store.database import get_timezone
 from dashboard import current_scope, db, require_frame, scope_label
@@ -77,7 +77,7 @@ def mapping_form(number: int, upload, limit: int, saved: list[str], prefix: str)
 
     chosen_saved = st.selectbox("Use a saved mapping", options=[IGNORE, *saved], key=f"{prefix}saved",
                                 format_func=lambda n: "— the proposed mapping —" if n == IGNORE else n)
-    base = mapping.load_mapping(db(), chosen_saved) if chosen_saved else None
+    base = saved_mappings.load_mapping(db(), chosen_saved) if chosen_saved else None
     recognised = first.proposal.target if first.proposal.target in mapping.TARGETS else IGNORE
     targets = [IGNORE, *mapping.TARGETS]
     target = st.selectbox(
@@ -160,7 +160,7 @@ def mapping_form(number: int, upload, limit: int, saved: list[str], prefix: str)
     name = save_name.text_input("Save this mapping as", key=f"{key}save_name", placeholder="e.g. Clinic export")
     if save_button.button("Save mapping", key=f"{key}save", disabled=not name.strip()):
         try:
-            mapping.save_mapping(db(), name, built, saved_by="dashboard")
+            saved_mappings.save_mapping(db(), name, built, saved_by="dashboard")
             st.session_state[SAVED_KEY] = name.strip()
             st.rerun()  # so every "Use a saved mapping" list offers it
         except mapping.MappingError as exc:
@@ -198,7 +198,7 @@ else:
     )
     mappings: list[mapping.Mapping] = []
     if uploads:
-        saved = list(mapping.mappings(db())["name"])
+        saved = list(saved_mappings.mappings(db())["name"])
         for number, upload in enumerate(uploads):
             with st.container(border=True):
                 mappings.append(mapping_form(number, upload, limit, saved, prefix=f"map_{upload_round}_{number}_"))

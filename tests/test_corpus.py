@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from analytics.ingest.importer import ImportReport, import_batch, import_log
+from analytics.ingest.importer import import_batch, import_log
+from analytics.ingest.report import ImportReport
 from analytics.store.database import CANONICAL_TABLES, open_store
 from analytics.store.scope import Scope
 from tests.corpus_files import CASES, CORPUS_DIR, Case, write_corpus

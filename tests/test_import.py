@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.ingest.canonical import TABLES
-from analytics.ingest.importer import MAX_LISTED_PROBLEMS, ImportReport, Problem, import_batch, import_log
+from analytics.ingest.importer import Problem, import_batch, import_log
+from analytics.ingest.report import MAX_LISTED_PROBLEMS, ImportReport
 from analytics.store.database import CANONICAL_TABLES, open_store, set_timezone
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import ASSIGNMENT_STATUSES, ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS

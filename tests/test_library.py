@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from analytics.demo import CONCERNS, PREFERENCE_TAGS
+from analytics.demo_catalogue import CONCERNS, PREFERENCE_TAGS
 from analytics.planning import library
 from analytics.planning.library import LibraryError, Template, load_bundled, save_template, templates
 from analytics.store.database import open_store

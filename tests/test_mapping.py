@@ -10,18 +10,11 @@ import pytest
 
 from analytics.cli import main
 from analytics.ingest.importer import import_batch, inspect_file
-from analytics.ingest.mapping import (
-    CANONICAL,
-    FLAT,
-    Mapping,
-    MappingError,
-    load_mapping,
-    mappings,
-    propose,
-    recognise,
-    save_mapping,
-)
-from analytics.ingest.sources import ReadOptions, read_source
+from analytics.ingest.mapping import CANONICAL, FLAT, Mapping, MappingError
+from analytics.ingest.raw import ReadOptions
+from analytics.ingest.recognition import propose, recognise
+from analytics.ingest.saved_mappings import load_mapping, mappings, save_mapping
+from analytics.ingest.sources import read_source
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
 
@@ -40,7 +33,7 @@ def con():
 
 
 def raw_of(con, text: str, name: str = "export.csv"):
-    from analytics.ingest.mapping import header_score
+    from analytics.ingest.recognition import header_score
 
     return read_source(con, name, text.encode(), slot=0, options=ReadOptions(header_score=header_score))
 

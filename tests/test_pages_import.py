@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics.ingest.mapping import load_mapping
+from analytics.ingest.saved_mappings import load_mapping
 from analytics.store.database import open_store
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"

@@ -9,8 +9,9 @@ from datetime import datetime
 import pytest
 
 import analytics.ingest.sources as sources
-from analytics.ingest.mapping import header_score
-from analytics.ingest.sources import RawTable, ReadOptions, read_source
+from analytics.ingest.raw import RawTable, ReadOptions
+from analytics.ingest.recognition import header_score
+from analytics.ingest.sources import read_source
 from analytics.store.database import open_store
 
 LENIENT = ReadOptions(header_score=header_score)

@@ -6,128 +6,35 @@ import getpass
 import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.canonical import IMPORT_ORDER, TABLES, Column, TableSpec
-from analytics.ingest.mapping import (
-    CANONICAL,
-    SAMPLE_ROWS,
-    Mapping,
-    distinct_values,
-    header_score,
-    mindlogger_items,
-    propose,
-    recognise,
-    resolve,
-    strict_mapping,
-    tables_of,
-)
-from analytics.ingest.mapping import apply as apply_mapping
-from analytics.ingest.sources import Problem, ReadOptions, display_name, printable, read_source
+from analytics.ingest.canonical import IMPORT_ORDER, TABLES
+from analytics.ingest.checks import StagedFile, check_references, validate, warn_unknown_types
+from analytics.ingest.columns import tables_of
+from analytics.ingest.mapping import CANONICAL, Mapping
+from analytics.ingest.raw import Problem, ReadOptions, display_name, printable
+from analytics.ingest.recognition import header_score, mindlogger_items, propose, recognise, resolve, strict_mapping
+from analytics.ingest.report import MAX_LISTED_PROBLEMS, FileReport, ImportRefused, ImportReport
+from analytics.ingest.sources import read_source
+from analytics.ingest.staging import apply as apply_mapping
+from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
-from analytics.store.vocabulary import FALSE_WORDS, MEASURES, TRUE_WORDS, type_aliases
+from analytics.store.vocabulary import type_aliases
 
 __all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
            "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
+
+
 DEFAULT_UPLOAD_MB = 50
 
+
 CHUNK_ROWS = 50_000  # rows staged per round trip: bounds the memory an import holds in Python
-MAX_LISTED_PROBLEMS = 1_000  # per file; the counts stay exact beyond it
-
-DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
-# UTC offsets run from -12:00 to +14:00 with whole minutes; anything else is not a time.
-DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?$"
-OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
-
-
-@dataclass
-class FileReport:
-    """What happened to one file of the batch."""
-
-    file: str
-    table: str | None
-    sha256: str
-    rows_read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    format: str = "canonical"  # canonical, flat or mindlogger: how the file was read
-
-
-@dataclass
-class ImportReport:
-    """The outcome of one batch: per file counts, every problem, and whether it was written."""
-
-    files: list[FileReport] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    accepted: bool = False
-    batch_id: str | None = None
-    unlisted_problems: int = 0  # problems beyond MAX_LISTED_PROBLEMS per file, counted not listed
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
-
-    def files_frame(self) -> pd.DataFrame:
-        """One row per file: file, table, rows_read, inserted, updated, unchanged, rejected."""
-        columns = ["file", "table", "rows_read", "inserted", "updated", "unchanged", "rejected"]
-        return pd.DataFrame([[getattr(f, c) for c in columns] for f in self.files], columns=columns)
-
-    def problems_frame(self) -> pd.DataFrame:
-        """One row per problem: severity, file, line, column, reason."""
-        columns = ["severity", "file", "line", "column", "reason"]
-        return pd.DataFrame(
-            [[p.severity, p.file, p.line, p.column, p.reason] for p in self.problems], columns=columns
-        ).astype({"line": "Int64"})
-
-    def to_text(self, *, max_problems: int = 50) -> str:
-        """The report as plain text for the command line."""
-        lines = ["Imported." if self.accepted else "Refused: nothing was written to the store."]
-        for f in self.files:
-            lines.append(
-                f"  {f.file} -> {f.table or '?'}: {f.rows_read} read, {f.inserted} inserted, "
-                f"{f.updated} updated, {f.unchanged} unchanged, {f.rejected} rejected"
-            )
-        shown = self.problems[:max_problems]
-        if shown:
-            lines.append("Problems:")
-        for p in shown:
-            where = f"line {p.line}" if p.line is not None else "file"
-            column = f", column {p.column}" if p.column else ""
-            lines.append(f"  {p.severity}: {p.file}, {where}{column}: {p.reason}")
-        hidden = len(self.problems) - len(shown) + self.unlisted_problems
-        if hidden:
-            lines.append(f"  ... and {hidden} more")
-        return "\n".join(lines)
-
-
-class ImportRefused(Exception):
-    """Raised inside the write transaction to roll it back; carries nothing the report lacks."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading files: sources (bytes -> raw_<slot>) and a mapping (raw_<slot> -> stage_<table>)
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class _StagedFile:
-    report: FileReport
-    spec: TableSpec | None
-    present: tuple[str, ...] = ()  # canonical columns the file has
-    labels: dict[str, str] = field(default_factory=dict)  # column -> the name shown in problems
-    date_order: str = "iso"
 
 
 def upload_limit_bytes(con: DuckDBPyConnection) -> int:
@@ -157,12 +64,12 @@ def _stage_source(
     max_bytes: int | None,
     max_records: int | None = None,
     taken: dict[str, str],
-) -> list[_StagedFile]:
+) -> list[StagedFile]:
     """Read one file and stage the canonical tables it gives; file-level problems go to the report.
 
     given None reads the canonical format strictly (UTF-8, commas, exact column names); a Mapping
     reads the file as it comes and maps it (the "canonical" preset recognises the table). Returns one
-    _StagedFile per table; one with spec None when nothing could be staged.
+    StagedFile per table; one with spec None when nothing could be staged.
     """
     strict = given is None
     options = ReadOptions(strict=strict, max_bytes=max_bytes, max_records=max_records,
@@ -170,7 +77,7 @@ def _stage_source(
     raw = read_source(con, name, source, slot=slot, options=options)
     report.problems.extend(raw.problems[:MAX_LISTED_PROBLEMS])
     report.unlisted_problems += raw.rejected - raw.rejected_listed
-    unreadable = _StagedFile(FileReport(file=raw.file, table=None, sha256=raw.sha256), None)
+    unreadable = StagedFile(FileReport(file=raw.file, table=None, sha256=raw.sha256), None)
     if not raw.readable:
         return [unreadable]
     if strict:
@@ -203,233 +110,11 @@ def _stage_source(
         file_report = FileReport(file=raw.file, table=table.table, sha256=raw.sha256, rows_read=table.rows_read,
                                  rejected=table.rejected)
         file_report.format = "canonical" if resolved.target in TABLES else resolved.target
-        staged.append(_StagedFile(file_report, TABLES[table.table], table.present, table.labels, table.date_order))
+        staged.append(StagedFile(file_report, TABLES[table.table], table.present, table.labels, table.date_order))
     return staged
 
 
-# ---------------------------------------------------------------------------------------------
-# Validation in SQL
-# ---------------------------------------------------------------------------------------------
-
-
-def _value(column: str) -> str:
-    """SQL for a staged field with surrounding spaces removed and empty read as missing."""
-    return f"nullif(trim({column}), '')"
-
-
-def _word_list(words: Iterable[str]) -> str:
-    return ", ".join(f"'{w}'" for w in words)  # fixed words from canonical.py, never user text
-
-
-DATE_EXPECTED = {
-    "iso": "expected YYYY-MM-DD",
-    "dmy": "expected day/month/year (e.g. 31/01/2026) or YYYY-MM-DD",
-    "mdy": "expected month/day/year (e.g. 01/31/2026) or YYYY-MM-DD",
-}
-
-
-def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso") -> list[tuple[str, str, str]]:
-    """(column, reason, SQL that is true for a bad row) for every per-row rule of the table."""
-    checks: list[tuple[str, str, str]] = []
-    for col in spec.columns:
-        if col.name not in present:
-            continue
-        v = _value(col.name)
-        if col.required:
-            checks.append((col.name, "required value is missing", f"{v} is null"))
-        checks.extend(_kind_checks(col, v, date_order))
-    if spec.name == "assignments":
-        checks.append(("due_on", "due_on is before assigned_on",
-                       f"try_strptime({_value('due_on')}, '%Y-%m-%d') < try_strptime({_value('assigned_on')}, '%Y-%m-%d')"))
-    if spec.name == "submissions" and "feedback_at" in present:
-        checks.append(("feedback_at", "feedback_at is before submitted_at",
-                       f"{_datetime_sql(_value('feedback_at'))} < {_datetime_sql(_value('submitted_at'))}"))
-    if spec.name == "measures":
-        for measure, top in MEASURES.items():
-            checks.append(("score", f"a {measure} score must be between 0 and {top}",
-                           f"{_measure_sql(_value('measure'))} = '{measure}' "
-                           f"and try_cast({_value('score')} as integer) > {top}"))
-    return checks
-
-
-def _kind_checks(col: Column, v: str, date_order: str = "iso") -> list[tuple[str, str, str]]:
-    if col.kind == "date":
-        return [(col.name, f"not a date: {DATE_EXPECTED[date_order]}",
-                 f"{v} is not null and (not regexp_matches({v}, '{DATE_RE}') "
-                 f"or try_strptime({v}, '%Y-%m-%d') is null)")]
-    if col.kind == "datetime":
-        return [(col.name, "not a date-time: expected ISO 8601, e.g. 2026-03-01T18:30:00",
-                 f"{v} is not null and (not regexp_matches({v}, '{DATETIME_RE}') "
-                 f"or {_datetime_sql(v)} is null)")]
-    if col.kind == "int":
-        return [(col.name, f"not a whole number between {col.low} and {col.high}",
-                 f"{v} is not null and (not regexp_matches({v}, '^[+-]?[0-9]{{1,9}}$') "
-                 f"or cast({v} as bigint) not between {col.low} and {col.high})")]
-    if col.kind == "bool":
-        return [(col.name, "not true or false",
-                 f"{v} is not null and lower({v}) not in ({_word_list(TRUE_WORDS + FALSE_WORDS)})")]
-    if col.kind == "enum":
-        return [(col.name, f"must be one of {', '.join(col.allowed)}",
-                 f"{v} is not null and lower({v}) not in ({_word_list(col.allowed)})")]
-    if col.kind == "measure":
-        return [(col.name, "must be PHQ-9 or GAD-7", f"{v} is not null and {_measure_sql(v)} is null")]
-    return []
-
-
-def _datetime_sql(v: str) -> str:
-    """SQL turning ISO text into an instant: with an offset as written, else in the practice's zone."""
-    return (f"case when regexp_matches({v}, '{OFFSET_RE}') then try_cast({v} as timestamptz) "
-            f"else timezone((select timezone from practice_settings), try_cast({v} as timestamp)) end")
-
-
-def _measure_sql(v: str) -> str:
-    keys = " ".join(
-        f"when '{m.replace('-', '').lower()}' then '{m}'" for m in MEASURES
-    )
-    return f"case regexp_replace(lower({v}), '[^a-z0-9]', '', 'g') {keys} else null end"
-
-
-def _typed_sql(col: Column) -> str:
-    """SQL giving the column's stored value from a staged row that passed the checks."""
-    v = _value(col.name)
-    if col.kind == "date":
-        return f"cast({v} as date)"
-    if col.kind == "datetime":
-        return _datetime_sql(v)
-    if col.kind == "int":
-        typed = f"cast({v} as integer)"
-        return f"coalesce({typed}, {col.default})" if col.default else typed
-    if col.kind == "bool":
-        return f"case when {v} is null then null else lower({v}) in ({_word_list(TRUE_WORDS)}) end"
-    if col.kind == "enum":
-        return f"coalesce(lower({v}), '{col.default}')" if col.default else f"lower({v})"
-    if col.kind == "measure":
-        return _measure_sql(v)
-    if col.kind == "type":
-        return f"coalesce(type_aliases.canonical, {v})"
-    if col.name == "label":
-        return f"coalesce({v}, {_value('client_id')})"
-    return v
-
-
-def _validate(
-    con: DuckDBPyConnection, staged: _StagedFile, report: ImportReport
-) -> None:
-    """Check each staged row, record problems, and build typed_<table> from the rows that pass."""
-    spec, present = staged.spec, staged.present
-    assert spec is not None
-    table = spec.name
-    checks = _row_checks(spec, present, staged.date_order)
-    # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
-    key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
-    duplicate = (
-        f"select _line, '{spec.key[0]}' as col, "
-        f"'the same {'/'.join(spec.key)} as line ' || first_line as reason from ("
-        f"select _line, min(_line) over (partition by {key}) as first_line, "
-        f"count(*) over (partition by {key}) as n from stage_{table} "
-        f"where {' and '.join(f'{_key_sql(spec.column(k))} is not null' for k in spec.key)}) where _line > first_line"
-    )
-    unions = [f"select _line, '{c}' as col, '{r}' as reason from stage_{table} where {pred}"
-              for c, r, pred in checks]
-    unions.append(duplicate)
-    con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
-    _collect_problems(con, table, staged, report)
-
-    join_types = ""
-    if "assignment_type" in present:
-        join_types = (f" left join type_aliases on type_aliases.key = "
-                      f"regexp_replace(lower(replace({_value('assignment_type')}, '&', 'and')), '[^a-z0-9]', '', 'g')")
-    select = ", ".join(f"{_typed_sql(spec.column(c))} as {c}" for c in present)
-    con.execute(
-        f"create or replace temp table typed_{table} as select _line, {select} "
-        f"from stage_{table}{join_types} "
-        f"where _line not in (select _line from problems_{table})"
-    )
-    con.execute(f"drop table if exists stage_{table}")  # typed_<table> holds what is left to check and write
-
-
-def _key_sql(col: Column) -> str:
-    """SQL for a key field as it will be stored (a value that is not valid gives NULL)."""
-    v = _value(col.name)
-    if col.kind == "measure":
-        return _measure_sql(v)
-    if col.kind == "date":
-        return f"try_cast({v} as date)"
-    return v
-
-
-def _warn_unknown_types(con: DuckDBPyConnection, staged: _StagedFile, report: ImportReport) -> None:
-    """List each assignment type that is not one of ours (kept as written) among the accepted rows."""
-    if "assignment_type" in staged.present:
-        unknown = con.execute(
-            "select t.assignment_type, count(*), min(t._line) from typed_assignments t "
-            "left join type_aliases on type_aliases.canonical = t.assignment_type "
-            "where type_aliases.canonical is null group by 1 order by 3"
-        ).fetchall()
-        for value, count, first_line in unknown:
-            report.problems.append(Problem(
-                staged.report.file, first_line, "assignment_type",
-                f"unknown type '{printable(value)}' kept as written ({count} row(s)); "
-                "known types: journaling, behavioural, mindfulness, creative, narrative, other",
-                "warning"))
-
-
-def _check_references(
-    con: DuckDBPyConnection, staged: _StagedFile, report: ImportReport, batch_tables: set[str]
-) -> None:
-    """Reject typed rows whose referenced id is neither in the store nor accepted in this batch.
-
-    Tables are checked parents first, so a row whose parent was rejected is rejected too.
-    """
-    spec = staged.spec
-    assert spec is not None
-    table = spec.name
-    unions = []
-    for col in spec.columns:
-        if not col.references or col.name not in staged.present:
-            continue
-        parent = TABLES[col.references]
-        parent_key = parent.key[0]
-        sources = [f"select {parent_key} from {parent.name}"]
-        if parent.name in batch_tables:
-            sources.append(f"select {parent_key} from typed_{parent.name}")
-        unions.append(
-            f"select t._line, '{col.name}' as col, "
-            f"'{parent_key} ' || t.{col.name} || ' is not in {parent.file_name} or the store' as reason "
-            f"from typed_{table} t where t.{col.name} not in ({' union all '.join(sources)})"
-        )
-    if not unions:
-        return
-    con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
-    _collect_problems(con, table, staged, report)
-    con.execute(f"delete from typed_{table} where _line in (select _line from problems_{table})")
-
-
-def _collect_problems(
-    con: DuckDBPyConnection, table: str, staged: _StagedFile, report: ImportReport
-) -> None:
-    """Copy problems_<table> into the report (capped per file) and count the rows it rejects."""
-    file_report = staged.report
-    listed = sum(1 for p in report.problems if p.file == file_report.file)
-    room = max(0, MAX_LISTED_PROBLEMS - listed)
-    rows = con.execute(
-        f"select _line, col, reason from problems_{table} order by _line, col limit {room}"
-    ).fetchall()
-    total, lines = con.execute(
-        f"select count(*), count(distinct _line) from problems_{table}"
-    ).fetchone()
-    for line, column, reason in rows:
-        report.problems.append(Problem(file_report.file, line, staged.labels.get(column, column), printable(reason, 160)))
-    report.unlisted_problems += total - len(rows)
-    file_report.rejected += lines
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------------------------
-
-
-def _write_table(con: DuckDBPyConnection, staged: _StagedFile) -> None:
+def _write_table(con: DuckDBPyConnection, staged: StagedFile) -> None:
     """Insert new rows and update changed ones from typed_<table>; count inserted/updated/unchanged."""
     spec = staged.spec
     assert spec is not None
@@ -533,7 +218,7 @@ def _run_batch(
     try:
         with transaction(con):
             _register_type_aliases(con)
-            staged_by_table: dict[str, _StagedFile] = {}
+            staged_by_table: dict[str, StagedFile] = {}
             taken: dict[str, str] = {}
             unreadable = 0  # files refused as a whole: the batch cannot be written
             for slot, (name, source) in enumerate(files):
@@ -552,9 +237,9 @@ def _run_batch(
             batch_tables = set(staged_by_table)
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
-                    _validate(con, staged_by_table[table], report)
-                    _check_references(con, staged_by_table[table], report, batch_tables)
-                    _warn_unknown_types(con, staged_by_table[table], report)
+                    validate(con, staged_by_table[table], report)
+                    check_references(con, staged_by_table[table], report, batch_tables)
+                    warn_unknown_types(con, staged_by_table[table], report)
             if preview_rows is not None:
                 for table in IMPORT_ORDER:
                     if table in staged_by_table:

@@ -20,25 +20,39 @@ import csv
 import hashlib
 import io
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 from duckdb import DuckDBPyConnection
 
-CHUNK_ROWS = 50_000  # records staged per round trip: bounds the memory a read holds in Python
-BLOCK = 1 << 20  # bytes per read of the file
+from analytics.ingest.raw import (
+    BLOCK,
+    DELIMITERS,
+    HEADER_SEARCH_RECORDS,
+    FileRefused,
+    Problem,
+    RawTable,
+    ReadOptions,
+    display_name,
+    megabytes,
+    open_bytes,
+    printable,
+    sha256_of,
+    source_size,
+    stage_records,
+)
+from analytics.ingest.xlsx import is_xlsx, read_xlsx
+
 SNIFF_BYTES = 1 << 16  # the start of the file that the delimiter and the header are found in
-HEADER_SEARCH_RECORDS = 30  # non-blank records looked at for the header row
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
 # Bytes Windows-1252 leaves undefined: a file holding them is neither UTF-8 nor Windows-1252.
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-TOTALS_WORDS = re.compile(r"^(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totalt|totale)\b", re.IGNORECASE)
+
+
 BINARY_SIGNATURES = {
     b"%PDF": "a PDF document",
     b"\x1f\x8b": "a gzip archive",
@@ -51,127 +65,6 @@ BINARY_SIGNATURES = {
     b"SQLite format 3": "an SQLite database",
     b"\x7fELF": "a program",
 }
-ZIP_BOMB_RATIO = 100  # an .xlsx that unpacks to more than 100 times its size and 200 MB is refused
-ZIP_BOMB_BYTES = 200 << 20
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a file or a row. line is the file's line number (1 = the first line).
-
-    severity: error (the row or file is rejected), warning (imported, but look), note (how the file
-    was read, for the record).
-    """
-
-    file: str
-    line: int | None
-    column: str
-    reason: str
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """How to read: strict = the canonical format as first defined; max_bytes = size limit (None: none);
-    max_records = stop after this many data records (a preview; the count check is then skipped);
-    sheet = the .xlsx sheet (None: the first); header_score = how many cells of a row are known
-    column names (finds the header row below lines of preamble)."""
-
-    strict: bool = False
-    max_bytes: int | None = None
-    max_records: int | None = None
-    sheet: str | None = None
-    header_score: Callable[[Sequence[str]], int] | None = None
-
-
-@dataclass
-class RawTable:
-    """A file staged as text: temp table `table` with `_line` and c0..c{n-1}, one per header cell."""
-
-    file: str  # the name shown in reports (no folders, printable)
-    name: str  # the name as given, for recognising the table by it
-    sha256: str
-    size: int
-    table: str | None = None  # None: the file could not be read (the problems say why)
-    header: tuple[str, ...] = ()
-    header_line: int = 0
-    records: int = 0  # data records staged
-    rejected: int = 0  # records refused while reading (wrong number of fields)
-    rejected_listed: int = 0  # of which listed among the problems (the list is capped)
-    encoding: str = ""
-    delimiter: str = ""
-    kind: str = "csv"  # csv | xlsx
-    sheet: str | None = None
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def readable(self) -> bool:
-        return self.table is not None
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The SQL names of the staged columns, in header order."""
-        return tuple(f"c{i}" for i in range(len(self.header)))
-
-    def describe(self) -> str:
-        """How the file was read, in a sentence for people."""
-        if not self.readable:
-            return "could not be read"
-        if self.kind == "xlsx":
-            where = f"sheet {printable(self.sheet or '', 60)}, " if self.sheet else ""
-            return f"Excel workbook, {where}header on row {self.header_line}, {self.records} data rows"
-        return (f"{self.encoding} text, {DELIMITERS.get(self.delimiter, 'comma')}-separated, "
-                f"header on line {self.header_line}, {self.records} records")
-
-
-class FileRefused(Exception):
-    """The file as a whole cannot be read; the message says why (and `line`, when known, where)."""
-
-    def __init__(self, reason: str, line: int | None = 1):
-        super().__init__(reason)
-        self.reason = reason
-        self.line = line
-
-
-# ---------------------------------------------------------------------------------------------
-# Names and values shown in messages
-# ---------------------------------------------------------------------------------------------
-
-
-def printable(text: str, limit: int = 40) -> str:
-    """A value made safe to quote in a message: control characters shown as '?', length capped."""
-    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-def display_name(name: str) -> str:
-    """The file's own name without any folder a browser or user put in front of it."""
-    return printable(PurePath(name.replace("\\", "/")).name or "unnamed file", 80)
-
-
-def _open_bytes(source: bytes | Path) -> io.BufferedIOBase:
-    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
-
-
-def _size(source: bytes | Path) -> int:
-    return source.stat().st_size if isinstance(source, Path) else len(source)
-
-
-def sha256_of(source: bytes | Path) -> str:
-    digest = hashlib.sha256()
-    with _open_bytes(source) as stream:
-        for block in iter(lambda: stream.read(BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def megabytes(size: int) -> str:
-    return f"{size / (1 << 20):.1f} MB"
-
-
-# ---------------------------------------------------------------------------------------------
-# Pass 1: what the bytes are, and an independent count of the lines outside quotes
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -240,7 +133,7 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
     """Read the whole file once: sha256, the encoding, and the count of lines outside quotes."""
     scan = _Scan()
     digest = hashlib.sha256()
-    with _open_bytes(source) as raw:
+    with open_bytes(source) as raw:
         head = raw.read(SNIFF_BYTES)
         raw.seek(0)
         detected = None if strict else _detect_encoding(head)
@@ -297,11 +190,6 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
     return scan
 
 
-# ---------------------------------------------------------------------------------------------
-# Pass 2: records with their physical lines
-# ---------------------------------------------------------------------------------------------
-
-
 def _text_lines(raw: io.BufferedIOBase, codec: str, line_break: str) -> Iterator[str]:
     """The decoded file as lines for the csv module (line ends kept)."""
     text = io.TextIOWrapper(raw, encoding=codec, newline="")
@@ -338,47 +226,6 @@ def _sniff_delimiter(sample: str, score: Callable[[Sequence[str]], int] | None) 
     return best
 
 
-def _is_blank(row: Sequence[str]) -> bool:
-    return not any(cell.strip() for cell in row)
-
-
-def _header_key(row: Sequence[str]) -> tuple[str, ...]:
-    return tuple(cell.strip().lower() for cell in row)
-
-
-class _Stager:
-    """Collects records and writes them to raw_<slot> in chunks through Arrow."""
-
-    def __init__(self, con: DuckDBPyConnection, table: str, width: int):
-        self.con, self.table, self.width = con, table, width
-        self.lines: list[int] = []
-        self.rows: list[Sequence[str | None]] = []
-        self.written = 0
-        columns = ", ".join(["_line bigint", *(f"c{i} varchar" for i in range(width))])
-        con.execute(f"create or replace temp table {table} ({columns})")
-
-    def add(self, line: int, row: Sequence[str | None]) -> None:
-        self.lines.append(line)
-        self.rows.append(row)
-        if len(self.rows) >= CHUNK_ROWS:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.rows:
-            return
-        columns = list(zip(*self.rows, strict=True)) if self.width else []
-        arrays = [pa.array(self.lines, type=pa.int64())]
-        arrays += [pa.array(column, type=pa.string()) for column in columns]
-        names = ["_line", *(f"c{i}" for i in range(self.width))]
-        self.con.register("incoming_chunk", pa.Table.from_arrays(arrays, names=names))
-        try:
-            self.con.execute(f"insert into {self.table} select * from incoming_chunk")
-        finally:
-            self.con.unregister("incoming_chunk")
-        self.written += len(self.rows)
-        self.lines, self.rows = [], []
-
-
 def _refuse_binary(head: bytes) -> None:
     for signature, what in BINARY_SIGNATURES.items():
         if head.startswith(signature):
@@ -401,7 +248,7 @@ def read_source(
     Never raises for a bad file: a file that cannot be read comes back with table None and an
     error among its problems.
     """
-    size = _size(source)
+    size = source_size(source)
     raw = RawTable(file=display_name(name), name=name, sha256="", size=size)
     if printable(name, 400) != display_name(name) and name.strip():
         raw.problems.append(Problem(raw.file, None, "", "the file name held a folder path or unusual characters; "
@@ -411,14 +258,14 @@ def read_source(
             raw.sha256 = sha256_of(source)
             raise FileRefused(f"the file is {megabytes(size)}, over the limit of {megabytes(options.max_bytes)} "
                               "for one upload; split it or import it on the command line", None)
-        with _open_bytes(source) as stream:
+        with open_bytes(source) as stream:
             head = stream.read(SNIFF_BYTES)
         if head.startswith(b"PK\x03\x04"):
             raw.sha256 = sha256_of(source)
-            if options.strict or not _is_xlsx(source):
+            if options.strict or not is_xlsx(source):
                 raise FileRefused("this is a zip or Excel file, not CSV text; save it as CSV UTF-8"
                                   if options.strict else "this is a zip file, not CSV text or an Excel workbook")
-            _read_xlsx(con, raw, source, slot=slot, options=options)
+            read_xlsx(con, raw, source, slot=slot, options=options)
             return raw
         if options.strict:
             if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4]:
@@ -441,7 +288,7 @@ def _read_csv(
 ) -> None:
     raw.encoding = scan.encoding
     strict = options.strict
-    with _open_bytes(source) as stream:
+    with open_bytes(source) as stream:
         sample = stream.read(SNIFF_BYTES).decode(scan.codec, errors="replace").removeprefix("\ufeff")
     if not strict:
         _check_text(sample)
@@ -459,11 +306,11 @@ def _read_csv(
     if scan.line_break == "\r":
         raw.problems.append(Problem(raw.file, None, "", "lines end in a lone carriage return (old Mac files)", "note"))
 
-    with _open_bytes(source) as stream:
+    with open_bytes(source) as stream:
         reader = csv.reader(_text_lines(stream, scan.codec, scan.line_break), delimiter=raw.delimiter, strict=True)
         records = _numbered(reader)
         try:
-            complete = _stage_records(con, raw, records, slot=slot, options=options)
+            complete = stage_records(con, raw, records, slot=slot, options=options)
         except csv.Error as exc:
             raise FileRefused(f"the CSV is malformed ({printable(str(exc), 80)})", reader.line_num) from exc
     if complete and records.count != scan.logical_lines:
@@ -500,222 +347,3 @@ def _first_stray_quote_line(open_lines: Sequence[int], spans: Sequence[tuple[int
     return next((line for line in open_lines if line not in inside), None)
 
 
-def _stage_records(
-    con: DuckDBPyConnection,
-    raw: RawTable,
-    records: Iterable[tuple[int, Sequence[str | None]]],
-    *,
-    slot: int,
-    options: ReadOptions,
-) -> bool:
-    """Find the header, then stage the data records. Returns False when stopped early (max_records)."""
-    strict = options.strict
-    iterator = iter(records)
-    lookahead: list[tuple[int, Sequence[str | None]]] = []
-    blank_lines = 0
-    for line, row in iterator:
-        if _is_blank_cells(row):
-            if lookahead:
-                lookahead.append((line, row))
-            continue
-        lookahead.append((line, row))
-        if strict or sum(1 for _, r in lookahead if not _is_blank_cells(r)) >= HEADER_SEARCH_RECORDS:
-            break
-    candidates = [(i, row) for i, (_, row) in enumerate(lookahead) if not _is_blank_cells(row)]
-    if not candidates:
-        raise FileRefused("the file is empty: expected a header row and data rows")
-    header_at = candidates[0][0] if strict else _find_header(candidates, options.header_score)
-    header_line, header_row = lookahead[header_at]
-    header = [("" if cell is None else str(cell)).strip() for cell in header_row]
-    while not strict and header and not header[-1]:  # trailing empty header cells (a trailing delimiter)
-        header.pop()
-    raw.header, raw.header_line = tuple(header), header_line
-    skipped = [line for line, row in lookahead[:header_at] if not _is_blank_cells(row)]
-    if skipped:
-        raw.problems.append(Problem(raw.file, skipped[0], "", f"{len(skipped)} line(s) before the header row "
-                                    f"(line {header_line}) were skipped", "note"))
-    width = len(header)
-    table = f"raw_{slot}"
-    stager = _Stager(con, table, width)
-    header_key = _header_key(header)
-    repeated: list[int] = []
-    pending: tuple[int, list[str | None]] | None = None
-    data_records = 0
-    complete = True
-
-    def rest() -> Iterator[tuple[int, Sequence[str | None]]]:
-        yield from lookahead[header_at + 1:]
-        yield from iterator
-
-    first_header_cell = header_key[0] if header_key else ""
-    for line, cells in rest():
-        # (fast paths first: this loop runs once per record of files of millions of rows)
-        if not (cells and cells[0] and not cells[0].isspace()) and _is_blank_cells(cells):
-            blank_lines += 1
-            continue
-        if not strict and len(cells) != width:
-            if len(cells) > width and not any(c.strip() for c in cells[width:]):
-                cells = cells[:width]  # empty cells beyond the header (a trailing delimiter, or spreadsheet padding)
-            elif raw.kind == "xlsx" and len(cells) < width:
-                cells = [*cells, *([""] * (width - len(cells)))]
-        if not strict and cells[0].strip().lower() == first_header_cell and _header_key(cells) == header_key:
-            repeated.append(line)
-            continue
-        if len(cells) != width:
-            raw.rejected += 1
-            if len(raw.problems) < 1000:
-                raw.rejected_listed += 1
-                raw.problems.append(Problem(raw.file, line, "", f"has {len(cells)} fields, the header has {width}"))
-            continue
-        if pending is not None:
-            stager.add(*pending)
-        pending = (line, cells)
-        data_records += 1
-        if options.max_records is not None and data_records >= options.max_records:
-            complete = False
-            break
-    if pending is not None:
-        if not strict and complete and _is_totals(pending[1]):
-            raw.problems.append(Problem(raw.file, pending[0], "", "the last row looks like a totals row "
-                                        f"(“{printable(_first_filled(pending[1]), 20)}”); left out", "warning"))
-        else:
-            stager.add(*pending)
-    stager.flush()
-    raw.table, raw.records = table, stager.written
-    if repeated:
-        shown = ", ".join(str(n) for n in repeated[:10]) + (" …" if len(repeated) > 10 else "")
-        raw.problems.append(Problem(raw.file, repeated[0], "", f"{len(repeated)} repeated header row(s) left out "
-                                    f"(line {shown})", "warning"))
-    if blank_lines:
-        raw.problems.append(Problem(raw.file, None, "", f"{blank_lines} blank line(s) held no data and were skipped",
-                                    "warning"))
-    return complete
-
-
-def _is_blank_cells(row: Sequence[str | None]) -> bool:
-    return not any(cell and not cell.isspace() for cell in row)
-
-
-def _first_filled(row: Sequence[str | None]) -> str:
-    return next((str(c).strip() for c in row if c is not None and str(c).strip()), "")
-
-
-def _is_totals(row: Sequence[str | None]) -> bool:
-    """A last row that starts with Total (Sum, Gesamt, ...) and otherwise holds only numbers or nothing."""
-    cells = [("" if c is None else str(c)).strip() for c in row]
-    first = next((i for i, c in enumerate(cells) if c), None)
-    if first is None or not TOTALS_WORDS.match(cells[first]):
-        return False
-    return all(not c or re.fullmatch(r"[+-]?[\d.,\s%]+", c) for c in cells[first + 1:])
-
-
-def _find_header(candidates: list[tuple[int, Sequence[str | None]]], score: Callable[[Sequence[str]], int] | None) -> int:
-    """The index of the header among the first non-blank records: the one naming the most known
-    columns (at least two); else the first as wide as most of the records."""
-    texts = [(i, ["" if c is None else str(c) for c in row]) for i, row in candidates]
-    if score:
-        scored = [(score(cells), -n, i) for n, (i, cells) in enumerate(texts)]
-        best = max(scored)
-        if best[0] >= 2:
-            return best[2]
-    widths = Counter(sum(1 for c in cells if c.strip()) for _, cells in texts)
-    common = widths.most_common(1)[0][0]
-    return next(i for i, cells in texts if sum(1 for c in cells if c.strip()) >= common)
-
-
-# ---------------------------------------------------------------------------------------------
-# .xlsx
-# ---------------------------------------------------------------------------------------------
-
-
-def _is_xlsx(source: bytes | Path) -> bool:
-    try:
-        with _open_bytes(source) as stream, zipfile.ZipFile(stream) as archive:
-            return "xl/workbook.xml" in archive.namelist()
-    except zipfile.BadZipFile:
-        return False
-
-
-def _cell_text(value: object) -> str | None:
-    """A spreadsheet value as the text a CSV export would hold (dates ISO, whole numbers without .0)."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) and value.tzinfo is None else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, time):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-def _read_xlsx(con: DuckDBPyConnection, raw: RawTable, source: bytes | Path, *, slot: int, options: ReadOptions) -> None:
-    import openpyxl  # only here: a CSV-only import does not need it
-
-    raw.kind, raw.encoding = "xlsx", "Excel"
-    with _open_bytes(source) as stream, zipfile.ZipFile(stream) as archive:
-        unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > ZIP_BOMB_BYTES and unpacked > ZIP_BOMB_RATIO * max(raw.size, 1):
-            raise FileRefused(f"this workbook unpacks to {megabytes(unpacked)} from {megabytes(raw.size)}; "
-                              "refused as a possible zip bomb")
-    try:
-        workbook = openpyxl.load_workbook(_open_bytes(source), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
-        raise FileRefused(f"this Excel workbook cannot be read ({printable(type(exc).__name__, 40)})") from exc
-    try:
-        names = workbook.sheetnames
-        if not names:
-            raise FileRefused("the workbook has no sheets")
-        sheet = options.sheet if options.sheet is not None else names[0]
-        if sheet not in names:
-            raise FileRefused(f"the workbook has no sheet named {printable(sheet)}; its sheets: "
-                              f"{', '.join(printable(n) for n in names[:10])}")
-        raw.sheet = sheet
-        worksheet = workbook[sheet]
-        worksheet.reset_dimensions()  # a wrong <dimension> must not cut rows off
-        path = worksheet._worksheet_path  # the sheet's XML, for the independent count
-        rows = _numbered_sheet(worksheet.iter_rows(values_only=True))
-        complete = _stage_records(con, raw, rows, slot=slot, options=options)
-    finally:
-        workbook.close()
-    if len(names) > 1:
-        raw.problems.append(Problem(raw.file, None, "", f"read sheet {printable(sheet)} of {len(names)}", "note"))
-    if complete:
-        counted = _count_xml_rows(source, path)
-        if counted != rows.filled:
-            raise FileRefused(f"the number of rows read ({rows.filled}) differs from an independent count of the "
-                              f"sheet's rows holding values ({counted})", None)
-
-
-class _numbered_sheet:
-    """(spreadsheet row, values as text) from openpyxl; counts the rows holding any value."""
-
-    def __init__(self, rows: Iterable[tuple[object, ...]]):
-        self.rows = rows
-        self.filled = 0
-
-    def __iter__(self) -> Iterator[tuple[int, list[str | None]]]:
-        for number, values in enumerate(self.rows, start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(c is not None and c != "" for c in cells):
-                self.filled += 1
-            yield number, ["" if c is None else c for c in cells]
-
-
-def _count_xml_rows(source: bytes | Path, path: str) -> int:
-    """Rows of the sheet's XML that hold at least one value, counted with the standard library's parser."""
-    from xml.etree.ElementTree import iterparse
-
-    count = 0
-    with _open_bytes(source) as stream, zipfile.ZipFile(stream) as archive, archive.open(path.lstrip("/")) as xml:
-        for _event, element in iterparse(xml, events=("end",)):
-            tag = element.tag.rsplit("}", 1)[-1]
-            if tag == "row":
-                if any((e.text or "") != "" for e in element.iter() if e.tag.rsplit("}", 1)[-1] in ("v", "t")):
-                    count += 1
-                element.clear()
-    return count

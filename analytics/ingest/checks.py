@@ -1,0 +1,245 @@
+"""The checks every staged row passes before anything is written, run in DuckDB: required fields, the
+kind of each value (ids, dates, times with offsets, numbers, words), keys, and references between tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from duckdb import DuckDBPyConnection
+
+from analytics.ingest.canonical import TABLES, Column, TableSpec
+from analytics.ingest.raw import Problem, printable
+from analytics.ingest.report import MAX_LISTED_PROBLEMS, FileReport, ImportReport
+from analytics.store.vocabulary import FALSE_WORDS, MEASURES, TRUE_WORDS
+
+DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+# UTC offsets run from -12:00 to +14:00 with whole minutes; anything else is not a time.
+DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\d|1[0-4])(:?[0-5]\d)?)?$"
+
+
+OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
+
+
+@dataclass
+class StagedFile:
+    report: FileReport
+    spec: TableSpec | None
+    present: tuple[str, ...] = ()  # canonical columns the file has
+    labels: dict[str, str] = field(default_factory=dict)  # column -> the name shown in problems
+    date_order: str = "iso"
+
+
+def _value(column: str) -> str:
+    """SQL for a staged field with surrounding spaces removed and empty read as missing."""
+    return f"nullif(trim({column}), '')"
+
+
+def _word_list(words: Iterable[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words)  # fixed words from canonical.py, never user text
+
+
+DATE_EXPECTED = {
+    "iso": "expected YYYY-MM-DD",
+    "dmy": "expected day/month/year (e.g. 31/01/2026) or YYYY-MM-DD",
+    "mdy": "expected month/day/year (e.g. 01/31/2026) or YYYY-MM-DD",
+}
+
+
+def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso") -> list[tuple[str, str, str]]:
+    """(column, reason, SQL that is true for a bad row) for every per-row rule of the table."""
+    checks: list[tuple[str, str, str]] = []
+    for col in spec.columns:
+        if col.name not in present:
+            continue
+        v = _value(col.name)
+        if col.required:
+            checks.append((col.name, "required value is missing", f"{v} is null"))
+        checks.extend(_kind_checks(col, v, date_order))
+    if spec.name == "assignments":
+        checks.append(("due_on", "due_on is before assigned_on",
+                       f"try_strptime({_value('due_on')}, '%Y-%m-%d') < try_strptime({_value('assigned_on')}, '%Y-%m-%d')"))
+    if spec.name == "submissions" and "feedback_at" in present:
+        checks.append(("feedback_at", "feedback_at is before submitted_at",
+                       f"{_datetime_sql(_value('feedback_at'))} < {_datetime_sql(_value('submitted_at'))}"))
+    if spec.name == "measures":
+        for measure, top in MEASURES.items():
+            checks.append(("score", f"a {measure} score must be between 0 and {top}",
+                           f"{_measure_sql(_value('measure'))} = '{measure}' "
+                           f"and try_cast({_value('score')} as integer) > {top}"))
+    return checks
+
+
+def _kind_checks(col: Column, v: str, date_order: str = "iso") -> list[tuple[str, str, str]]:
+    if col.kind == "date":
+        return [(col.name, f"not a date: {DATE_EXPECTED[date_order]}",
+                 f"{v} is not null and (not regexp_matches({v}, '{DATE_RE}') "
+                 f"or try_strptime({v}, '%Y-%m-%d') is null)")]
+    if col.kind == "datetime":
+        return [(col.name, "not a date-time: expected ISO 8601, e.g. 2026-03-01T18:30:00",
+                 f"{v} is not null and (not regexp_matches({v}, '{DATETIME_RE}') "
+                 f"or {_datetime_sql(v)} is null)")]
+    if col.kind == "int":
+        return [(col.name, f"not a whole number between {col.low} and {col.high}",
+                 f"{v} is not null and (not regexp_matches({v}, '^[+-]?[0-9]{{1,9}}$') "
+                 f"or cast({v} as bigint) not between {col.low} and {col.high})")]
+    if col.kind == "bool":
+        return [(col.name, "not true or false",
+                 f"{v} is not null and lower({v}) not in ({_word_list(TRUE_WORDS + FALSE_WORDS)})")]
+    if col.kind == "enum":
+        return [(col.name, f"must be one of {', '.join(col.allowed)}",
+                 f"{v} is not null and lower({v}) not in ({_word_list(col.allowed)})")]
+    if col.kind == "measure":
+        return [(col.name, "must be PHQ-9 or GAD-7", f"{v} is not null and {_measure_sql(v)} is null")]
+    return []
+
+
+def _datetime_sql(v: str) -> str:
+    """SQL turning ISO text into an instant: with an offset as written, else in the practice's zone."""
+    return (f"case when regexp_matches({v}, '{OFFSET_RE}') then try_cast({v} as timestamptz) "
+            f"else timezone((select timezone from practice_settings), try_cast({v} as timestamp)) end")
+
+
+def _measure_sql(v: str) -> str:
+    keys = " ".join(
+        f"when '{m.replace('-', '').lower()}' then '{m}'" for m in MEASURES
+    )
+    return f"case regexp_replace(lower({v}), '[^a-z0-9]', '', 'g') {keys} else null end"
+
+
+def _typed_sql(col: Column) -> str:
+    """SQL giving the column's stored value from a staged row that passed the checks."""
+    v = _value(col.name)
+    if col.kind == "date":
+        return f"cast({v} as date)"
+    if col.kind == "datetime":
+        return _datetime_sql(v)
+    if col.kind == "int":
+        typed = f"cast({v} as integer)"
+        return f"coalesce({typed}, {col.default})" if col.default else typed
+    if col.kind == "bool":
+        return f"case when {v} is null then null else lower({v}) in ({_word_list(TRUE_WORDS)}) end"
+    if col.kind == "enum":
+        return f"coalesce(lower({v}), '{col.default}')" if col.default else f"lower({v})"
+    if col.kind == "measure":
+        return _measure_sql(v)
+    if col.kind == "type":
+        return f"coalesce(type_aliases.canonical, {v})"
+    if col.name == "label":
+        return f"coalesce({v}, {_value('client_id')})"
+    return v
+
+
+def validate(
+    con: DuckDBPyConnection, staged: StagedFile, report: ImportReport
+) -> None:
+    """Check each staged row, record problems, and build typed_<table> from the rows that pass."""
+    spec, present = staged.spec, staged.present
+    assert spec is not None
+    table = spec.name
+    checks = _row_checks(spec, present, staged.date_order)
+    # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
+    key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
+    duplicate = (
+        f"select _line, '{spec.key[0]}' as col, "
+        f"'the same {'/'.join(spec.key)} as line ' || first_line as reason from ("
+        f"select _line, min(_line) over (partition by {key}) as first_line, "
+        f"count(*) over (partition by {key}) as n from stage_{table} "
+        f"where {' and '.join(f'{_key_sql(spec.column(k))} is not null' for k in spec.key)}) where _line > first_line"
+    )
+    unions = [f"select _line, '{c}' as col, '{r}' as reason from stage_{table} where {pred}"
+              for c, r, pred in checks]
+    unions.append(duplicate)
+    con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
+    _collect_problems(con, table, staged, report)
+
+    join_types = ""
+    if "assignment_type" in present:
+        join_types = (f" left join type_aliases on type_aliases.key = "
+                      f"regexp_replace(lower(replace({_value('assignment_type')}, '&', 'and')), '[^a-z0-9]', '', 'g')")
+    select = ", ".join(f"{_typed_sql(spec.column(c))} as {c}" for c in present)
+    con.execute(
+        f"create or replace temp table typed_{table} as select _line, {select} "
+        f"from stage_{table}{join_types} "
+        f"where _line not in (select _line from problems_{table})"
+    )
+    con.execute(f"drop table if exists stage_{table}")  # typed_<table> holds what is left to check and write
+
+
+def _key_sql(col: Column) -> str:
+    """SQL for a key field as it will be stored (a value that is not valid gives NULL)."""
+    v = _value(col.name)
+    if col.kind == "measure":
+        return _measure_sql(v)
+    if col.kind == "date":
+        return f"try_cast({v} as date)"
+    return v
+
+
+def warn_unknown_types(con: DuckDBPyConnection, staged: StagedFile, report: ImportReport) -> None:
+    """List each assignment type that is not one of ours (kept as written) among the accepted rows."""
+    if "assignment_type" in staged.present:
+        unknown = con.execute(
+            "select t.assignment_type, count(*), min(t._line) from typed_assignments t "
+            "left join type_aliases on type_aliases.canonical = t.assignment_type "
+            "where type_aliases.canonical is null group by 1 order by 3"
+        ).fetchall()
+        for value, count, first_line in unknown:
+            report.problems.append(Problem(
+                staged.report.file, first_line, "assignment_type",
+                f"unknown type '{printable(value)}' kept as written ({count} row(s)); "
+                "known types: journaling, behavioural, mindfulness, creative, narrative, other",
+                "warning"))
+
+
+def check_references(
+    con: DuckDBPyConnection, staged: StagedFile, report: ImportReport, batch_tables: set[str]
+) -> None:
+    """Reject typed rows whose referenced id is neither in the store nor accepted in this batch.
+
+    Tables are checked parents first, so a row whose parent was rejected is rejected too.
+    """
+    spec = staged.spec
+    assert spec is not None
+    table = spec.name
+    unions = []
+    for col in spec.columns:
+        if not col.references or col.name not in staged.present:
+            continue
+        parent = TABLES[col.references]
+        parent_key = parent.key[0]
+        sources = [f"select {parent_key} from {parent.name}"]
+        if parent.name in batch_tables:
+            sources.append(f"select {parent_key} from typed_{parent.name}")
+        unions.append(
+            f"select t._line, '{col.name}' as col, "
+            f"'{parent_key} ' || t.{col.name} || ' is not in {parent.file_name} or the store' as reason "
+            f"from typed_{table} t where t.{col.name} not in ({' union all '.join(sources)})"
+        )
+    if not unions:
+        return
+    con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
+    _collect_problems(con, table, staged, report)
+    con.execute(f"delete from typed_{table} where _line in (select _line from problems_{table})")
+
+
+def _collect_problems(
+    con: DuckDBPyConnection, table: str, staged: StagedFile, report: ImportReport
+) -> None:
+    """Copy problems_<table> into the report (capped per file) and count the rows it rejects."""
+    file_report = staged.report
+    listed = sum(1 for p in report.problems if p.file == file_report.file)
+    room = max(0, MAX_LISTED_PROBLEMS - listed)
+    rows = con.execute(
+        f"select _line, col, reason from problems_{table} order by _line, col limit {room}"
+    ).fetchall()
+    total, lines = con.execute(
+        f"select count(*), count(distinct _line) from problems_{table}"
+    ).fetchone()
+    for line, column, reason in rows:
+        report.problems.append(Problem(file_report.file, line, staged.labels.get(column, column), printable(reason, 160)))
+    report.unlisted_problems += total - len(rows)
+    file_report.rejected += lines
