@@ -1,7 +1,7 @@
 """Shared fixtures: a store file in tmp_path holding a handful of hand-written rows, and HOMEWORK_DB pointing at it.
 
 The rows are dated relative to date.today() so that the expected figures never go stale. The
-numbers each test expects are worked out by hand in tests/test_pages.py from the rows below.
+numbers each test expects are worked out by hand in tests/pages/test_pages.py from the rows below.
 """
 
 from __future__ import annotations

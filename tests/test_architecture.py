@@ -7,6 +7,8 @@ dashboard.PAGES; pages are thin (no SQL, no duckdb, no pandas); nothing renders 
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,86 @@ def test_every_page_first_goes_through_the_frame(page: Path) -> None:
     first = body[0]
     assert isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
     assert isinstance(first.value.func, ast.Name) and first.value.func.id == "require_frame"
+
+
+# The stages of analytics/ and what each may import (analytics/__init__.py explains them). The entry points at
+# the top (cli, demo and its parts) may import any stage.
+STAGES = ("store", "ingest", "metrics", "planning", "present")
+MAY_IMPORT = {
+    "store": {"store"},
+    "ingest": {"store", "ingest"},
+    "metrics": {"store", "metrics"},
+    "planning": {"store", "metrics", "planning"},
+    "present": {"store", "ingest", "metrics", "planning", "present"},
+}
+MAX_MODULE_LINES = 600
+
+
+def project_stages_imported(path: Path) -> set[str]:
+    """The analytics sub-packages (or top modules) a file imports: `from analytics.metrics import mood` gives "metrics"."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] if node.module != "analytics" else [f"analytics.{a.name}" for a in node.names]
+        found.update(name.split(".")[1] for name in names if name.startswith("analytics."))
+    return found
+
+
+def stage_of(path: Path) -> str | None:
+    parts = path.relative_to(PROJECT_DIR / "analytics").parts
+    return parts[0] if len(parts) > 1 else None
+
+
+def test_every_stage_is_a_package_that_says_what_it_may_import() -> None:
+    for stage in STAGES:
+        init = PROJECT_DIR / "analytics" / stage / "__init__.py"
+        doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert doc and "import" in doc.lower(), f"{init} needs a docstring saying what it may import"
+
+
+@pytest.mark.parametrize("module", [m for m in ANALYTICS if stage_of(m)], ids=lambda p: str(p.relative_to(PROJECT_DIR)))
+def test_imports_run_downward_between_stages(module: Path) -> None:
+    stage = stage_of(module)
+    assert stage in MAY_IMPORT, f"{stage} is not a known stage"
+    wrong = project_stages_imported(module) - MAY_IMPORT[stage]
+    assert not wrong, f"{module.relative_to(PROJECT_DIR)} ({stage}) imports {sorted(wrong)}"
+
+
+def test_the_stage_rule_catches_an_upward_import(tmp_path: Path) -> None:
+    # The checker itself: a metrics module importing the presenting stage is found.
+    module = tmp_path / "upward.py"
+    module.write_text("from analytics.present import figures\nfrom analytics import planning\n", encoding="utf-8")
+    assert project_stages_imported(module) == {"present", "planning"}
+
+
+@pytest.mark.parametrize("path", [p for p in project_python_files() if "tests" not in p.relative_to(PROJECT_DIR).parts],
+                         ids=lambda p: str(p.relative_to(PROJECT_DIR)))
+def test_no_module_is_longer_than_about_600_lines(path: Path) -> None:
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{path.relative_to(PROJECT_DIR)} has {lines} lines: split it by job"
+
+
+# Absolute paths of a build machine, or the folder beside the project (spelt in pieces so this line is not a hit).
+OUTSIDE_PIECES = ["/" + "work/", "/" + "home/", "/" + "root/", "/" + "Users/", r"\.\./" + "shared\\b"]
+OUTSIDE_PATHS = re.compile("(?<![\\w.])(" + "|".join(OUTSIDE_PIECES) + ")")
+
+
+def test_project_files_never_point_outside_the_repository() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True).stdout.split()
+    texts = [PROJECT_DIR / name for name in tracked if Path(name).suffix in {".py", ".md", ".toml", ".sql", ".txt", ".json", ""}]
+    assert len(texts) > 20
+    for path in texts:
+        if not path.is_file():
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+            assert not OUTSIDE_PATHS.search(line), f"{path.relative_to(PROJECT_DIR)}:{number} points outside: {line.strip()}"
+
+
+def test_the_outside_path_rule_catches_a_machine_path() -> None:
+    assert OUTSIDE_PATHS.search("docs in " + "/work" + "/shared/STYLE.md")
+    assert OUTSIDE_PATHS.search("see " + ".." + "/shared/STYLE.md")
+    assert not OUTSIDE_PATHS.search("make run DB=/tmp/other.duckdb")

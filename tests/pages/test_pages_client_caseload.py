@@ -1,7 +1,7 @@
 """The Client and Caseload pages as a user sees them, run headless with AppTest.
 
 The store is conftest's fixture practice with a second batch imported on top (ids unchanged, so the
-adherence figures of tests/test_pages.py still hold), adding what these pages show:
+adherence figures of tests/pages/test_pages.py still hold), adding what these pages show:
   C1 Client One: concern "low mood", preferences "writing; visual", goals with Markdown and HTML in them;
                  moods S1 4→6 (+2), S2 3→4 (+1), S3 5→5 (0), S8 6→8 (+2); feedback on S2 (given d-5);
                  GAD-7 12 (d-30) → 7 (d-2), beside the fixture's PHQ-9 14 (d-30) → 9 (d-2).
@@ -33,7 +33,7 @@ Client **Three** (C3, Robin **Bold** Lee), last 28 days
   no moods -> mood lift "—"
 
 Caseload, whole practice, last 28 days: active 3; due 4 (+2); completion 56% (+6 pp); on time 44% (-6 pp)
-  (as in tests/test_pages.py); nothing due: C2 (A3 cancelled) and C4 -> 2.
+  (as in tests/pages/test_pages.py); nothing due: C2 (A3 cancelled) and C4 -> 2.
   Needs attention (as of today; a completed or partial submission from the last 28 days, made more than 7
   days ago, without feedback): C1 (S1, d-11) and C3 (S6, d-8; S5 has feedback) -> 2. Both have one reason;
   then the lower completion over the last 28 days ranks first: C1 50% before C3 67%.
@@ -56,7 +56,7 @@ from analytics.metrics import clients
 from analytics.store.database import open_store
 from analytics.store.period import Period
 from analytics.store.scope import Scope
-from tests.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
+from tests.pages.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
 
 THREE = "Client **Three**"
 GOALS = "Walk *every* day <b>before</b> work"

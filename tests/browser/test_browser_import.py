@@ -1,5 +1,5 @@
 """Importing a flat export with other column names in a real browser: upload, the proposed mapping, the date
-order, the preview, the import and its report. Chromium is required, never skipped (see tests/test_browser.py).
+order, the preview, the import and its report. Chromium is required, never skipped (see tests/browser/test_browser.py).
 Screenshots go to screenshots/ for a person to look at."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_browser import WAIT_MS, chromium, dashboard_url, expect_no_exception, screenshot  # noqa: F401
+from tests.browser.test_browser import WAIT_MS, chromium, dashboard_url, expect_no_exception, screenshot  # noqa: F401
 
 pytestmark = pytest.mark.browser
 

@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 pytestmark = pytest.mark.browser
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_DIR / "screenshots"
 CHROMIUM = os.environ.get("HOMEWORK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -119,7 +119,7 @@ def check_overview_and_import(page: Page, dashboard_url: str) -> None:
     page.set_default_timeout(WAIT_MS)
     page.goto(dashboard_url)
 
-    # The figures worked out by hand in tests/test_pages.py (whole practice, last 28 days).
+    # The figures worked out by hand in tests/pages/test_pages.py (whole practice, last 28 days).
     expect(page.get_by_test_id("stMetricValue").nth(2)).to_have_text("56%")
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
     assert metric_values(page) == {
@@ -182,7 +182,7 @@ def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
     page.wait_for_timeout(500)
     full_screenshot(page, "walk-1-overview")
 
-    # The Caseload page: figures and the needs-attention list of tests/test_pages_client_caseload.py (base rows:
+    # The Caseload page: figures and the needs-attention list of tests/pages/test_pages_client_caseload.py (base rows:
     # C1 has S1 waiting for feedback for 11 days, C3 has S5 and S6 waiting, the oldest for 9 days).
     page.get_by_test_id("stSidebarNav").get_by_text("Caseload", exact=True).click()
     expect(page.get_by_role("heading", name="Caseload")).to_be_visible()

@@ -1,6 +1,6 @@
-"""The corpus of malformed and hostile files (tests/corpus/), written by code, with each one's expected outcome.
+"""The corpus of malformed and hostile files (tests/ingest/corpus/), written by code, with each one's expected outcome.
 
-Run `python tests/corpus_files.py` to (re)write tests/corpus/; tests/test_corpus.py checks that the
+Run `python tests/ingest/corpus_files.py` to (re)write tests/ingest/corpus/; tests/ingest/test_corpus.py checks that the
 files on disk are exactly these and that each imports (or is refused) as stated here.
 
 Every case is imported into a store holding therapist T1, client C1 (Robin) and assignment A1.
@@ -16,7 +16,7 @@ from pathlib import Path
 if __name__ == "__main__":  # run as a script: the project's modules are one folder up
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from analytics.ingest.mapping import CANONICAL, Mapping  # noqa: E402
 
@@ -221,7 +221,7 @@ CASES: list[Case] = _cases()
 
 
 def write_corpus(folder: Path = CORPUS_DIR) -> list[Path]:
-    """Write every case's file into folder (tests/corpus/ by default); returns the paths."""
+    """Write every case's file into folder (tests/ingest/corpus/ by default); returns the paths."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for case in CASES:
@@ -233,4 +233,4 @@ def write_corpus(folder: Path = CORPUS_DIR) -> list[Path]:
 
 if __name__ == "__main__":
     for written in write_corpus():
-        print(written.relative_to(CORPUS_DIR.parent.parent))
+        print(written.relative_to(CORPUS_DIR.parents[2]))

@@ -1,4 +1,4 @@
-"""The corpus of malformed and hostile files (tests/corpus/, written by tests/corpus_files.py): each file
+"""The corpus of malformed and hostile files (tests/ingest/corpus/, written by tests/ingest/corpus_files.py): each file
 imports as stated there, or is refused with the stated message at the stated line and column, and a
 refused file leaves every table of the store exactly as it was."""
 
@@ -10,7 +10,7 @@ from analytics.ingest.importer import import_batch, import_log
 from analytics.ingest.report import ImportReport
 from analytics.store.database import CANONICAL_TABLES, open_store
 from analytics.store.scope import Scope
-from tests.corpus_files import CASES, CORPUS_DIR, Case, write_corpus
+from tests.ingest.corpus_files import CASES, CORPUS_DIR, Case, write_corpus
 
 SNAPSHOT_TABLES = (*CANONICAL_TABLES, "import_log", "settings", "schema_meta", "saved_mappings")
 
@@ -37,7 +37,7 @@ def test_the_corpus_has_at_least_30_files_and_they_are_the_generated_ones() -> N
     for case in CASES:
         on_disk = (CORPUS_DIR / case.file).read_bytes()
         if not case.file.endswith(".xlsx") and case.data[:2] != b"PK":  # workbooks carry the time they were saved
-            assert on_disk == case.data, f"{case.file} differs from tests/corpus_files.py: run it to rewrite the corpus"
+            assert on_disk == case.data, f"{case.file} differs from tests/ingest/corpus_files.py: run it to rewrite the corpus"
 
 
 def matching(report: ImportReport, case: Case) -> list:

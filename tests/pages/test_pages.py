@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
 ROBIN = "Robin **Bold** Lee"
 
 

@@ -61,7 +61,7 @@ from analytics.ingest.importer import import_batch
 from analytics.planning import library, planner
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
-from tests.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
+from tests.pages.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
 
 TODAY = date.today()
 FIRST_ID, SECOND_ID = f"P{TODAY:%Y%m%d}-001", f"P{TODAY:%Y%m%d}-002"

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from analytics.ingest.saved_mappings import load_mapping
 from analytics.store.database import open_store
 
-DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard.py"
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
 EXPORT = (b"Practice export\n"
           b"Patient ID;Clinician;Task;Kind;Set on;Deadline;Logged at;Result;Mood post;Notes\n"
           b"C1;T1;Evening walk;habit;01/03/2026;07/03/2026;02/03/2026 18:30;done;6;<b>felt good</b>\n"
