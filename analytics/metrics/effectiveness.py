@@ -15,8 +15,9 @@ from datetime import date
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
+from scipy import stats
 
-from analytics.metrics.stats import Z_975, mean_interval
+from analytics.metrics.stats import mean_interval
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES, MEASURES, TYPE_LABELS
@@ -184,14 +185,14 @@ order by p.client_id
 
 
 def correlation_interval(r: float, n: int) -> tuple[float, float] | None:
-    """The 95% interval of Pearson's r by Fisher's z: tanh(atanh(r) ± 1.96 / √(n − 3)); None when n < 4."""
+    """The 95% interval of Pearson's r by Fisher's z: atanh(r) is about normal with sd 1 / √(n − 3), so the
+    interval is tanh of scipy.stats.norm's 95% interval there; None when n < MIN_CORRELATION_N."""
     if n < MIN_CORRELATION_N:
         return None
     if abs(r) >= 1:
         return (r, r)
-    z = math.atanh(r)
-    half = Z_975 / math.sqrt(n - 3)
-    return math.tanh(z - half), math.tanh(z + half)
+    low, high = stats.norm.interval(0.95, loc=math.atanh(r), scale=1 / math.sqrt(n - 3))
+    return math.tanh(low), math.tanh(high)
 
 
 def _signed(value: float, digits: int = 2) -> str:

@@ -2,7 +2,7 @@
 
 Both take the saved assignments as read back from the store (`planner.saved_plan`), so what the
 client takes home is what was saved; plain `PlanItem`s work too (a preview before saving).
-Cancelled assignments are left out. Every text a user typed is escaped: iCalendar TEXT escaping in
+Cancelled assignments are left out. Every text a user typed is escaped: iCalendar TEXT escaping (by `icalendar`) in
 the .ics, `html.escape` in the handout.
 """
 
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+from icalendar import Calendar, Event, vText
 
 from analytics.planning.planner import PlanItem, expected_count_for
 
 PRODID = "-//Homework adherence dashboard//Planner 1.0//EN"
 UID_DOMAIN = "homework-planner.invalid"  # a UID only needs to be unique; .invalid never resolves
-MAX_LINE_OCTETS = 75
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # Rows to note mood on one page, shared among the items (each gets 1-7).
 MOOD_ROWS_PER_PAGE = 14
@@ -114,34 +114,9 @@ def _long_date(day: date) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # RFC 5545 TEXT allows no control characters but tab
 
 
-def escape_text(value: str) -> str:
-    """A TEXT value (RFC 5545 3.3.11): backslash, semicolon and comma escaped, line breaks as \\n."""
-    value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))  # keeps \n and tab
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-    return value.replace("\n", "\\n")
-
-
-def fold(line: str) -> bytes:
-    """One content line as UTF-8, folded (RFC 5545 3.1) so that no line exceeds 75 octets, ending in CRLF.
-
-    Continuation lines start with one space; a multi-octet character is never split.
-    """
-    data = line.encode("utf-8")
-    parts = []
-    limit = MAX_LINE_OCTETS
-    while len(data) > limit:
-        cut = limit
-        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # inside a character: cut before it
-            cut -= 1
-        parts.append(data[:cut])
-        data = data[cut:]
-        limit = MAX_LINE_OCTETS - 1  # the leading space counts
-    parts.append(data)
-    return b"\r\n ".join(parts) + b"\r\n"
-
-
-def _ics_date(day: date) -> str:
-    return f"{day:%Y%m%d}"
+def _clean(value: str) -> str:
+    """User text for a TEXT value: line breaks as \\n, no control characters (icalendar escapes the rest)."""
+    return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _spread(times_per_week: int) -> list[int]:
@@ -149,8 +124,8 @@ def _spread(times_per_week: int) -> list[int]:
     return sorted({(i * 7) // times_per_week for i in range(times_per_week)})
 
 
-def recurrence(entry: _Entry) -> str | None:
-    """The RRULE value for a task done more than once, or None for a single event on the due date.
+def recurrence(entry: _Entry) -> dict[str, object] | None:
+    """The RRULE for a task done more than once, or None for a single event on the due date.
 
     Every day: FREQ=DAILY; otherwise FREQ=WEEKLY on times_per_week days spread over the week from the
     start's weekday (3 a week from a Monday: MO, WE, FR). COUNT is the expected count, so the calendar
@@ -163,11 +138,11 @@ def recurrence(entry: _Entry) -> str | None:
     offsets = list(range(7)) if daily else _spread(entry.times_per_week)
     weeks, nth = divmod(entry.expected_count - 1, len(offsets))
     last = entry.start + timedelta(days=7 * weeks + offsets[nth])
-    end = f"COUNT={entry.expected_count}" if last <= entry.due else f"UNTIL={_ics_date(entry.due)}"
+    end: dict[str, object] = {"count": entry.expected_count} if last <= entry.due else {"until": entry.due}
     if daily:
-        return f"FREQ=DAILY;{end}"
+        return {"freq": "daily", **end}
     days = [WEEKDAYS[(entry.start.weekday() + offset) % 7] for offset in offsets]
-    return f"FREQ=WEEKLY;BYDAY={','.join(days)};{end}"
+    return {"freq": "weekly", "byday": days, **end}
 
 
 def _description(entry: _Entry) -> str:
@@ -193,35 +168,32 @@ def plan_ics(
     A task done once is one event on its due date; others recur from the start (RRULE, see
     `recurrence`), as many times as expected, by the due date. Each event has UID (the assignment
     id), DTSTAMP, DTSTART;VALUE=DATE, DTEND, SUMMARY (the title) and DESCRIPTION (instructions, how
-    often, by when, the goal). Lines end in CRLF and are folded at 75 octets. `stamp` (UTC) is the
+    often, by when, the goal). Written by `icalendar`: lines end in CRLF and are folded at 75 octets. `stamp` (UTC) is the
     DTSTAMP, now by default.
     """
     stamp = (stamp or datetime.now(UTC)).astimezone(UTC)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{PRODID}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{escape_text(f'Homework plan: {client_label} ({practice_name})')}",
-    ]
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    # an X- property is TEXT too (RFC 5545 3.8.8.2); icalendar escapes it only when told it is text
+    calendar.add("x-wr-calname", vText(_clean(f"Homework plan: {client_label} ({practice_name})")))
     for entry in _entries(items):
         rule = recurrence(entry)
         day = entry.start if rule else entry.due
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{escape_text(entry.key)}@{UID_DOMAIN}",
-            f"DTSTAMP:{stamp:%Y%m%dT%H%M%SZ}",
-            f"DTSTART;VALUE=DATE:{_ics_date(day)}",
-            f"DTEND;VALUE=DATE:{_ics_date(day + timedelta(days=1))}",
-            *([f"RRULE:{rule}"] if rule else []),
-            f"SUMMARY:{escape_text(entry.title)}",
-            f"DESCRIPTION:{escape_text(_description(entry))}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return b"".join(fold(line) for line in lines)
+        event = Event()
+        event.add("uid", f"{_clean(entry.key)}@{UID_DOMAIN}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", day)
+        event.add("dtend", day + timedelta(days=1))
+        if rule:
+            event.add("rrule", rule)
+        event.add("summary", _clean(entry.title))
+        event.add("description", _clean(_description(entry)))
+        event.add("transp", "TRANSPARENT")
+        calendar.add_component(event)
+    return calendar.to_ical()
 
 
 # ---------------------------------------------------------------------------------------------
