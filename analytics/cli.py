@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -278,12 +278,13 @@ def run_load_demo(args: argparse.Namespace) -> int:
         print(f"{path}: the store already holds data; left as it is")
         return EXIT_OK
     with tempfile.TemporaryDirectory() as tmp:
-        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=date.today())
+        # Ends yesterday: the demo's last day runs to 23:59, and a submission later than now is refused at import.
+        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=date.today() - timedelta(days=1))
         names = ["therapists", "clients", "assignments", "submissions", "measures"]
         files = [(f"{n}.csv", Path(tmp) / f"{n}.csv") for n in names]
         report = import_batch(con, files, scope=Scope.practice(), imported_by="demo loader")
     print(report.to_text())
-    print(f"demo data moved {shift} day(s) so that it ends today; store: {path}")
+    print(f"demo data moved {shift} day(s) so that it ends yesterday; store: {path}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
 
 

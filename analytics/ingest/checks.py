@@ -23,6 +23,9 @@ DATETIME_RE = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-](0\
 
 OFFSET_RE = r"(Z|[+-]\d{2}(:?\d{2})?)$"
 
+# A submission cannot have been made after the import: beyond this allowance for clocks that differ, it is refused.
+FUTURE_SKEW_MINUTES = 10
+
 
 @dataclass
 class StagedFile:
@@ -62,6 +65,10 @@ def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso"
     if spec.name == "assignments":
         checks.append(("due_on", "due_on is before assigned_on",
                        f"try_strptime({_value('due_on')}, '%Y-%m-%d') < try_strptime({_value('assigned_on')}, '%Y-%m-%d')"))
+    if spec.name == "submissions" and "submitted_at" in present:
+        checks.append(("submitted_at", f"submitted_at is later than the time of this import (by more than "
+                       f"{FUTURE_SKEW_MINUTES} minutes): check the clock of the system that exported it",
+                       f"{_datetime_sql(_value('submitted_at'))} > now() + interval {FUTURE_SKEW_MINUTES} minute"))
     if spec.name == "submissions" and "feedback_at" in present:
         checks.append(("feedback_at", "feedback_at is before submitted_at",
                        f"{_datetime_sql(_value('feedback_at'))} < {_datetime_sql(_value('submitted_at'))}"))

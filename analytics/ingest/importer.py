@@ -23,6 +23,7 @@ from analytics.ingest.report import MAX_LISTED_PROBLEMS, FileReport, ImportRefus
 from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
+from analytics.store import audit
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
@@ -209,6 +210,7 @@ def _run_batch(
 ) -> tuple[ImportReport, dict[str, pd.DataFrame]]:
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
+    scope.require(scope.may_import, "import files")
     report = ImportReport()
     frames: dict[str, pd.DataFrame] = {}
     if not files:
@@ -255,11 +257,26 @@ def _run_batch(
                     _write_table(con, staged_by_table[table])
             report.batch_id = uuid.uuid4().hex
             _log_batch(con, report, imported_by or getpass.getuser())
+            _audit_batch(con, scope, report)
             _drop_temp_tables(con, batch_tables, len(files))
             report.accepted = True
     except ImportRefused:
         report.accepted = False
+        if not dry_run and preview_rows is None:
+            _audit_batch(con, scope, report, refused=True)
     return report, frames
+
+
+def _audit_batch(con: DuckDBPyConnection, scope: Scope, report: ImportReport, *, refused: bool = False) -> None:
+    """The import in the audit trail: the batch (or the refusal), each file's sha256 and its counts."""
+    files = "; ".join(f"{f.table or '?'} sha256 {f.sha256 or '-'} read {f.rows_read} added {f.inserted} "
+                      f"changed {f.updated} rejected {f.rejected}" for f in report.files)
+    entry = {"actor": scope, "action": audit.IMPORT, "object_type": "batch", "object_id": report.batch_id or "",
+             "outcome": "failed" if refused else "ok", "detail": f"{len(report.files)} file(s): {files}"}
+    if refused:
+        audit.record(con, **entry)
+    else:
+        audit.append(con, **entry)
 
 
 def _register_type_aliases(con: DuckDBPyConnection) -> None:

@@ -19,7 +19,9 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.store import audit
 from analytics.store.database import PROJECT_DIR, transaction
+from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES, TYPE_LABELS, normalise_type
 
 LIBRARY_FILE = PROJECT_DIR / "data" / "library.csv"
@@ -236,55 +238,80 @@ def get_template(con: DuckDBPyConnection, template_id: str, *, path: Path = LIBR
                     *(split_tags(row[name]) for name in TAG_COLUMNS))
 
 
-NEXT_USER_ID = """
-select coalesce(max(try_cast(substr(template_id, 2) as integer)), 0) + 1, count(*)
-from library_templates
-where template_id like 'U%'
-"""
+# A number from a sequence, never "the highest stored + 1": two templates saved at once get different ids.
+NEXT_USER_NUMBER = "select nextval('user_template_seq')"
 
 INSERT_TEMPLATE = """
 insert into library_templates (template_id, assignment_type, title, instructions, default_minutes, times_per_week,
-                               suits_concerns, suits_goals, suits_preferences, created_at, updated_at, source)
+                               suits_concerns, suits_goals, suits_preferences, created_at, updated_at, source,
+                               created_by, changed_by)
 values ($template_id, $assignment_type, $title, $instructions, $default_minutes, $times_per_week,
-        $suits_concerns, $suits_goals, $suits_preferences, $at, $at, 'user')
+        $suits_concerns, $suits_goals, $suits_preferences, $at, $at, 'user', $by, $by)
 """
 
 UPDATE_TEMPLATE = """
 update library_templates
 set assignment_type = $assignment_type, title = $title, instructions = $instructions,
     default_minutes = $default_minutes, times_per_week = $times_per_week, suits_concerns = $suits_concerns,
-    suits_goals = $suits_goals, suits_preferences = $suits_preferences, updated_at = $at
+    suits_goals = $suits_goals, suits_preferences = $suits_preferences, updated_at = $at, changed_by = $by
 where template_id = $template_id
 """
 
 
-def save_template(con: DuckDBPyConnection, template: Template | Mapping[str, object]) -> str:
+def template_author(con: DuckDBPyConnection, template_id: str) -> tuple[str | None, str | None] | None:
+    """(created_by, changed_by) of a user template (None for one stored before authors were recorded), or None
+    when there is no such user template."""
+    return con.execute("select created_by, changed_by from library_templates where template_id = ?",
+                       [template_id]).fetchone()
+
+
+def may_change(scope: Scope, author: str | None) -> bool:
+    """Whether this person may change a user template written by `author`: admins, and its author."""
+    return scope.may_write_clients and (scope.is_admin or (bool(author) and author == audit.actor_email(scope)))
+
+
+def save_template(con: DuckDBPyConnection, template: Template | Mapping[str, object], *,
+                  scope: Scope | None = None) -> str:
     """Validate and store a user template in one transaction; returns its id.
 
     A template without an id, or with a bundled id (an edit of a bundled template), is stored as a
-    new user template (U0001, U0002, ...). A user id updates that template (updated_at is set).
-    Raises ValueError listing every problem, or for a user id that is not in the store.
+    new user template (U0001, U0002, ... from a sequence) written by the scope's user. A user id
+    updates that template (updated_at, changed_by), which only admins and its author may do. The audit
+    trail records both. scope None is the practice's admin (the command line, tests). Raises
+    ValueError listing every problem, or for a user id that is not in the store; ScopeError for a
+    role that may not write templates or a template of another author.
     """
+    scope = Scope.practice() if scope is None else scope
+    scope.require(scope.may_write_clients, "write library templates")
     clean, problems = normalise(template)
     if problems:
         raise ValueError("; ".join(problems))
     values = _row(clean)
     values.update({name: values[name] or None for name in TAG_COLUMNS})  # no tags: stored as missing
     values["at"] = datetime.now(UTC)
+    values["by"] = audit.actor_email(scope)
     with transaction(con):
         is_user_id = clean.template_id is not None and clean.template_id.upper().startswith(USER_PREFIX)
         if is_user_id:
-            found = con.execute("select count(*) from library_templates where template_id = ?",
-                                [clean.template_id]).fetchone()[0]
-            if not found:
+            author = template_author(con, clean.template_id)
+            if author is None:
                 raise ValueError(f"no user template {clean.template_id!r} to update")
+            scope.require(may_change(scope, author[0]), "change a template someone else wrote (its author or an "
+                          "admin can; save it as a new template instead)")
             con.execute(UPDATE_TEMPLATE, values)
+            audit.append(con, actor=scope, action=audit.TEMPLATE_CHANGED, object_type="template",
+                         object_id=clean.template_id)
             return clean.template_id
-        next_number, stored = con.execute(NEXT_USER_ID).fetchone()
+        stored = con.execute("select count(*) from library_templates").fetchone()[0]
         if stored >= MAX_USER_TEMPLATES:
             raise ValueError(f"the library holds the most user templates it can ({MAX_USER_TEMPLATES:,})")
-        new_id = f"{USER_PREFIX}{next_number:04d}"
+        while True:  # a number an older release already used is passed over
+            new_id = f"{USER_PREFIX}{con.execute(NEXT_USER_NUMBER).fetchone()[0]:04d}"
+            if template_author(con, new_id) is None:
+                break
         con.execute(INSERT_TEMPLATE, {**values, "template_id": new_id})
+        audit.append(con, actor=scope, action=audit.TEMPLATE_CREATED, object_type="template", object_id=new_id,
+                     detail=f"copy of {clean.template_id}" if clean.template_id else "")
         return new_id
 
 

@@ -21,6 +21,7 @@ from duckdb import DuckDBPyConnection
 from analytics.metrics import profile
 from analytics.metrics.clients import ClientProfile, client_profile
 from analytics.planning import library
+from analytics.store import audit
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import ASSIGNMENT_TYPES
@@ -361,11 +362,8 @@ def plan_load(
 # Writing: save a plan, reschedule, cancel
 # ---------------------------------------------------------------------------------------------
 
-NEXT_PLAN_NUMBER = """
-select coalesce(max(try_cast(substr(assignment_id, length($prefix) + 1) as integer)), 0)
-from assignments
-where starts_with(assignment_id, $prefix)
-"""
+# A number from a sequence, never "the highest stored + 1": two plans saved at once get different ids.
+NEXT_PLAN_NUMBER = "select nextval('plan_assignment_seq')"
 
 INSERT_ASSIGNMENT = """
 insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on, expected_count,
@@ -378,6 +376,14 @@ INSERT_DETAILS = """
 insert into assignment_details (assignment_id, instructions, times_per_week, template_id, planned_at)
 values ($assignment_id, $instructions, $times_per_week, null, $planned_at)
 """
+
+
+def _new_plan_id(con: DuckDBPyConnection, prefix: str) -> str:
+    """The next plan id; a number some import already used is passed over."""
+    while True:
+        assignment_id = f"{prefix}{con.execute(NEXT_PLAN_NUMBER).fetchone()[0]:03d}"
+        if not con.execute("select count(*) from assignments where assignment_id = ?", [assignment_id]).fetchone()[0]:
+            return assignment_id
 
 
 def _insert_item(con: DuckDBPyConnection, assignment_id: str, client_id: str, item: PlanItem, at: datetime) -> None:
@@ -397,12 +403,14 @@ def save_plan(
 ) -> list[str]:
     """Write one active assignment per item, in one transaction; returns the new ids in item order.
 
-    Ids are P<today as YYYYMMDD>-NNN, numbered on from the highest already stored for that day.
-    assigned_on = start, due_on = due, expected_count = expected_count_for(start, due, times_per_week),
-    est_minutes = minutes; the instructions and times per week go to assignment_details. Raises
-    ValueError listing every problem (nothing is written), for a discharged client, or an empty plan;
-    ScopeError for a client outside the scope.
+    Ids are P<today as YYYYMMDD>-NNN, NNN from the store's plan sequence (001, 002, ... across days), so
+    two plans saved at once never get the same id. assigned_on = start, due_on = due, expected_count =
+    expected_count_for(start, due, times_per_week), est_minutes = minutes; the instructions and times per
+    week go to assignment_details; the audit trail records the save. Raises ValueError listing every
+    problem (nothing is written), for a discharged client, or an empty plan; ScopeError for a client
+    outside the scope or a role that may not plan.
     """
+    scope.require(scope.may_write_clients, "save plans")
     _check_items(items)
     at = datetime.now(UTC)
     with transaction(con):
@@ -410,10 +418,11 @@ def save_plan(
         if client.status == "discharged":
             raise ValueError(f"{client.label} is discharged: reopen the client before planning homework")
         prefix = f"P{today:%Y%m%d}-"
-        number = con.execute(NEXT_PLAN_NUMBER, {"prefix": prefix}).fetchone()[0]
-        ids = [f"{prefix}{number + i:03d}" for i in range(1, len(items) + 1)]
+        ids = [_new_plan_id(con, prefix) for _ in items]
         for assignment_id, item in zip(ids, items, strict=True):
             _insert_item(con, assignment_id, client_id, item, at)
+        audit.append(con, actor=scope, action=audit.PLAN_SAVED, object_type="client", object_id=client_id,
+                     detail=f"{len(ids)} assignment(s): {', '.join(ids)}")
     return ids
 
 
@@ -525,8 +534,9 @@ def reschedule(
 
     The expected count stays as it was unless given: moving the date gives more (or less) time for
     the same work. Raises ValueError for a due date before assigned_on, a cancelled assignment or a
-    count outside 1-1000; ScopeError when the assignment's client is not in scope.
+    count outside 1-1000; ScopeError when the assignment's client is not in scope or the role may not plan.
     """
+    scope.require(scope.may_write_clients, "change homework")
     if expected_count is not None and (isinstance(expected_count, bool) or not isinstance(expected_count, int)
                                        or not 1 <= expected_count <= MAX_EXPECTED_COUNT):
         raise ValueError(f"the expected count must be a whole number from 1 to {MAX_EXPECTED_COUNT}")
@@ -539,15 +549,21 @@ def reschedule(
         con.execute("update assignments set due_on = $due_on, expected_count = coalesce($expected_count, expected_count) "
                     "where assignment_id = $assignment_id",
                     {"due_on": due_on, "expected_count": expected_count, "assignment_id": assignment_id})
+        audit.append(con, actor=scope, action=audit.PLAN_RESCHEDULED, object_type="assignment",
+                     object_id=assignment_id,
+                     detail=f"due {due_on:%Y-%m-%d}" + (f", expected {expected_count}" if expected_count else ""))
 
 
 def cancel(con: DuckDBPyConnection, *, scope: Scope, assignment_id: str) -> None:
     """Cancel an assignment (status cancelled: never due, counts in no rate), in one transaction.
 
-    Cancelling a cancelled assignment changes nothing. Raises ScopeError when its client is not in scope.
+    Cancelling a cancelled assignment changes nothing. Raises ScopeError when its client is not in scope or
+    the role may not plan.
     """
+    scope.require(scope.may_write_clients, "change homework")
     with transaction(con):
         _assignment_in_scope(con, scope, assignment_id)
         con.execute("update assignments set status = 'cancelled' where assignment_id = $assignment_id",
                     {"assignment_id": assignment_id})
+        audit.append(con, actor=scope, action=audit.PLAN_CANCELLED, object_type="assignment", object_id=assignment_id)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +20,27 @@ DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds
 # migrations/NNN_what.sql (NNN = the version it upgrades to) and raises this number.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CANONICAL_TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 
 
 class StoreError(Exception):
     """The store cannot be opened or used (wrong version, bad setting); the message says why."""
+
+
+class WriteConflict(StoreError):
+    """Another session changed the same rows at the same moment: nothing was written; trying again works."""
+
+    def __init__(self, message: str = "someone changed this at the same time: nothing was saved, try again") -> None:
+        super().__init__(message)
+
+
+# One write at a time in this process. DuckDB lets one process hold the file, and the dashboard is that
+# process: its sessions each have a cursor on one connection, and their write transactions take turns here,
+# so two people saving at once are put one after the other instead of failing on a conflict. The audit
+# trail's hash chain relies on it too (each row links to the one written before).
+WRITE_LOCK = threading.RLock()
 
 
 def default_db_path() -> Path:
@@ -41,6 +56,7 @@ def open_store(path: str | Path | None = None) -> DuckDBPyConnection:
     target = ":memory:" if str(path) == ":memory:" else str(path or default_db_path())
     if target != ":memory:":
         Path(target).parent.mkdir(parents=True, exist_ok=True)
+        owner_only_files()
     try:
         con = duckdb.connect(target)
     except duckdb.Error as exc:
@@ -51,6 +67,16 @@ def open_store(path: str | Path | None = None) -> DuckDBPyConnection:
         con.close()
         raise
     return con
+
+
+def owner_only_files() -> None:
+    """Files this process creates from now on (the store, its write-ahead log) are readable by their owner only.
+
+    DuckDB creates its files itself, and its write-ahead log again after every checkpoint, so the
+    process's umask is what decides their mode: it is tightened to 077 (never loosened).
+    """
+    current = os.umask(0o077)
+    os.umask(current | 0o077)
 
 
 def schema_version(con: DuckDBPyConnection) -> int | None:
@@ -103,14 +129,35 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
 
 @contextmanager
 def transaction(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
-    """Run the block as one transaction: committed if it finishes, rolled back if it raises."""
-    con.execute("begin transaction")
+    """Run the block as one transaction: committed if it finishes, rolled back if it raises.
+
+    Write transactions of this process take turns (WRITE_LOCK). Should DuckDB still find that another
+    transaction changed the same rows (a conflict), everything is rolled back and WriteConflict says so.
+    """
+    with WRITE_LOCK:
+        con.execute("begin transaction")
+        try:
+            yield con
+        except duckdb.TransactionException as exc:
+            _rollback(con)
+            if "conflict" in str(exc).lower():
+                raise WriteConflict() from exc
+            raise
+        except BaseException:
+            _rollback(con)
+            raise
+        try:
+            con.execute("commit")
+        except (duckdb.TransactionException, duckdb.ConstraintException) as exc:  # refused at commit: rolled back
+            _rollback(con)
+            raise WriteConflict() from exc
+
+
+def _rollback(con: DuckDBPyConnection) -> None:
     try:
-        yield con
-    except BaseException:
         con.execute("rollback")
-        raise
-    con.execute("commit")
+    except duckdb.TransactionException:  # DuckDB already ended the failed transaction
+        pass
 
 
 def is_empty(con: DuckDBPyConnection) -> bool:

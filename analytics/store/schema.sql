@@ -127,6 +127,61 @@ create table if not exists saved_mappings (
 );
 
 -- ---------------------------------------------------------------------------------------------
+-- Users, the audit trail, feedback versions (schema version 4; migrations/004_users_and_audit.sql adds the
+-- same to older files). Documented in data/README.md ("Users, roles and the audit trail").
+-- ---------------------------------------------------------------------------------------------
+create table if not exists users (
+    email        varchar primary key,
+    role         varchar not null check (role in ('admin', 'practice_manager', 'therapist', 'analyst')),
+    therapist_id varchar,
+    active       boolean not null default true,
+    created_at   timestamptz not null,
+    changed_at   timestamptz not null,
+    check ((role = 'therapist') = (therapist_id is not null))
+);
+
+-- Append-only: rows are only ever inserted (analytics/store/audit.py); each carries the hash of the one before.
+create table if not exists audit_log (
+    seq         bigint primary key,
+    logged_at   timestamptz not null,
+    user_email  varchar not null,
+    user_role   varchar not null,
+    action      varchar not null,
+    object_type varchar not null,
+    object_id   varchar not null,
+    outcome     varchar not null check (outcome in ('ok', 'denied', 'failed')),
+    detail      varchar not null,
+    prev_hash   varchar not null,
+    row_hash    varchar not null
+);
+
+-- The chain's last row: one row, replaced with every append (two appends at once conflict here, never fork).
+create table if not exists audit_head (
+    id       integer primary key check (id = 1),
+    seq      bigint not null,
+    row_hash varchar not null
+);
+
+-- Every feedback text written on a submission; submissions.therapist_feedback holds the latest.
+create table if not exists feedback_versions (
+    version_id    bigint primary key,
+    submission_id varchar not null,
+    version       integer not null,
+    text          varchar not null,
+    written_at    timestamptz not null,
+    written_by    varchar not null,
+    unique (submission_id, version)
+);
+
+alter table library_templates add column if not exists created_by varchar;
+alter table library_templates add column if not exists changed_by varchar;
+
+create sequence if not exists audit_seq;
+create sequence if not exists feedback_version_seq;
+create sequence if not exists plan_assignment_seq;
+create sequence if not exists user_template_seq;
+
+-- ---------------------------------------------------------------------------------------------
 -- Staging views: rename, cast and derive. Every definition of "credit" and "mood lift" is here.
 -- ---------------------------------------------------------------------------------------------
 

@@ -1,14 +1,21 @@
-"""Who is looking: the practice (everything) or one therapist (only their clients)."""
+"""Who is looking: the practice (everything) or one therapist (only their clients), with the role that says what
+they may see and change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from duckdb import DuckDBPyConnection
 
 
 class ScopeError(PermissionError):
-    """A read or write asked for a client outside the caller's scope."""
+    """A read or write asked for a client outside the caller's scope, or for something the role may not do."""
+
+
+# The roles of the users table (data/README.md, "Users, roles and the audit trail").
+ADMIN, PRACTICE_MANAGER, THERAPIST, ANALYST = "admin", "practice_manager", "therapist", "analyst"
+ROLES = (ADMIN, PRACTICE_MANAGER, THERAPIST, ANALYST)
+ROLE_LABELS = {ADMIN: "Admin", PRACTICE_MANAGER: "Practice manager", THERAPIST: "Therapist", ANALYST: "Analyst"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,12 @@ class Scope:
     """
 
     therapist_id: str | None = None
+    # Who is looking and what their role lets them see. The defaults are the practice's own full view (the
+    # command line, local mode): a signed-in person gets theirs from Scope.signed_in.
+    role: str = ADMIN
+    user: str = ""  # the signed-in email, or who ran the command line; written in the audit trail
+    free_text: bool = True  # clients' free text (notes, feedback, goals) is shown
+    pseudonyms: bool = False  # client labels are replaced by pseudonyms (analytics.store.access.pseudonym)
 
     @classmethod
     def practice(cls) -> Scope:
@@ -31,6 +44,44 @@ class Scope:
         if not therapist_id:
             raise ValueError("a therapist scope needs a therapist_id")
         return cls(therapist_id)
+
+    @classmethod
+    def signed_in(cls, *, role: str, user: str, therapist_id: str | None = None, manager_free_text: bool = False) -> Scope:
+        """The scope of a signed-in person with this role (the access model, in one place).
+
+        admin: the whole practice, everything. therapist: their own caseload, their clients' free
+        text, writes. practice_manager: the whole practice's figures, free text only when the practice
+        turned it on (`manager_free_text`), no writes of feedback or plans. analyst: the whole practice
+        with client labels replaced by pseudonyms and no free text; imports.
+        """
+        if role == THERAPIST:
+            return cls(cls.therapist(therapist_id or "").therapist_id, role=role, user=user)
+        if role == PRACTICE_MANAGER:
+            return cls(None, role=role, user=user, free_text=manager_free_text)
+        if role == ANALYST:
+            return cls(None, role=role, user=user, free_text=False, pseudonyms=True)
+        if role == ADMIN:
+            return cls(None, role=role, user=user)
+        raise ValueError(f"unknown role {role!r}")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN
+
+    @property
+    def may_write_clients(self) -> bool:
+        """Feedback, plans, rescheduling and cancelling homework, library templates: admins and therapists."""
+        return self.role in (ADMIN, THERAPIST)
+
+    @property
+    def may_import(self) -> bool:
+        """Importing files into the store: admins and analysts."""
+        return self.role in (ADMIN, ANALYST) and self.is_practice
+
+    def require(self, allowed: bool, what: str) -> None:
+        """Raise ScopeError saying what the role may not do unless `allowed`."""
+        if not allowed:
+            raise ScopeError(f"a {ROLE_LABELS.get(self.role, self.role).lower()} cannot {what}")
 
     @property
     def is_practice(self) -> bool:
@@ -44,7 +95,7 @@ class Scope:
         if therapist_id is None or therapist_id == self.therapist_id:
             return self
         if self.is_practice:
-            return Scope.therapist(therapist_id)
+            return replace(self, therapist_id=Scope.therapist(therapist_id).therapist_id)
         raise ScopeError("a therapist can only see their own caseload")
 
     def sees_client(self, con: DuckDBPyConnection, client_id: str) -> bool:
