@@ -1,4 +1,4 @@
-"""The command line: `python -m analytics demo | import | summary | plan | load-demo | timezone`."""
+"""The command line: `python -m analytics demo | import | summary | plan | load-demo | timezone | users | audit`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import demo
+from analytics import cli_admin, demo
 from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
 from analytics.metrics import adherence, attention, caseload, effectiveness
@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
     p.add_argument("--mood-item", default=None, metavar="NAME",
                    help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
-    p.add_argument("--therapist", default=None, metavar="ID",
+    p.add_argument("--therapist", type=cli_admin.therapist_id, default=None, metavar="ID",
                    help="mindlogger: the therapist of respondents who are not clients in the store yet")
     p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
 
@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one row per group; needs-attention lists the clients that meet a rule, with the reasons")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--therapist", default=None, help="only this therapist's clients (default: the whole practice)")
+    p.add_argument("--therapist", type=cli_admin.therapist_id, default=None,
+                   help="only this therapist's clients (default: the whole practice)")
     p.add_argument("--effectiveness", action="store_true",
                    help="with --by type: add the mood lift's 95%% interval and mean quality, and leave a mean "
                         "empty when it rests on fewer than 5 ratings")
@@ -103,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{planner.MAX_SUGGESTIONS}, default 8)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    p.add_argument("--therapist", default=None, help="plan as this therapist (only their clients)")
+    p.add_argument("--therapist", type=cli_admin.therapist_id, default=None,
+                   help="plan as this therapist (only their clients)")
 
     p = commands.add_parser("load-demo", help="create the store from the bundled demo data, ending today")
     add_db(p)
@@ -112,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("timezone", help="show or set the practice's time zone")
     add_db(p)
     p.add_argument("zone", nargs="?", help="IANA name, e.g. Europe/London")
+
+    cli_admin.add_parsers(commands, add_db)
     return parser
 
 
@@ -149,7 +153,7 @@ def run_import(args: argparse.Namespace) -> int:
     con = open_store(args.db)
     # A file of any size: DuckDB keeps its staging tables within this and spills the rest to disk.
     con.execute(f"set memory_limit = '{IMPORT_MEMORY_LIMIT}'")
-    report = import_batch(con, [(f.name, f) for f in args.files], scope=Scope.practice(),
+    report = import_batch(con, [(f.name, f) for f in args.files], scope=cli_admin.command_line_actor(),
                           imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
                           mapping=chosen, dry_run=args.dry_run)
     print(report.to_text())
@@ -233,7 +237,7 @@ def run_plan(args: argparse.Namespace) -> int:
         frame = planner.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
     except ScopeError:
         where = f"therapist {args.therapist}'s caseload" if args.therapist else "the store"
-        print(f"error: no client {args.client!r} in {where}", file=sys.stderr)
+        print(f"error: no client {cli_admin.safe_text(args.client)!r} in {where}", file=sys.stderr)
         return EXIT_REFUSED
     except LibraryError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -243,20 +247,26 @@ def run_plan(args: argparse.Namespace) -> int:
         print(format_frame(frame, args.format))
         return EXIT_OK
     label = client_profile(con, scope=scope, client_id=args.client).label
-    print(f"Homework suggestions for {label} ({args.client}) as of {as_of:%Y-%m-%d}, best first:")
+    safe = cli_admin.safe_text  # names, titles and reasons are user text: no terminal escape codes get through
+    print(safe(f"Homework suggestions for {label} ({args.client}) as of {as_of:%Y-%m-%d}, best first:"))
     for row in frame.itertuples(index=False):
         often = "every day" if row.times_per_week == 7 else f"{row.times_per_week}x a week"
-        print(f"{row.rank:>2}. {row.title} [{row.template_id}, {row.assignment_type}, {row.default_minutes} min, "
-              f"{often}]  score {row.score:.2f}")
-        print(f"    {row.reason}")
+        print(safe(f"{row.rank:>2}. {row.title} [{row.template_id}, {row.assignment_type}, {row.default_minutes} min, "
+                   f"{often}]  score {row.score:.2f}"))
+        print(f"    {safe(row.reason)}")
     return EXIT_OK
 
 
 def format_frame(frame: pd.DataFrame, fmt: str) -> str:
-    """A summary as an aligned table, CSV, or JSON records (dates as YYYY-MM-DD, rates as 0-1)."""
+    """A summary as an aligned table, CSV, or JSON records (dates as YYYY-MM-DD, rates as 0-1).
+
+    Text cells of a table or CSV lose control characters and terminal escape codes (cli_admin.safe_text);
+    JSON writes them escaped (\u001b)."""
     out = frame.copy()
     if "reasons" in out.columns and fmt != "json":  # a list of texts: one cell, reasons joined
         out["reasons"] = out["reasons"].map("; ".join)
+    if fmt != "json":
+        out = cli_admin.safe_frame(out)
     for column in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[column]):
             out[column] = out[column].dt.strftime("%Y-%m-%d" if column == "week" else "%Y-%m-%dT%H:%M:%S")
@@ -282,7 +292,7 @@ def run_load_demo(args: argparse.Namespace) -> int:
         shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=date.today() - timedelta(days=1))
         names = ["therapists", "clients", "assignments", "submissions", "measures"]
         files = [(f"{n}.csv", Path(tmp) / f"{n}.csv") for n in names]
-        report = import_batch(con, files, scope=Scope.practice(), imported_by="demo loader")
+        report = import_batch(con, files, scope=cli_admin.command_line_actor(), imported_by="demo loader")
     print(report.to_text())
     print(f"demo data moved {shift} day(s) so that it ends yesterday; store: {path}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
@@ -303,4 +313,6 @@ COMMANDS = {
     "plan": run_plan,
     "load-demo": run_load_demo,
     "timezone": run_timezone,
+    "users": cli_admin.run_users,
+    "audit": cli_admin.run_audit,
 }

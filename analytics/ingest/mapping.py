@@ -234,10 +234,16 @@ class Mapping:
 
     @classmethod
     def from_json(cls, text: str) -> Mapping:
+        if len(text) > MAX_MAPPING_CHARS:
+            raise MappingError(f"too large for a mapping ({len(text):,} characters; at most {MAX_MAPPING_CHARS:,})")
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_int=_bounded_number, parse_float=_bounded_number, parse_constant=_no_constant)
         except json.JSONDecodeError as exc:
             raise MappingError(f"not valid JSON (line {exc.lineno}, column {exc.colno})") from exc
+        except RecursionError as exc:
+            raise MappingError(f"nested too deeply (a mapping has at most {MAX_MAPPING_DEPTH} levels)") from exc
+        if _depth(data) > MAX_MAPPING_DEPTH:
+            raise MappingError(f"nested too deeply (a mapping has at most {MAX_MAPPING_DEPTH} levels)")
         return cls.from_dict(data)
 
     def with_column(self, source: str, target_field: str) -> Mapping:
@@ -248,6 +254,32 @@ class Mapping:
         others = [(f, p) for f, p in self.values if f != value_field]
         kept = tuple((w, o) for w, o in pairs.items() if o)
         return replace(self, values=(*others, (value_field, kept)) if kept else tuple(others))
+
+
+# A mapping file is small and shallow: anything else is refused before it is looked at.
+MAX_MAPPING_CHARS = 1_000_000
+MAX_MAPPING_DEPTH = 8
+MAX_NUMBER_CHARS = 20
+
+
+def _bounded_number(text: str) -> int | float:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise MappingError(f"a number too long for a mapping ({len(text):,} characters)")
+    value = float(text) if any(c in text for c in ".eE") else int(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise MappingError("a number too large for a mapping")
+    return value
+
+
+def _no_constant(text: str) -> float:
+    raise MappingError(f"{text} is not a number a mapping can hold")
+
+
+def _depth(data: object, level: int = 1) -> int:
+    if level > MAX_MAPPING_DEPTH:
+        return level
+    children = data.values() if isinstance(data, dict) else data if isinstance(data, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level)
 
 
 def vocabulary(target: str) -> tuple[str, ...]:
