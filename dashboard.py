@@ -23,6 +23,12 @@ the sidebar widgets that `main()` draws before the page runs. The chosen client 
 (CLIENT_KEY), set by the picker a page draws with `pick_client()` or by `open_client()`. Query results are never cached, so a
 page shows what the store holds at that moment (an import is visible on the next page at once).
 
+Who is looking is decided at the start of every rerun (`signed_in_scope`): with an `[auth]` section in
+the secrets, a visitor signs in with `st.login` and the users table gives their role, read again at each
+click; without one, local mode serves this machine only and the visitor is the admin. `signin.py` holds
+the gate (hosts, addresses, automatic log-off, the screens shown instead of the dashboard). A role
+sees only its pages in the menu (PAGES_FOR), and the scope carries the role into every analytics call.
+
 Streamlit treats a folder named `pages/` next to the entrypoint as the legacy multipage layout until
 st.navigation has run once in the server process, so the very first request after the server starts,
 if it is a deep link such as /data, would run that page alone (no frame, no scope, wrong menu). Every
@@ -33,17 +39,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
+import uuid
 from datetime import date
 from pathlib import Path
 
 import streamlit as st
 from duckdb import DuckDBPyConnection
 
+import signin
 from analytics.metrics import adherence, clients, effectiveness
 from analytics.present import formats, tables
-from analytics.store.database import StoreError, default_db_path, is_empty, open_store
+from analytics.store import access, audit, users
+from analytics.store.database import StoreError, WriteConflict, default_db_path, is_empty, open_store
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
-from analytics.store.scope import Scope
+from analytics.store.scope import ADMIN, ANALYST, PRACTICE_MANAGER, ROLE_LABELS, THERAPIST, Scope, ScopeError
 
 # The pages, in menu order: (file, title, icon). Every file in pages/ must be listed here
 # (tests/test_architecture.py checks it).
@@ -54,7 +64,24 @@ PAGES = [
     ("pages/effectiveness.py", "Effectiveness", ":material/insights:"),
     ("pages/planner.py", "Planner", ":material/edit_calendar:"),
     ("pages/data.py", "Data", ":material/upload_file:"),
+    ("pages/users.py", "Users", ":material/manage_accounts:"),
+    ("pages/audit.py", "Audit", ":material/policy:"),
+    ("pages/settings.py", "Settings", ":material/settings:"),
 ]
+
+# The pages each role has in its menu (a page not listed cannot be opened by that role). What a page then
+# shows is limited by the scope in analytics (Scope.signed_in).
+PAGES_FOR = {
+    ADMIN: tuple(path for path, _, _ in PAGES),
+    PRACTICE_MANAGER: ("pages/overview.py", "pages/caseload.py", "pages/client.py", "pages/effectiveness.py"),
+    THERAPIST: ("pages/overview.py", "pages/caseload.py", "pages/client.py", "pages/effectiveness.py",
+                "pages/planner.py"),
+    ANALYST: ("pages/overview.py", "pages/effectiveness.py", "pages/data.py"),
+}
+VIEW_AS_ROLES = (ADMIN, PRACTICE_MANAGER)  # the roles offered "View as"
+CLIENT_PAGE = "pages/client.py"
+LOCAL_MODE_NOTICE = "Local mode: no sign-in"
+LOGGER = signin.LOGGER
 
 # st.session_state keys owned by the frame.
 VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
@@ -64,6 +91,9 @@ CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
+RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
+SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
+VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"
@@ -84,8 +114,29 @@ def require_data() -> None:
     """Stop the page with the way forward when the store holds no client yet (never an error)."""
     if is_empty(db()):
         st.info("No data yet. Import CSV files on the Data page, or run `make run` which loads the demo data.")
-        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+        link_to_data_page()
         st.stop()
+
+
+def link_to_data_page() -> None:
+    """A link to the Data page, for a role whose menu has it."""
+    if "pages/data.py" in PAGES_FOR.get(signed_in_scope().role, ()):
+        st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+
+
+def record_client_view(client_id: str) -> None:
+    """The Client page's row in the audit trail: once per client shown, until the person picks another client
+    or leaves the page."""
+    if st.session_state.get(VIEWED_KEY) == client_id:
+        return
+    audit.record(db(), actor=signed_in_scope(), action=audit.VIEW_CLIENT, object_type="client", object_id=client_id)
+    st.session_state[VIEWED_KEY] = client_id
+
+
+def record_download(what: str, client_id: str) -> None:
+    """A download button's on_click: the download in the audit trail (what, for which client)."""
+    audit.record(db(), actor=signed_in_scope(), action=audit.DOWNLOAD, object_type="client", object_id=client_id,
+                 detail=what)
 
 
 ALL_THERAPISTS = ""  # the "All therapists" choice of therapist_filter
@@ -196,18 +247,38 @@ def db() -> DuckDBPyConnection:
 
 
 def signed_in_scope() -> Scope:
-    """Who signed in. No sign-in is configured yet, so every visitor is the practice.
+    """Who is looking, decided once per rerun: the one place that maps an identity to a scope and role.
 
-    Real sign-in changes this function only: a therapist's session returns Scope.therapist(their id),
-    and the frame then offers no "View as" choice (see current_scope).
+    Local mode (no [auth] in the secrets): the practice's admin. Signed in with st.login: the users row
+    of their email, read on every rerun (so disabling a user or changing a role takes effect at their
+    next click), made a scope by Scope.signed_in; their sign-in must not have run out (signin.check_sign_in).
+    Raises signin.SignedOut, signin.NoAccess or signin.SignInEnded: main() then shows that screen only.
     """
-    return Scope.practice()
+    run = st.session_state.get(RUN_KEY)
+    held = st.session_state.get(SCOPE_KEY)
+    if held is not None and held[0] == run:
+        return held[1]
+    who = signin.identity()
+    if who is signin.LOCAL:
+        scope = Scope(None, role=ADMIN, user=signin.LOCAL_USER)
+    else:
+        user = users.find_user(db(), who.email)
+        if user is None or not user.active:
+            raise signin.NoAccess(who.email)
+        settings = access.load_settings(db())
+        signin.check_sign_in(db(), who, user.role, settings)
+        scope = Scope.signed_in(role=user.role, user=user.email, therapist_id=user.therapist_id,
+                                manager_free_text=settings.manager_free_text)
+    st.session_state[SCOPE_KEY] = (run, scope)
+    return scope
 
 
 def current_scope() -> Scope:
     """The scope every page reads: who signed in, narrowed to one therapist when the practice chose "View as"."""
-    # narrowed_to never widens: a therapist who signed in stays in their own caseload.
-    return signed_in_scope().narrowed_to(st.session_state.get(VIEW_AS_KEY) or None)
+    viewer = signed_in_scope()
+    if not viewer.is_practice or viewer.role not in VIEW_AS_ROLES:
+        return viewer  # a therapist stays in their own caseload; an analyst has no "View as"
+    return viewer.narrowed_to(st.session_state.get(VIEW_AS_KEY) or None)
 
 
 def current_period() -> Period:
@@ -301,7 +372,8 @@ def pick_client(scope: Scope) -> str | None:
 
 def view_as_picker() -> None:
     """The practice's "View as" choice: the whole practice or one therapist's caseload."""
-    if not signed_in_scope().is_practice:
+    viewer = signed_in_scope()
+    if not viewer.is_practice or viewer.role not in VIEW_AS_ROLES:
         return
     names = therapist_names()
     st.selectbox(
@@ -334,21 +406,87 @@ def period_picker() -> None:
         )
 
 
+def who_is_looking(scope: Scope) -> None:
+    """The sidebar's first lines: local mode said plainly, or who signed in with their role and a sign-out button."""
+    if scope.user == signin.LOCAL_USER:
+        with st.container(border=True, key="local_mode"):
+            st.markdown(f":orange[:material/lock_open: **{LOCAL_MODE_NOTICE}**]")
+            st.caption("Whoever uses this computer is the admin. Configure sign-in ([auth] in "
+                       ".streamlit/secrets.toml) before the practice's data goes in.")
+        return
+    st.text(f"{scope.user} · {ROLE_LABELS.get(scope.role, scope.role)}")
+    st.button("Sign out", key="sign_out", on_click=signin.sign_out, args=(db(), signin.identity(), scope.role))
+
+
+def report_error(exc: BaseException, page: str, scope: Scope | None) -> str:
+    """Log an unexpected error under a new reference (type and code lines only: no data, no clinical text) and
+    record it in the audit trail; returns the reference the person is shown."""
+    reference = uuid.uuid4().hex[:8].upper()
+    frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    LOGGER.error("error reference %s on page %s (role %s): %s\n%s", reference, page,
+                 scope.role if scope else "-", type(exc).__name__, frames)
+    try:
+        audit.record(db(), actor=scope or Scope(None, role="unknown", user="unknown"), action=audit.ERROR,
+                     object_type="error", object_id=reference, outcome="failed", detail=f"{page}: {type(exc).__name__}")
+    except Exception:  # the store itself may be what failed: the log line is there
+        LOGGER.error("error reference %s could not be written to the audit trail", reference)
+    return reference
+
+
+def run_page(navigation, scope: Scope) -> None:
+    """Run the chosen page; what goes wrong is said in one short line, never as a traceback."""
+    try:
+        navigation.run()
+    except ScopeError:
+        # The same words whether the thing asked for exists elsewhere or not at all.
+        signin.record_refusal_once(db(), None if scope.user == signin.LOCAL_USER else signin.identity(),
+                                   f"not in scope on {navigation.title}")
+        st.error("Not found: there is nothing with that id that you can see.")
+    except WriteConflict as exc:
+        st.error(f"Nothing was saved: {exc}.")
+    except Exception as exc:
+        reference = report_error(exc, navigation.title, scope)
+        st.error(f"Something went wrong and this page stopped. Reference {reference}: give it to whoever runs "
+                 "the dashboard; the server's log has the details under it.")
+
+
 def main() -> None:
-    """Draw the frame around the chosen page, then run the page."""
+    """Check who is looking, draw the frame around the chosen page, then run the page."""
     st.set_page_config(page_title="Homework adherence", layout="wide")
-    navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES])
+    st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
+    signing_in = signin.auth_configured()
+    if reason := signin.refusal(signing_in):
+        signin.record_refusal_once(None, None, reason)
+        signin.show_refusal(reason)
     try:
         db()
     except StoreError as exc:  # e.g. another program holds the file, or a newer release wrote it
-        st.error("The store cannot be opened, so there is nothing to show. The reason:")
-        st.code(str(exc), language=None)
-        st.stop()
+        why = str(exc)
+
+        def store_error() -> None:
+            st.error("The store cannot be opened, so there is nothing to show. The reason:")
+            st.code(why, language=None)
+
+        signin.show_alone(store_error)
+    try:
+        scope = signed_in_scope()
+    except signin.SignedOut:
+        signin.show_sign_in()
+    except signin.NoAccess as exc:
+        signin.record_refusal_once(db(), signin.identity(), "no active user")
+        signin.show_no_access(exc.email)
+    except signin.SignInEnded as exc:
+        signin.show_ended(str(exc))
+    allowed = PAGES_FOR.get(scope.role, ())
+    navigation = st.navigation([st.Page(path, title=title, icon=icon) for path, title, icon in PAGES if path in allowed])
+    if navigation.title != dict((path, title) for path, title, _ in PAGES)[CLIENT_PAGE]:
+        st.session_state.pop(VIEWED_KEY, None)  # a later visit to the Client page is a new view
     with st.sidebar:
+        who_is_looking(scope)
         view_as_picker()
         period_picker()
     st.session_state[FRAME_KEY] = True
-    navigation.run()
+    run_page(navigation, scope)
 
 
 if __name__ == "__main__":

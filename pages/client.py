@@ -12,7 +12,9 @@ from dashboard import (
     current_period,
     current_scope,
     db,
+    link_to_data_page,
     pick_client,
+    record_client_view,
     require_frame,
     scope_label,
     show_current_homework,
@@ -25,6 +27,7 @@ require_frame()
 
 FEEDBACK_TEXT_KEY = "feedback_text"
 FEEDBACK_SAVED_KEY = "feedback_saved"  # set just before st.rerun() after a save, for the message on the next run
+FEEDBACK_SEEN_KEY = "feedback_seen"  # (submission_id, version) of the feedback shown when the box was last drawn
 
 st.title("Client")
 
@@ -32,10 +35,11 @@ scope, period, now = current_scope(), current_period(), today()
 client = pick_client(scope)
 if client is None:
     st.info("No clients in your caseload yet. Import data on the Data page.")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    link_to_data_page()
     st.stop()
 
 profile = clients.client_profile(db(), scope=scope, client_id=client)
+record_client_view(client)
 # The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
 their_caseload = scope.narrowed_to(profile.therapist_id)
 as_of = period.as_of(now)
@@ -245,6 +249,9 @@ else:
 # --- Feedback ------------------------------------------------------------------------------------------------
 
 st.subheader("Give feedback")
+if not scope.may_write_clients:
+    st.info("Feedback is written by the client's therapist; your role reads the figures only.")
+    st.stop()
 if submissions.empty:
     st.info("There is no submission in this period to give feedback on.")
     st.stop()
@@ -262,9 +269,11 @@ chosen = st.selectbox(
     help="The client's submissions in the period, newest first.",
 )
 existing = tables.row_of(submissions, "submission_id", chosen)
+version = clients.feedback_version(db(), scope=scope, submission_id=chosen)
 if isinstance(existing["therapist_feedback"], str) and existing["therapist_feedback"].strip():
-    st.caption(f"Feedback given {formats.day_label(existing['feedback_at'], with_year=True)} "
-               "(saving replaces it):")
+    edited = ", edited" if version > 1 else ""
+    st.caption(f"Feedback given {formats.day_label(existing['feedback_at'], with_year=True)}{edited} "
+               "(saving adds a new version; earlier ones are kept):")
     st.text(existing["therapist_feedback"])
 else:
     st.caption("No feedback on this submission yet.")
@@ -280,13 +289,17 @@ with st.form("feedback_form", border=False):
         placeholder="What went well, what to try next time…",
     )
     save = st.form_submit_button("Save feedback", type="primary", key="feedback_save")
+# The version this person saw is the one drawn on the run before this click: a newer one is someone else's.
+seen = st.session_state.get(FEEDBACK_SEEN_KEY)
+st.session_state[FEEDBACK_SEEN_KEY] = (chosen, version)
 if save:
     try:
-        clients.save_feedback(db(), scope=scope, submission_id=chosen, text=text, at=datetime.now(UTC))
+        clients.save_feedback(db(), scope=scope, submission_id=chosen, text=text, at=datetime.now(UTC),
+                              expected_version=seen[1] if seen and seen[0] == chosen else version)
     except ScopeError:
         st.error("This submission is not in your caseload, so no feedback was saved.")
-    except ValueError:
-        st.error(f"Nothing was saved: write some feedback first (at most {clients.MAX_FEEDBACK_CHARS:,} characters).")
+    except clients.FeedbackRefused as exc:  # the reason, in words; the text stays in the box
+        st.error(f"Nothing was saved. {exc}")
     else:
         st.session_state[FEEDBACK_SAVED_KEY] = True
         st.rerun()  # every figure and list reads the store again, so the feedback shows at once

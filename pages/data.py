@@ -177,7 +177,7 @@ st.title("Data")
 scope = current_scope()
 
 st.subheader("Import files")
-if not scope.is_practice:
+if not scope.may_import:
     st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files.")
 else:
     upload_round = st.session_state.setdefault(UPLOAD_ROUND_KEY, 0)
@@ -220,7 +220,7 @@ else:
     if import_column.button("Import", type="primary", disabled=not uploads, key="import_button"):
         report = importer.import_batch(
             db(), [(f.name, f.getvalue()) for f in uploads], scope=scope, mapping=mappings, max_bytes=limit,
-            imported_by="dashboard", skip_invalid=skip_invalid,
+            imported_by=scope.user or "dashboard", skip_invalid=skip_invalid,
         )
         st.session_state[LAST_REPORT_KEY] = report
         st.session_state[LAST_REPORT_KIND_KEY] = "import"

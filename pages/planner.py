@@ -10,7 +10,16 @@ from analytics.planning import library, planner, takehome
 from analytics.present import formats, plan_editor, tables, type_figures
 from analytics.store import vocabulary
 from analytics.store.scope import ScopeError
-from dashboard import current_scope, db, pick_client, require_frame, show_current_homework, today
+from dashboard import (
+    current_scope,
+    db,
+    link_to_data_page,
+    pick_client,
+    record_download,
+    require_frame,
+    show_current_homework,
+    today,
+)
 
 require_frame()
 
@@ -26,7 +35,7 @@ scope, now = current_scope(), today()
 client = pick_client(scope)
 if client is None:
     st.info("No clients in your caseload yet. Import data on the Data page.")
-    st.page_link("pages/data.py", label="Go to the Data page", icon=":material/upload_file:")
+    link_to_data_page()
     st.stop()
 
 # Per client, so that a plan half built for one client never shows for another.
@@ -49,10 +58,12 @@ def take_home(assignment_ids: list[str], *, key: str) -> None:
     buttons = st.container(horizontal=True)
     buttons.download_button(
         "Calendar file (.ics)", data=takehome.plan_ics(stored, client_label=who.label), file_name=f"{stem}.ics",
-        mime="text/calendar", on_click="ignore", key=f"planner_ics_{key}", icon=":material/calendar_month:",
+        mime="text/calendar", on_click=record_download, args=("calendar file (.ics)", client),
+        key=f"planner_ics_{key}", icon=":material/calendar_month:",
         help="One event per task (repeating as often as asked), for the client's phone or computer calendar.")
     buttons.download_button(
-        "Printable handout (HTML)", mime="text/html", on_click="ignore", key=f"planner_handout_{key}",
+        "Printable handout (HTML)", mime="text/html", on_click=record_download, args=("handout (HTML)", client),
+        key=f"planner_handout_{key}",
         data=takehome.plan_handout_html(stored, client_label=who.label, therapist_name=who.therapist_name),
         file_name=f"{stem}.html", icon=":material/print:",
         help="One page: what to do, how often, by when, why, and a table to note mood before and after.")
@@ -146,6 +157,12 @@ with st.expander("Add a template to the library, or change one"):
     if base is not None and not picked.startswith(library.USER_PREFIX):
         st.caption("This template came with the dashboard and stays as shipped: saving makes your practice's own copy, "
                    "with a new id.")
+    elif base is not None:
+        author = library.template_author(db(), picked) or (None, None)
+        st.caption(f"Written by {author[0] or 'an earlier release (no author recorded)'}"
+                   + (f", last changed by {author[1]}" if author[1] and author[1] != author[0] else "")
+                   + ("." if library.may_change(scope, author[0]) else
+                      ". Only its author or an admin can change it: saving makes a copy of your own instead."))
     form_key = picked or "new"  # a form per template, so that its fields start from that template
     with st.form(f"planner_template_form_{form_key}", border=False):
         kind = st.selectbox("Type", options=vocabulary.ASSIGNMENT_TYPES, format_func=vocabulary.TYPE_LABELS.__getitem__,
@@ -174,12 +191,14 @@ with st.expander("Add a template to the library, or change one"):
                                     key=f"planner_template_preferences_{form_key}")
         save_template = st.form_submit_button("Save the template", key=f"planner_template_save_{form_key}")
     if save_template:
+        theirs = bool(picked) and picked.startswith(library.USER_PREFIX) and not library.may_change(
+            scope, (library.template_author(db(), picked) or (None, None))[0])
         try:
             saved_id = library.save_template(db(), {
-                "template_id": picked or None, "assignment_type": kind, "title": title, "instructions": instructions,
-                "default_minutes": minutes, "times_per_week": times, "suits_concerns": concerns,
-                "suits_goals": goals, "suits_preferences": preferences,
-            })
+                "template_id": None if theirs else picked or None, "assignment_type": kind, "title": title,
+                "instructions": instructions, "default_minutes": minutes, "times_per_week": times,
+                "suits_concerns": concerns, "suits_goals": goals, "suits_preferences": preferences,
+            }, scope=scope)
         except ValueError as exc:
             st.error("Nothing was saved. What needs changing:")
             st.text(str(exc))

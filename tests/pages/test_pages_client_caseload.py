@@ -241,7 +241,7 @@ def test_blank_feedback_is_refused_with_a_message_and_nothing_is_written(app: Ap
     no_exception(app.selectbox(key="feedback_submission_C1").set_value("S1").run())
     app.text_area(key="feedback_text").input("   ")
     no_exception(app.button(key="feedback_save").click().run())
-    assert [e.value for e in app.error] == ["Nothing was saved: write some feedback first (at most 4,000 characters)."]
+    assert [e.value for e in app.error] == ["Nothing was saved. The feedback box is empty: write some feedback first."]
     assert not app.success
     assert stored_feedback(detailed_store, "S1") is None
 
