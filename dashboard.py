@@ -422,7 +422,8 @@ def report_error(exc: BaseException, page: str, scope: Scope | None) -> str:
     """Log an unexpected error under a new reference (type and code lines only: no data, no clinical text) and
     record it in the audit trail; returns the reference the person is shown."""
     reference = uuid.uuid4().hex[:8].upper()
-    frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    frames = "".join(f"  {Path(frame.filename).name}:{frame.lineno} in {frame.name}\n"
+                     for frame in traceback.extract_tb(exc.__traceback__))  # where, not the source text
     LOGGER.error("error reference %s on page %s (role %s): %s\n%s", reference, page,
                  scope.role if scope else "-", type(exc).__name__, frames)
     try:

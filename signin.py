@@ -89,10 +89,17 @@ def allowed_hosts(signing_in: bool) -> tuple[str, ...]:
     return tuple(hosts)
 
 
+def server_address() -> str | None:
+    """The address the server listens on (--server.address, or .streamlit/config.toml); None for every address."""
+    from streamlit import config  # st.get_option reads the same option
+
+    return config.get_option("server.address")
+
+
 def refusal(signing_in: bool) -> str | None:
     """The one-line reason this request is not served, or None: a server on a public address without sign-in,
     or a Host header that is not an allowed host (the DNS-rebinding path to a local server)."""
-    address = st.get_option("server.address")
+    address = server_address()
     if not signing_in and not access.is_local_address(address):
         shown = audit.clean(address, 60) or "every address"
         return (f"Refused: no sign-in is configured ([auth] in .streamlit/secrets.toml), so this dashboard only serves "
@@ -166,10 +173,14 @@ def _first_sight(con: DuckDBPyConnection, who: Identity, role: str, now: datetim
     return state
 
 
-def check_sign_in(con: DuckDBPyConnection, who: Identity, role: str, settings: AccessSettings,
-                  now: datetime | None = None) -> None:
+def current_time() -> datetime:
+    """The clock the sign-in limits are measured with (one place, so tests can move it)."""
+    return datetime.now(UTC)
+
+
+def check_sign_in(con: DuckDBPyConnection, who: Identity, role: str, settings: AccessSettings) -> None:
     """Record a new sign-in, and end one that ran out (SignInEnded with the reason, written to the audit trail)."""
-    now = now or datetime.now(UTC)
+    now = current_time()
     registry = sign_ins()
     with registry.lock:
         state = registry.by_ref.get(who.ref)
