@@ -18,6 +18,7 @@ from duckdb import DuckDBPyConnection
 from scipy import stats
 
 from analytics.metrics.stats import mean_interval
+from analytics.store.access import shown_labels
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES, MEASURES, TYPE_LABELS
@@ -251,7 +252,8 @@ def adherence_outcome(
     intercept = _float_or_none(frame["intercept"].iloc[0]) if n and r is not None else None
     return AdherenceOutcome(
         measure=measure,
-        points=frame[["client_id", "label", "completion_rate", "change"]].reset_index(drop=True),
+        points=shown_labels(con, frame[["client_id", "label", "completion_rate", "change"]].reset_index(drop=True),
+                            scope=scope),  # pseudonyms in the analyst's view
         n=n,
         r=r,
         ci_low=interval[0] if interval else None,
