@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 DB     ?= $(or $(HOMEWORK_DB),data/homework.duckdb)
 PORT   ?= 8501
 
+OIDC   := tests/browser/oidc
+
 .PHONY: run test lint setup setup-dev demo-store clean
 
 run: $(VENV)/.runtime demo-store
 	$(BIN)/streamlit run dashboard.py --server.address localhost --server.port $(PORT) -- --db $(DB)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev $(OIDC)/node_modules/.package-lock.json
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -19,7 +21,7 @@ lint: $(VENV)/.dev
 setup: $(VENV)/.runtime
 setup-dev: $(VENV)/.dev
 
-# Creates the store from the bundled demo data, moved to end today; an existing store is kept.
+# Creates the store from the bundled demo data, moved to end yesterday; an existing store is kept.
 demo-store: $(VENV)/.runtime
 	$(BIN)/python -m analytics load-demo --db $(DB) --if-missing
 
@@ -34,5 +36,11 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The OpenID Connect provider of the sign-in browser test (the npm package oidc-provider, pinned in its lock file).
+# Without npm this only warns: the test then fails and says what is missing.
+$(OIDC)/node_modules/.package-lock.json: $(OIDC)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix $(OIDC) --no-audit --no-fund; \
+	else echo "npm not found: install Node.js and npm (apt-get install nodejs npm); the sign-in test will fail"; fi
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache screenshots
+	rm -rf $(VENV) .pytest_cache .ruff_cache screenshots $(OIDC)/node_modules
