@@ -85,9 +85,8 @@ def append(
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}")
     at = at or datetime.now(UTC)
-    head = con.execute("select seq, row_hash from audit_head where id = 1").fetchone()
-    prev = head[1] if head else GENESIS
-    seq = con.execute("select nextval('audit_seq')").fetchone()[0]
+    prev, seq = con.execute("select coalesce((select row_hash from audit_head where id = 1), ?), nextval('audit_seq')",
+                            [GENESIS]).fetchone()
     values = {
         "seq": seq, "logged_at": at, "user_email": actor_email(actor), "user_role": clean(actor.role, 40),
         "action": action, "object_type": clean(object_type, 40), "object_id": clean(object_id),
