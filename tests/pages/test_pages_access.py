@@ -398,3 +398,18 @@ def test_the_audit_page_filters_by_user_and_action_and_checks_the_chain(store: P
     con = open_store(store)
     assert audit.verify(con).ok
     con.close()
+
+
+def test_with_sign_in_the_allowed_hosts_add_the_redirect_host_and_the_configured_list(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit as st
+
+    secrets = {"auth": {"redirect_uri": "https://dash.practice.example/oauth2callback"},
+               "dashboard": {"allowed_hosts": ["homework.practice.example"]}}
+    monkeypatch.setattr(st, "secrets", secrets)
+    hosts = signin.allowed_hosts(True)
+    assert hosts == ("localhost", "127.0.0.1", "::1", "dash.practice.example", "homework.practice.example")
+    assert access.host_allowed("homework.practice.example:443", hosts)
+    assert not access.host_allowed("attacker.example", hosts)
+    assert signin.allowed_hosts(False) == access.LOCAL_HOSTS  # local mode: this machine only
