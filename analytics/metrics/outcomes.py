@@ -11,6 +11,8 @@ The thresholds are those of NHS Talking Therapies (formerly IAPT), as in its Man
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
@@ -117,3 +119,54 @@ def measure_change(con: DuckDBPyConnection, *, scope: Scope, client_id: str | No
     frame = con.execute(MEASURE_CHANGE, params).df()
     frame["recovered"] = frame["recovered"].astype("boolean")
     return frame
+
+
+# Per client and measure in scope (scores taken up to $today): the latest score, the one before it, and
+# the lowest score before the latest (the most recent of equal ones), with their dates.
+LATEST_SCORES = """
+with scores as (
+    select m.client_id, m.measure, m.score, m.administered_on,
+           row_number() over (partition by m.client_id, m.measure order by m.administered_on desc) as back
+    from measures m
+    join clients c using (client_id)
+    where m.administered_on <= $today
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+),
+earlier as (
+    select client_id, measure,
+           first(score order by administered_on desc)                  as previous_score,
+           max(administered_on)                                        as previous_on,
+           min(score)                                                  as best_score,
+           first(administered_on order by score, administered_on desc) as best_on
+    from scores
+    where back > 1
+    group by client_id, measure
+)
+select l.client_id, l.measure, l.score as latest_score, l.administered_on as latest_on,
+       e.previous_score, e.previous_on, e.best_score, e.best_on,
+       l.score - e.previous_score as rise_from_previous,
+       l.score - e.best_score     as rise_from_best
+from scores l
+left join earlier e using (client_id, measure)
+where l.back = 1
+order by l.client_id, l.measure
+"""
+
+
+def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date) -> pd.DataFrame:
+    """Per client in scope and measure, scores taken up to `today`: client_id, measure, latest_score,
+    latest_on, previous_score and previous_on (the score before the latest), best_score and best_on (the
+    lowest score before the latest, the most recent of equal ones), rise_from_previous and rise_from_best
+    (latest minus each, points; positive is worse). The earlier figures are empty with one score only."""
+    frame = con.execute(LATEST_SCORES, {"today": today, "scope_therapist": scope.therapist_id}).df()
+    for column in ("previous_score", "best_score", "rise_from_previous", "rise_from_best"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def band_of(measure: str, score: int) -> str | None:
+    """The severity band of a score ("moderate"), or None for a score outside the measure's range."""
+    for low, high, band in BANDS.get(measure, []):
+        if low <= score <= high:
+            return band
+    return None
