@@ -107,6 +107,14 @@ def load_thresholds(con: DuckDBPyConnection) -> Thresholds:
     return thresholds
 
 
+def thresholds_or_defaults(con: DuckDBPyConnection) -> tuple[Thresholds, str | None]:
+    """The stored thresholds, or the defaults with the reason when a stored one is not valid (the list stays useful)."""
+    try:
+        return load_thresholds(con), None
+    except ValueError as exc:
+        return Thresholds(), str(exc)
+
+
 def save_thresholds(con: DuckDBPyConnection, thresholds: Thresholds) -> None:
     """Store every threshold under attention.<field>, in one transaction."""
     with transaction(con):
@@ -348,8 +356,16 @@ def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Threshol
     return pd.DataFrame(list(rows.values()), columns=columns)
 
 
+def _texts_of(rule: str, hits: list[str], row: dict) -> int:
+    """How many reason texts `rule` wrote for a client (the score rules write one per measure, together)."""
+    if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
+        return len(row["score_reasons"])
+    return 0 if rule == "severe_band" else 1
+
+
 COLUMNS = [
-    "rank", "client_id", "label", "therapist_id", "therapist_name", "status", "reasons", "rule_ids", "kinds",
+    "rank", "client_id", "label", "therapist_id", "therapist_name", "status", "reasons", "reason_kinds", "rule_ids",
+    "kinds",
     "top_kind", "n_reasons", "recent_completion", "recent_due", "days_silent", "last_submission_on", "missed_streak",
     "mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_n", "mood_recent_mean", "mood_recent_n",
     "mood_usual_median", "mood_usual_n", "phq9_latest", "gad7_latest", "feedback_waiting", "feedback_oldest_days",
@@ -363,7 +379,8 @@ def needs_attention(
     """The active and paused clients in scope with at least one reason for attention, most urgent first.
 
     Columns: rank (1 = first), client_id, label, therapist_id, therapist_name, status, reasons (list of
-    texts with the client's own figures), rule_ids (list of RULES ids, most severe first), kinds (the
+    texts with the client's own figures), reason_kinds (the KINDS key of each reason), rule_ids (list of
+    RULES ids, most severe first), kinds (the
     KINDS keys of those rules, in KINDS order) and top_kind (the first of them), n_reasons, and the key
     figures: recent_completion (0-1, over assignments due in the last completion_window_days) and
     recent_due (assignments), days_silent (days since the last submission; NA if none) and
@@ -412,7 +429,7 @@ def needs_attention(
     writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
                "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
     records = frame.to_dict("records")
-    reasons, rule_ids = [], []
+    reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
         hits = [rule for rule in SEVERITY if bool(flags[rule].iloc[index])]
         texts: list[str] = []
@@ -422,8 +439,9 @@ def needs_attention(
             elif rule in writers:
                 texts.append(writers[rule](row, t, today))
         reasons.append(texts)
+        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, row))])
         rule_ids.append(hits)
-    frame["reasons"], frame["rule_ids"] = reasons, rule_ids
+    frame["reasons"], frame["reason_kinds"], frame["rule_ids"] = reasons, reason_kinds, rule_ids
     frame = frame[frame["rule_ids"].map(bool).astype(bool)].copy()
     frame["kinds"] = [[kind for kind in KIND_ORDER if any(KIND_OF[r] == kind for r in ids)] for ids in frame["rule_ids"]]
     frame["top_kind"] = [kinds[0] for kinds in frame["kinds"]]

@@ -16,6 +16,7 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.store.period import Period
 from analytics.store.scope import Scope
 
 BANDS: dict[str, list[tuple[int, int, str]]] = {
@@ -62,15 +63,20 @@ join clients c using (client_id)
 left join bands b on b.measure = m.measure and m.score between b.low and b.high
 where m.client_id = $client_id
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+  and m.administered_on between $start and $as_of
 order by m.measure, m.administered_on
 """
 
 
-def measure_series(con: DuckDBPyConnection, *, scope: Scope, client_id: str) -> pd.DataFrame:
+def measure_series(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period: Period | None = None,
+                   today: date | None = None) -> pd.DataFrame:
     """The client's scores, by measure then date: measure (PHQ-9 | GAD-7), administered_on (date),
-    score (points) and band (minimal | mild | moderate | moderately severe | severe)."""
+    score (points) and band (minimal | mild | moderate | moderately severe | severe). Every score, or
+    with `period` and `today` those taken from the period's start to its as-of date."""
     scope.require_client(con, client_id)
-    params = {**_band_params(), "client_id": client_id, "scope_therapist": scope.therapist_id}
+    start, as_of = (period.start, period.as_of(today)) if period else (date(1, 1, 1), date(9999, 12, 31))
+    params = {**_band_params(), "client_id": client_id, "scope_therapist": scope.therapist_id, "start": start,
+              "as_of": as_of}
     return con.execute(MEASURE_SERIES, params).df()
 
 

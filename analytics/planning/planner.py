@@ -501,6 +501,20 @@ def current_assignments(
         "since": today - timedelta(days=days_back), "limit": limit}).df()
 
 
+def homework_now(
+    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current, overdue) for the Client page, both in the columns of `current_assignments`:
+    current is the active homework due today or later, soonest first; overdue is the active homework due
+    in the last CURRENT_DAYS_BACK days, before today, that is not fully done (credit under expected_count),
+    the most recent first."""
+    frame = current_assignments(con, scope=scope, client_id=client_id, today=today)
+    due = pd.to_datetime(frame["due_on"]).dt.date
+    current = frame[due >= today].reset_index(drop=True)
+    overdue = frame[(due < today) & (frame["credit"] < frame["expected_count"])]
+    return current, overdue.iloc[::-1].reset_index(drop=True)
+
+
 ASSIGNMENT_IN_SCOPE = """
 select a.assigned_on, a.status
 from assignments a

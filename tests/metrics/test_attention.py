@@ -62,7 +62,7 @@ import pytest
 from analytics.metrics import attention
 from analytics.metrics.attention import Thresholds
 from analytics.store.database import open_store
-from analytics.store.scope import Scope
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
 PRACTICE = Scope.practice()
@@ -170,6 +170,8 @@ def test_each_rule_triggers_alone_and_nobody_else_is_listed(con):
     }
     assert rows["C17"]["kinds"] == ["engagement", "admin"] and rows["C17"]["top_kind"] == "engagement"
     assert rows["C18"]["kinds"] == ["clinical", "admin"] and rows["C15"]["kinds"] == ["admin"]
+    assert rows["C18"]["reason_kinds"] == ["clinical", "clinical", "admin"]  # score rise, silent, feedback
+    assert rows["C23"]["reason_kinds"] == ["clinical"]  # one text says both the rise and the severe band
 
 
 def test_ranking_puts_clinical_risk_first_then_engagement_then_admin(con):
@@ -218,6 +220,14 @@ def test_reasons_carry_the_clients_own_figures(con):
 def test_scores_after_today_do_not_count(con):
     con.execute("insert into measures values ('C14', 'PHQ-9', 27, '2026-03-16')")
     assert "C14" not in listed(con)
+
+
+def test_client_flags_is_one_clients_row(con):
+    flags = attention.client_flags(con, scope=PRACTICE, client_id="C23", today=TODAY)
+    assert list(flags["client_id"]) == ["C23"] and flags["rule_ids"][0] == ["score_rise", "severe_band"]
+    assert attention.client_flags(con, scope=PRACTICE, client_id="C14", today=TODAY).empty
+    with pytest.raises(ScopeError):
+        attention.client_flags(con, scope=Scope.therapist("T2"), client_id="C23", today=TODAY)
 
 
 def test_a_paused_client_is_never_flagged_as_silent(con):
