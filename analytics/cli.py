@@ -8,8 +8,9 @@ import json
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -61,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--therapists", type=_positive, default=4)
     p.add_argument("--weeks", type=_positive, default=16)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--end", type=_iso_date, default=None, help="last day of the data (default: today)")
+    p.add_argument("--end", type=_iso_date, default=None,
+                   help="last day of the data (default: today, ending at this moment in --timezone)")
+    p.add_argument("--timezone", default="UTC", help="the practice's time zone, an IANA name (default: UTC)")
 
     p = commands.add_parser("import", help="import data files (CSV or .xlsx) as one batch")
     add_db(p)
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     counts = demo.write_demo(args.out, clients=args.clients, therapists=args.therapists,
-                             weeks=args.weeks, seed=args.seed, end=args.end)
+                             weeks=args.weeks, seed=args.seed, end=args.end, timezone=args.timezone)
     for table, rows in counts.items():
         print(f"{args.out / (table + '.csv')}: {rows} rows")
     return EXIT_OK
@@ -278,7 +281,8 @@ def run_load_demo(args: argparse.Namespace) -> int:
         print(f"{path}: the store already holds data; left as it is")
         return EXIT_OK
     with tempfile.TemporaryDirectory() as tmp:
-        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=date.today())
+        now = datetime.now(ZoneInfo(get_timezone(con))).replace(tzinfo=None, microsecond=0)  # the practice's clock
+        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=now.date(), not_after=now)
         names = ["therapists", "clients", "assignments", "submissions", "measures"]
         files = [(f"{n}.csv", Path(tmp) / f"{n}.csv") for n in names]
         report = import_batch(con, files, scope=Scope.practice(), imported_by="demo loader")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -560,3 +561,24 @@ def test_plan_without_an_action_is_a_usage_error(practice, capsys):
     code, _, err = cli(capsys, "plan", "--db", practice, "--client", "C1")
     assert code == 2
     assert "add --suggest" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# load-demo: the bundled demo, moved to end today, holds nothing later than now
+# ---------------------------------------------------------------------------------------------
+
+
+def test_load_demo_ends_today_and_holds_nothing_later_than_now(tmp_path, capsys):
+    db = tmp_path / "demo.duckdb"
+    code, out, _ = cli(capsys, "load-demo", "--db", db)
+    after = datetime.now(UTC)
+    assert code == 0 and "so that it ends today" in out
+    con = open_store(db)
+    try:
+        latest, feedback, days = con.execute(
+            "select max(submitted_at), max(feedback_at), count(distinct submitted_at::date) from submissions").fetchone()
+    finally:
+        con.close()
+    assert days > 50  # the demo's 16 weeks
+    assert latest <= after and feedback <= after  # the store's time zone is UTC, as the demo's clock
+    assert latest.date() >= after.date() - timedelta(days=2)  # it does run up to about now
