@@ -1,4 +1,4 @@
-"""The command line: `python -m analytics demo | import | summary | plan | load-demo | timezone`."""
+"""The command line: `python -m analytics demo | import | summary | plan | load-demo | settings | timezone`."""
 
 from __future__ import annotations
 
@@ -19,8 +19,9 @@ from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
 from analytics.metrics import adherence, attention, caseload, effectiveness
 from analytics.metrics.clients import client_profile
-from analytics.planning import planner
+from analytics.planning import suggest
 from analytics.planning.library import LibraryError
+from analytics.store import settings
 from analytics.store.database import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
 from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--client", required=True, help="the client's id")
     p.add_argument("--suggest", action="store_true", help="print the library's templates ranked for the client")
-    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{planner.MAX_SUGGESTIONS}, default 8)")
+    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{suggest.MAX_SUGGESTIONS}, default 8)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--therapist", default=None, help="plan as this therapist (only their clients)")
@@ -111,6 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("load-demo", help="create the store from the bundled demo data, ending today")
     add_db(p)
     p.add_argument("--if-missing", action="store_true", help="do nothing when the store already holds clients")
+
+    p = commands.add_parser("settings", help="show the practice's settings, or set one (practice_name)")
+    actions = p.add_subparsers(dest="action", required=True)
+    add_db(actions.add_parser("show", help="print every setting: key, then value"))
+    setter = actions.add_parser("set", help="set a setting; an empty value clears it")
+    add_db(setter)
+    setter.add_argument("key", choices=[settings.PRACTICE_NAME_KEY], help="practice_name: on handouts and calendar files")
+    setter.add_argument("value")
 
     p = commands.add_parser("timezone", help="show or set the practice's time zone")
     add_db(p)
@@ -219,21 +228,21 @@ def with_effectiveness(con, frame: pd.DataFrame, *, scope: Scope, as_of: date) -
 
 
 PLAN_COLUMNS = ["rank", "template_id", "source", "assignment_type", "title", "default_minutes", "times_per_week",
-                "expected_completion", "expected_mood_lift", "score", "reason"]
+                "template_times_per_week", "expected_completion", "expected_mood_lift", "score", "reason", "load_note"]
 
 
 def run_plan(args: argparse.Namespace) -> int:
     if not args.suggest:
         print("error: nothing to do: add --suggest to list homework suggestions", file=sys.stderr)
         return EXIT_USAGE
-    if args.limit > planner.MAX_SUGGESTIONS:
-        print(f"error: --limit can be at most {planner.MAX_SUGGESTIONS}", file=sys.stderr)
+    if args.limit > suggest.MAX_SUGGESTIONS:
+        print(f"error: --limit can be at most {suggest.MAX_SUGGESTIONS}", file=sys.stderr)
         return EXIT_USAGE
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
     try:
-        frame = planner.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
+        frame = suggest.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
     except ScopeError:
         where = f"therapist {args.therapist}'s caseload" if args.therapist else "the store"
         print(f"error: no client {args.client!r} in {where}", file=sys.stderr)
@@ -291,6 +300,21 @@ def run_load_demo(args: argparse.Namespace) -> int:
     return EXIT_OK if report.accepted else EXIT_REFUSED
 
 
+def run_settings(args: argparse.Namespace) -> int:
+    con = open_store(args.db)
+    if args.action == "set":
+        try:
+            value = settings.set_practice_name(con, args.value)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"{args.key}: {value}" if value else f"{args.key}: cleared")
+        return EXIT_OK
+    print(f"{settings.PRACTICE_NAME_KEY}: {settings.practice_name(con) or ''}")
+    print(f"timezone: {get_timezone(con)}")
+    return EXIT_OK
+
+
 def run_timezone(args: argparse.Namespace) -> int:
     con = open_store(args.db)
     if args.zone:
@@ -305,5 +329,6 @@ COMMANDS = {
     "summary": run_summary,
     "plan": run_plan,
     "load-demo": run_load_demo,
+    "settings": run_settings,
     "timezone": run_timezone,
 }

@@ -211,12 +211,17 @@ def current_homework_table(current: pd.DataFrame) -> pd.DataFrame:
 
 
 def assignment_choices(current: pd.DataFrame) -> dict[str, str]:
-    """assignment_id -> "Body scan · due 3 Mar 2026 · P20260301-001" for a picker, in the list's order."""
-    return {
-        row["assignment_id"]: " · ".join([str(row["title"]), f"due {day_label(row['due_on'], with_year=True)}",
-                                          row["assignment_id"]])
-        for row in current.to_dict("records")
-    }
+    """assignment_id -> "“Body scan” due 3 Mar 2026" for a picker and for messages, in the list's order: homework by
+    its title and due date; the id is added only to tell apart two that read the same."""
+    named = {row["assignment_id"]: f"“{row['title']}” due {day_label(row['due_on'], with_year=True)}"
+             for row in current.to_dict("records")}
+    texts = list(named.values())
+    return {aid: f"{text} ({aid})" if texts.count(text) > 1 else text for aid, text in named.items()}
+
+
+def homework_names(items: list) -> str:
+    """Plan items by title and due date: "“Body scan” due 3 Mar 2026, “Daily walk” due 3 Mar 2026"."""
+    return ", ".join(f"“{item.title.strip()}” due {day_label(item.due, with_year=True)}" for item in items)
 
 
 def template_choices(templates: pd.DataFrame) -> dict[str, str]:
