@@ -152,9 +152,8 @@ else:
 with st.expander("The rules, with the practice's thresholds"):
     for name, texts in attention.rules_by_kind(thresholds).items():
         st.markdown(f"**{name}**\n" + "\n".join(f"- {text}" for text in texts))
-    st.caption("Clinical risk ranks first, then engagement, then admin; within a kind, more reasons of that kind first; "
-               "then the most serious rule (in the order above); then the lowest completion. Discharged clients are "
-               "never listed.")
+    st.caption("Clinical risk ranks first, then engagement, then admin; within a kind, the most serious rule met (in "
+               "the order above), then the next; then the lowest completion. Discharged clients are never listed.")
 
 # --- Completion by therapist (or client) and the spread of client rates ---------------------------------------
 

@@ -1,7 +1,7 @@
 """Needs attention: the clients in scope that a therapist should look at first, and why.
 
 The rules (RULES) fall into three kinds, ranked in this order: clinical risk (questionnaire scores
-getting worse or severe, long silence, mood dropping or falling), engagement (missed in a row, low
+severe or getting worse, long silence, mood dropping or falling), engagement (missed in a row, low
 completion) and admin (feedback waiting). Each is written out with the practice's thresholds (stored in
 `settings` under `attention.<field>`), and each reason carries the client's own figures. Every rule is
 computed over the whole scope at once: the adherence rules in one query over `due_assignments` and
@@ -142,11 +142,11 @@ KINDS: dict[str, str] = {"clinical": "Clinical risk", "engagement": "Engagement"
 
 # In order of severity within and across kinds.
 RULES: tuple[Rule, ...] = (
+    Rule("severe_band", "clinical",
+         "The latest score is in the severe band: PHQ-9 {phq9_severe_from} or more, GAD-7 {gad7_severe_from} or more"),
     Rule("score_rise", "clinical",
          "The latest PHQ-9 score is {phq9_rise} points or more above the previous or the lowest earlier score "
          "(GAD-7: {gad7_rise} points): a reliable rise"),
-    Rule("severe_band", "clinical",
-         "The latest score is in the severe band: PHQ-9 {phq9_severe_from} or more, GAD-7 {gad7_severe_from} or more"),
     Rule("mood_drop", "clinical",
          "Mean mood over the last {mood_recent_days} days (at least {mood_recent_min_n} ratings) is {mood_drop_points:g} "
          "points or more under the client's usual level, the median of the last {mood_usual_days} days (at least "
@@ -389,8 +389,8 @@ def needs_attention(
     over the last mood_window_days) and mood_n (ratings), mood_recent_mean and mood_recent_n (the last
     mood_recent_days), mood_usual_median and mood_usual_n (the last mood_usual_days), phq9_latest and
     gad7_latest (scores), feedback_waiting (submissions) and feedback_oldest_days.
-    Ranked by the kind of the most serious reason (clinical, engagement, admin), then the number of
-    reasons of that kind, then the most severe rule (RULES order), then the lowest recent_completion.
+    Ranked by the kind of the most serious reason (clinical, engagement, admin), then the most severe
+    rule met (RULES order), then the next most severe, and so on, then the lowest recent_completion.
     """
     t = thresholds
     frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t)).df()
@@ -447,12 +447,11 @@ def needs_attention(
     frame["top_kind"] = [kinds[0] for kinds in frame["kinds"]]
     frame["n_reasons"] = frame["rule_ids"].map(len)
     frame["kind_rank"] = frame["top_kind"].map(KIND_ORDER.index)
-    frame["n_top_kind"] = [sum(KIND_OF[r] == top for r in ids) for ids, top in zip(frame["rule_ids"], frame["top_kind"],
-                                                                                  strict=True)]
-    # Ids sorted by severity compare like a binary number with the most severe rule as the top bit.
+    # Ids sorted by severity compare like a binary number with the most severe rule as the top bit: the most severe
+    # rule met decides, then the next one, and so on.
     frame["severity"] = frame["rule_ids"].map(lambda ids: sum(2 ** (len(SEVERITY) - SEVERITY.index(r)) for r in ids))
-    frame = frame.sort_values(["kind_rank", "n_top_kind", "severity", "recent_completion", "label", "client_id"],
-                              ascending=[True, False, False, True, True, True], na_position="last")
+    frame = frame.sort_values(["kind_rank", "severity", "recent_completion", "label", "client_id"],
+                              ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)
     return frame[COLUMNS].reset_index(drop=True)
 

@@ -44,13 +44,13 @@ expected_count 1 unless given; every assignment is set on 01-01.
                                                                                   the lowest (5): score rise
   C25 (T1)  PHQ-9 21 (01-05) -> 20 (03-02)                                        no rise; 20 >= 20: severe band
 
-Ranking: the kind of the most serious reason (clinical, engagement, admin), then the number of reasons of
-that kind, then severity (score rise, severe band, mood drop, silent, mood falling, missed, low completion,
-feedback), then the lowest completion over the last 28 days, then the label.
-  clinical, two: C23 (score rise + severe) before C18 (score rise + silent);
-  clinical, one: C13, C24 (score rise; by label); C25 (severe); C21 (mood drop); C07 0%, C04 100%, C06 100%
-    (by label), C09 (nothing due in 28 days: last) (silent); C10 (mood falling);
-  engagement: C08 (missed), C17 (low completion, + feedback), C01 (low completion); admin: C15.
+Ranking: the kind of the most serious reason (clinical, engagement, admin), then the most severe rule met
+(severe band, score rise, mood drop, silent, mood falling, missed, low completion, feedback), then the next
+most severe, and so on; then the lowest completion over the last 28 days, then the label.
+  clinical: C23 (severe + rise), C25 (severe), C18 (rise + silent + feedback), C13 and C24 (rise; by label),
+    C21 (mood drop), C07 0%, C04 100%, C06 100% (by label), C09 (nothing due in 28 days: last) (silent),
+    C10 (mood falling);
+  engagement: C08 (missed), C17 (low completion + feedback), C01 (low completion); admin: C15.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ MEASURES = [  # client_id, measure, score, administered_on
     ("C24", "PHQ-9", 12, "2026-01-05"), ("C24", "PHQ-9", 5, "2026-02-02"), ("C24", "PHQ-9", 11, "2026-03-02"),
     ("C25", "PHQ-9", 21, "2026-01-05"), ("C25", "PHQ-9", 20, "2026-03-02"),
 ]
-EXPECTED_ORDER = ["C23", "C18", "C13", "C24", "C25", "C21", "C07", "C04", "C06", "C09", "C10", "C08", "C17", "C01",
+EXPECTED_ORDER = ["C23", "C25", "C18", "C13", "C24", "C21", "C07", "C04", "C06", "C09", "C10", "C08", "C17", "C01",
                   "C15"]
 
 
@@ -164,7 +164,7 @@ def test_each_rule_triggers_alone_and_nobody_else_is_listed(con):
         "C17": ["low_completion", "feedback_waiting"],
         "C18": ["score_rise", "silent", "feedback_waiting"],
         "C21": ["mood_drop"],
-        "C23": ["score_rise", "severe_band"],
+        "C23": ["severe_band", "score_rise"],
         "C24": ["score_rise"],
         "C25": ["severe_band"],
     }
@@ -181,6 +181,7 @@ def test_ranking_puts_clinical_risk_first_then_engagement_then_admin(con):
     assert list(frame["top_kind"]) == ["clinical"] * 11 + ["engagement"] * 3 + ["admin"]
     assert attention.kind_counts(frame) == {"clinical": 11, "engagement": 3, "admin": 3}  # admin: C15, C17, C18
     assert list(attention.of_kind(frame, "admin")["client_id"]) == ["C18", "C17", "C15"]
+    assert list(attention.of_kind(frame, "admin")["rank"]) == [3, 13, 15]
     assert list(attention.of_kind(frame, "engagement")["rank"]) == [12, 13, 14]
 
 
@@ -224,7 +225,7 @@ def test_scores_after_today_do_not_count(con):
 
 def test_client_flags_is_one_clients_row(con):
     flags = attention.client_flags(con, scope=PRACTICE, client_id="C23", today=TODAY)
-    assert list(flags["client_id"]) == ["C23"] and flags["rule_ids"][0] == ["score_rise", "severe_band"]
+    assert list(flags["client_id"]) == ["C23"] and flags["rule_ids"][0] == ["severe_band", "score_rise"]
     assert attention.client_flags(con, scope=PRACTICE, client_id="C14", today=TODAY).empty
     with pytest.raises(ScopeError):
         attention.client_flags(con, scope=Scope.therapist("T2"), client_id="C23", today=TODAY)
@@ -327,7 +328,7 @@ def test_an_empty_store_lists_nobody():
 
 def test_rules_are_written_out_with_the_thresholds():
     texts = dict(attention.rule_texts())
-    assert list(texts) == ["score_rise", "severe_band", "mood_drop", "silent", "mood_falling", "missed_in_a_row",
+    assert list(texts) == ["severe_band", "score_rise", "mood_drop", "silent", "mood_falling", "missed_in_a_row",
                            "low_completion", "feedback_waiting"]
     assert texts["low_completion"] == "Completion under 50% in the last 28 days (with at least 2 assignments due)"
     assert texts["silent"].startswith("No submission in the last 14 days, whatever was due")
