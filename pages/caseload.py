@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.metrics import adherence, attention, caseload
+from analytics.metrics import adherence, attention, caseload, timeline
 from analytics.present import figures, formats, tables
 from analytics.store import vocabulary
 from dashboard import (
@@ -186,9 +186,10 @@ grid = caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=grou
 if grid.empty:
     st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
 else:
-    st.plotly_chart(figures.completion_heatmap(grid, row_title=group), key="caseload_heatmap")
+    st.plotly_chart(figures.completion_heatmap(grid, row_title=group, week_so_far=timeline.week_so_far(period, now)),
+                    key="caseload_heatmap")
     st.caption(f"Each cell: credit earned ÷ homework expected over the {group}'s assignments due that week "
-               "(weeks start on Monday). Blank: nothing was due.")
+               "(weeks start on Monday). Blank: nothing was due. The current week, not over yet, is marked “so far”.")
 
 # --- Every client ---------------------------------------------------------------------------------------------
 
@@ -211,12 +212,13 @@ picked_client = st.dataframe(
     column_config={
         "need": st.column_config.NumberColumn("Need", format="%d", width=50,
                                               help="Place in the needs-attention list (empty: not on it)"),
-        "need_kind": st.column_config.TextColumn("Attention", help="The kind of the most serious reason today"),
+        "need_kind": st.column_config.TextColumn("Attention", width=110,
+                                                 help="The kind of the most serious reason today"),
         "link": st.column_config.LinkColumn("Link", display_text="Open", width=60,
                                             help="The Client page for this client: open it, or copy the address"),
-        "label": st.column_config.TextColumn("Client"),
-        "therapist_name": st.column_config.TextColumn("Therapist"),
-        "status": st.column_config.TextColumn("Status"),
+        "label": st.column_config.TextColumn("Client", width=130),
+        "therapist_name": st.column_config.TextColumn("Therapist", width=130),
+        "status": st.column_config.TextColumn("Status", width=85),
         "due": st.column_config.NumberColumn("Due", help="Assignments due in the period"),
         "completion_rate": st.column_config.NumberColumn("Completion", format="%.0f%%",
                                                          help="Credit earned ÷ homework expected"),

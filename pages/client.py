@@ -250,8 +250,8 @@ with listed:
         on_select="rerun",
         selection_mode="single-row",
         height=tables.table_height(len(shown), most=12),
-        column_order=["review", "submitted_at", "title", "completion", "on_time", "mood_before", "mood_after",
-                      "client_note", "therapist_feedback", "quality", "assignment_type", "assignment_status"],
+        column_order=["review", "submitted_at", "title", "completion", "client_note", "therapist_feedback",
+                      "mood_before", "mood_after", "on_time", "quality", "assignment_type", "assignment_status"],
         column_config={
             "review": st.column_config.TextColumn("Feedback", width=100,
                                                   help=f"{tables.AWAITING}: completed or partial work without feedback"),

@@ -123,7 +123,9 @@ submitted.metric(
 )
 
 weekly = adherence.weekly_completion(db(), scope=scope, period=period, today=now)
-if weekly.empty:
+if not figures.anything_due(weekly):
     st.info("Nothing was due in this period, so there is no weekly completion to show. Choose a longer period.")
 else:
     st.plotly_chart(figures.weekly_completion(weekly), key="overview_weekly_completion")
+    st.caption("Every week of the period, empty ones included. The current week is lighter and marked “so far”: it "
+               "is not over, so its homework is only what was due up to today, not a full week to compare.")

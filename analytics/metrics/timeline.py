@@ -84,8 +84,16 @@ def client_weeks(con: DuckDBPyConnection, *, scope: Scope, client_id: str, perio
     return frame[COLUMNS]
 
 
-def silent_stretches(weeks: pd.DataFrame) -> list[tuple[date, date]]:
-    """Runs of weeks (first Monday, last week's last day) in `client_weeks` with no submission at all."""
+def week_so_far(period: Period, today: date) -> date | None:
+    """The Monday of the period's as-of week when that week has not ended (its figures are counted so far), else None."""
+    as_of = period.as_of(today)
+    monday = as_of - timedelta(days=as_of.weekday())
+    return monday if as_of.weekday() < 6 else None
+
+
+def silent_stretches(weeks: pd.DataFrame, *, min_days: int = 7) -> list[tuple[date, date]]:
+    """Runs of weeks in `client_weeks` with no submission at all, as (first day, last day), that last at least
+    `min_days` days (a day or two without a submission at the end of the period is no silence yet)."""
     stretches: list[tuple[date, date]] = []
     start = None
     rows = weeks.to_dict("records")
@@ -94,6 +102,7 @@ def silent_stretches(weeks: pd.DataFrame) -> list[tuple[date, date]]:
             start = row["first_day"]
         if start is not None and (row["submissions"] > 0 or index == len(rows) - 1):
             end = row["last_day"] if row["submissions"] == 0 else rows[index - 1]["last_day"]
-            stretches.append((start, end))
+            if (end - start).days + 1 >= min_days:
+                stretches.append((start, end))
             start = None
     return stretches

@@ -50,7 +50,7 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
     # Homework: a bar per week with something due; the other weeks say "nothing due" at the foot of the panel.
     has_due = weeks["due"] > 0
     rates = weeks["completion_rate"].astype(float) * 100
-    labels = [f"{percent(r / 100)} so far" if so_far else percent(r / 100) if due else ""
+    labels = [(f"{percent(r / 100)} so far" if so_far else percent(r / 100)) if due else ""
               for r, due, so_far in zip(rates, has_due, weeks["so_far"], strict=True)]
     hover = [
         (f"Week of {day_label(w, with_year=with_year)}{' (so far, to ' + day_label(last) + ')' if so_far else ''}: "
@@ -68,7 +68,8 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
     empty = weeks[~has_due]
     if not empty.empty:
         figure.add_scatter(
-            x=[_middle(w) for w in empty["week"]], y=[6] * len(empty), mode="text", text=["nothing due"] * len(empty),
+            x=[_middle(w) for w in empty["week"]], y=[6] * len(empty), mode="text",
+            text=["nothing due so far" if so_far else "nothing due" for so_far in empty["so_far"]],
             textfont={"size": 10, "color": "#5a656c"}, showlegend=False, hoverinfo="skip", row=1, col=1,
         )
     figure.update_yaxes(range=[0, 118], tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], title="% done",
@@ -107,15 +108,17 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
         figure.add_scatter(
             x=taken, y=picked["score"].astype(float), mode="lines+markers+text", name=measure,
             text=[f"{measure} {int(s)}" if i == len(picked) - 1 else str(int(s)) for i, s in enumerate(picked["score"])],
-            textposition="top center", textfont={"size": 10}, cliponaxis=False,
+            # PHQ-9's labels above its points, GAD-7's below: scores taken the same day never share a spot.
+            textposition="top center" if measure == "PHQ-9" else "bottom center", textfont={"size": 10},
+            cliponaxis=False,
             line={"color": MEASURE_COLOURS[measure], "width": 2}, marker={"size": 7}, showlegend=False,
             customdata=[f"{measure} on {day_label(d)}: {int(s)} ({b})"
                         for d, s, b in zip(taken, picked["score"], picked["band"], strict=True)],
             hovertemplate="%{customdata}<extra></extra>", row=3, col=1,
         )
-    figure.update_yaxes(range=[0, 29], tickvals=[0, 10, 20], title="score", row=3, col=1)
+    figure.update_yaxes(range=[-4, 31], tickvals=[0, 10, 20], title="score", row=3, col=1)
 
-    # Silent weeks, across every panel.
+    # Silent weeks (a week or more without a submission), across every panel.
     for start, end in silent_stretches(weeks):
         figure.add_vrect(x0=datetime.combine(start, time(0)), x1=datetime.combine(end + timedelta(days=1), time(0)),
                          fillcolor=SILENT, line_width=0, layer="below")

@@ -67,10 +67,21 @@ def test_every_week_of_the_period_is_there_with_its_figures(con):
 def test_silent_stretches_are_the_weeks_without_a_submission(con):
     weeks = timeline.client_weeks(con, scope=Scope.practice(), client_id="C1", period=PERIOD, today=TODAY)
     assert timeline.silent_stretches(weeks) == [(date(2026, 2, 23), date(2026, 3, 8))]
-    # A silent run that reaches the end of the period ends on its as-of date.
+    # A silent run that reaches the end of the period ends on its as-of date; three days (03-16..03-18) are no
+    # silence yet, a week or more is.
     tail = pd.DataFrame({"first_day": [date(2026, 3, 9), date(2026, 3, 16)], "last_day": [date(2026, 3, 15), TODAY],
                          "submissions": [1, 0]})
-    assert timeline.silent_stretches(tail) == [(date(2026, 3, 16), TODAY)]
+    assert timeline.silent_stretches(tail) == []
+    assert timeline.silent_stretches(tail, min_days=3) == [(date(2026, 3, 16), TODAY)]
+    longer = tail.assign(submissions=[0, 0])
+    assert timeline.silent_stretches(longer) == [(date(2026, 3, 9), TODAY)]
+
+
+def test_the_week_so_far_is_the_as_of_week_unless_it_has_ended():
+    assert timeline.week_so_far(PERIOD, TODAY) == date(2026, 3, 16)  # Wednesday
+    # A period that ended mid-week (03-18) counts its last week only that far, so it is partial too.
+    assert timeline.week_so_far(PERIOD, date(2026, 3, 22)) == date(2026, 3, 16)
+    assert timeline.week_so_far(Period.last_days(7, today=date(2026, 3, 22)), date(2026, 3, 22)) is None  # Sunday
 
 
 def test_a_sunday_ends_the_week_so_nothing_is_so_far(con):
