@@ -74,7 +74,8 @@ CREDIT_RULE = (
     "Each submission earns credit: 1 when completed, 0.5 when partial, 0 when skipped; an assignment's credit "
     "is capped at its expected count."
 )
-active, due, completion, on_time, needing, idle = st.columns(6)
+metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+active, due, completion, on_time, needing, idle = [metric_row] * 6
 active.metric("Active clients", headline.active_clients, border=True, height="stretch",
               help="Clients whose status is active today (not paused or discharged), any type of homework.")
 due.metric(

@@ -74,7 +74,8 @@ CREDIT_RULE = (
     "An assignment is due on a date when it is not cancelled and its due date is on or before that date."
 )
 
-active, due, completion, on_time, submitted = st.columns(5)
+metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+active, due, completion, on_time, submitted = [metric_row] * 5
 active.metric(
     "Active clients",
     headline.active_clients,

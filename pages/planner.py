@@ -257,7 +257,8 @@ if items:
     load = planner.plan_load(db(), scope=scope, client_id=client, items=items, today=now)
     st.caption(f"A week: the plan's busiest week, and what the client has done a week over the last "
                f"{planner.RECENT_WEEKS} weeks (fewer when their homework began later; — when they never had any).")
-    asked, minutes_asked, done, minutes_done, likely = st.columns(5)
+    metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+    asked, minutes_asked, done, minutes_done, likely = [metric_row] * 5
     asked.metric("Plan: times", formats.per_week(load.planned_times_per_week, "times"), border=True,
                  help="Times a week in the plan's busiest week: items that run at the same time add up, "
                  "one after another do not.")
