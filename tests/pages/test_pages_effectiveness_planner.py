@@ -498,3 +498,21 @@ def test_the_practice_name_is_set_on_the_data_page_and_heads_the_take_home_copie
     no_exception(app.button(key="planner_save").click().run())
     assert ("Take-home copies of the plan saved last, for the client, headed “North \\*\\*side\\*\\* Therapy” (the "
             "practice name is set on the Data page):") in [c.value for c in app.caption]
+
+
+def test_a_client_doing_little_is_offered_suggestions_at_their_pace(app: AppTest) -> None:
+    # Client Two: first homework set d-45; in the last 4 weeks one completed report (S4, d-4, on homework cancelled
+    # since: still work she did) -> 1 in 4 weeks = 0.25 a week ("0.2"); 1.5 × 0.25 < 1, so a suggestion is offered
+    # once a week at most, and templates written for once a week earn the whole pace weight (a daily one 1/7 of it):
+    # every one of the eight shown is offered once a week; one written for twice a week says so.
+    on_planner(app, "C2")
+    cards = [c.value for c in app.caption if "min each" in c.value]
+    assert len(cards) == 8 and all(" · 1 a week" in card for card in cards)
+    assert len([card for card in cards if "1 a week (written as 2)" in card]) == 1
+    reasons = [t for t in texts(app) if "they did 0.2 a week over the last 4 weeks" in t]
+    assert len(reasons) == 8 and len(set(reasons)) == 8  # each card's reason is its own
+    assert len([r for r in reasons if "1 a week instead of 2: they did 0.2 a week" in r]) == 1
+    notes = [c.value for c in app.caption if c.value.startswith("Adding it at")]
+    plain = "Adding it at 1 a week takes them from 0.2 to 1.2 tasks a week"
+    assert notes == [formats.inert_markdown(plain + ".")] * 7 + [
+        formats.inert_markdown(plain + "; at its usual 2 a week it would be 2.2.")]
