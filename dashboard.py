@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -60,7 +61,7 @@ PAGES = [
 VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
 PERIOD_KEY = "period_preset"  # a name from analytics.store.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
-CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
+CURSOR_KEY = "store_cursor"  # (store path, script thread, this session's cursor for that thread)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
@@ -187,13 +188,18 @@ def _store_connection(path: str) -> DuckDBPyConnection:
 
 
 def db() -> DuckDBPyConnection:
-    """This session's cursor on the store (a DuckDB connection may serve many threads, each through its own cursor)."""
+    """This session's cursor on the store (a DuckDB connection may serve many threads, each through its own cursor).
+
+    One per script thread: with Streamlit's fast reruns a click starts a new run in a new thread while the
+    old run may still be inside a query, and DuckDB refuses a cursor busy with another call.
+    """
     path = str(db_path().resolve())
+    thread = threading.get_ident()
     held = st.session_state.get(CURSOR_KEY)
-    if held is None or held[0] != path:
-        held = (path, _store_connection(path).cursor())
+    if held is None or held[0] != path or held[1] != thread:
+        held = (path, thread, _store_connection(path).cursor())
         st.session_state[CURSOR_KEY] = held
-    return held[1]
+    return held[2]
 
 
 def signed_in_scope() -> Scope:
