@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import traceback
 import uuid
 from datetime import date
@@ -87,13 +88,14 @@ LOGGER = signin.LOGGER
 VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
 PERIOD_KEY = "period_preset"  # a name from analytics.store.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
-CURSOR_KEY = "store_cursor"  # (store path, this session's cursor)
+CURSOR_KEY = "store_cursor"  # (store path, script thread, this session's cursor for that thread)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
+CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"
@@ -237,13 +239,18 @@ def _store_connection(path: str) -> DuckDBPyConnection:
 
 
 def db() -> DuckDBPyConnection:
-    """This session's cursor on the store (a DuckDB connection may serve many threads, each through its own cursor)."""
+    """This session's cursor on the store (a DuckDB connection may serve many threads, each through its own cursor).
+
+    One per script thread: with Streamlit's fast reruns a click starts a new run in a new thread while the
+    old run may still be inside a query, and DuckDB refuses a cursor busy with another call.
+    """
     path = str(db_path().resolve())
+    thread = threading.get_ident()
     held = st.session_state.get(CURSOR_KEY)
-    if held is None or held[0] != path:
-        held = (path, _store_connection(path).cursor())
+    if held is None or held[0] != path or held[1] != thread:
+        held = (path, thread, _store_connection(path).cursor())
         st.session_state[CURSOR_KEY] = held
-    return held[1]
+    return held[2]
 
 
 def signed_in_scope() -> Scope:
@@ -323,21 +330,32 @@ def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str 
 
 
 def open_client(client_id: str) -> None:
-    """Make `client_id` the chosen client (the Client page then shows it); call before switching to that page."""
+    """Make `client_id` the chosen client and switch to the Client page, its URL naming the client."""
     st.session_state[CLIENT_KEY] = client_id
+    st.switch_page("pages/client.py", query_params={CLIENT_PARAM: client_id})
+
+
+def client_link(client_id: str, label: str) -> None:
+    """A link to the Client page for one client (/client?client=ID); `label` is user text, shown as typed."""
+    st.page_link("pages/client.py", label=formats.inert_markdown(label), query_params={CLIENT_PARAM: client_id},
+                 icon=":material/person:")
 
 
 def _keep_picked_client() -> None:
     st.session_state[CLIENT_KEY] = st.session_state[CLIENT_PICKER_KEY]
+    if CLIENT_PARAM in st.query_params:  # the Client page: its URL follows the picker, so it can be copied
+        st.query_params[CLIENT_PARAM] = st.session_state[CLIENT_PICKER_KEY]
 
 
-def pick_client(scope: Scope) -> str | None:
+def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
     """The sidebar's client picker over the clients in `scope`; returns the chosen client_id, or None if there are none.
 
     The choice is kept in st.session_state["client_id"], a plain key, because Streamlit forgets a
     widget's value on a page that does not draw it: so the client survives a visit to another page,
     and a list elsewhere can choose the client with open_client() before switching here. A chosen
     client outside `scope` (after "View as" changed) gives way to the first client in scope.
+    With `follow_url` (the Client page) the URL's ?client=ID chooses the client, and the URL follows
+    the picker; an id that is missing or outside `scope` stops the page with "Client not found".
     """
     choices = clients.client_choices(db(), scope=scope)
     ids = list(choices["client_id"])
@@ -349,6 +367,11 @@ def pick_client(scope: Scope) -> str | None:
     # Two clients shown alike get their id added, so every choice can be told apart.
     shown = {cid: f"{text} ({cid})" if labels.count(text) > 1 else text for cid, text in zip(ids, labels, strict=True)}
     chosen = st.session_state.get(CLIENT_KEY)
+    asked = st.query_params.get(CLIENT_PARAM) if follow_url else None
+    if asked is not None and asked == chosen and asked not in shown:
+        asked = None  # the URL only followed the picker, and "View as" has changed since: like the picker, move on
+    if asked is not None and asked in shown:
+        chosen = asked
     if chosen not in shown:
         chosen = ids[0]
     st.session_state[CLIENT_KEY] = chosen
@@ -362,6 +385,11 @@ def pick_client(scope: Scope) -> str | None:
             on_change=_keep_picked_client,
             help="The clients you can see under “View as”. The choice is kept when you visit other pages.",
         )
+    if follow_url:
+        if asked is not None and asked not in shown:  # missing or outside the scope: the same words either way
+            st.error("Client not found: the link names no client in your caseload. Choose a client in the sidebar.")
+            st.stop()
+        st.query_params[CLIENT_PARAM] = chosen
     return chosen
 
 

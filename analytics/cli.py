@@ -1,4 +1,4 @@
-"""The command line: `python -m analytics demo | import | summary | plan | load-demo | timezone | users | audit`."""
+"""The command line: `python -m analytics demo | import | summary | plan | load-demo | settings | timezone | users | audit`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import json
 import sys
 import tempfile
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -18,8 +19,9 @@ from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
 from analytics.metrics import adherence, attention, caseload, effectiveness
 from analytics.metrics.clients import client_profile
-from analytics.planning import planner
+from analytics.planning import suggest
 from analytics.planning.library import LibraryError
+from analytics.store import settings
 from analytics.store.database import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
 from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
@@ -61,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--therapists", type=_positive, default=4)
     p.add_argument("--weeks", type=_positive, default=16)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--end", type=_iso_date, default=None, help="last day of the data (default: today)")
+    p.add_argument("--end", type=_iso_date, default=None,
+                   help="last day of the data (default: today, ending at this moment in --timezone)")
+    p.add_argument("--timezone", default="UTC", help="the practice's time zone, an IANA name (default: UTC)")
 
     p = commands.add_parser("import", help="import data files (CSV or .xlsx) as one batch")
     add_db(p)
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--client", required=True, help="the client's id")
     p.add_argument("--suggest", action="store_true", help="print the library's templates ranked for the client")
-    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{planner.MAX_SUGGESTIONS}, default 8)")
+    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{suggest.MAX_SUGGESTIONS}, default 8)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--therapist", type=cli_admin.therapist_id, default=None,
@@ -110,6 +114,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("load-demo", help="create the store from the bundled demo data, ending today")
     add_db(p)
     p.add_argument("--if-missing", action="store_true", help="do nothing when the store already holds clients")
+
+    p = commands.add_parser("settings", help="show the practice's settings, or set one (practice_name)")
+    actions = p.add_subparsers(dest="action", required=True)
+    add_db(actions.add_parser("show", help="print every setting: key, then value"))
+    setter = actions.add_parser("set", help="set a setting; an empty value clears it")
+    add_db(setter)
+    setter.add_argument("key", choices=[settings.PRACTICE_NAME_KEY], help="practice_name: on handouts and calendar files")
+    setter.add_argument("value")
 
     p = commands.add_parser("timezone", help="show or set the practice's time zone")
     add_db(p)
@@ -134,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     counts = demo.write_demo(args.out, clients=args.clients, therapists=args.therapists,
-                             weeks=args.weeks, seed=args.seed, end=args.end)
+                             weeks=args.weeks, seed=args.seed, end=args.end, timezone=args.timezone)
     for table, rows in counts.items():
         print(f"{args.out / (table + '.csv')}: {rows} rows")
     return EXIT_OK
@@ -220,21 +232,21 @@ def with_effectiveness(con, frame: pd.DataFrame, *, scope: Scope, as_of: date) -
 
 
 PLAN_COLUMNS = ["rank", "template_id", "source", "assignment_type", "title", "default_minutes", "times_per_week",
-                "expected_completion", "expected_mood_lift", "score", "reason"]
+                "template_times_per_week", "expected_completion", "expected_mood_lift", "score", "reason", "load_note"]
 
 
 def run_plan(args: argparse.Namespace) -> int:
     if not args.suggest:
         print("error: nothing to do: add --suggest to list homework suggestions", file=sys.stderr)
         return EXIT_USAGE
-    if args.limit > planner.MAX_SUGGESTIONS:
-        print(f"error: --limit can be at most {planner.MAX_SUGGESTIONS}", file=sys.stderr)
+    if args.limit > suggest.MAX_SUGGESTIONS:
+        print(f"error: --limit can be at most {suggest.MAX_SUGGESTIONS}", file=sys.stderr)
         return EXIT_USAGE
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
     try:
-        frame = planner.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
+        frame = suggest.suggestions(con, scope=scope, client_id=args.client, today=as_of, limit=args.limit)
     except ScopeError:
         where = f"therapist {args.therapist}'s caseload" if args.therapist else "the store"
         print(f"error: no client {cli_admin.safe_text(args.client)!r} in {where}", file=sys.stderr)
@@ -288,14 +300,29 @@ def run_load_demo(args: argparse.Namespace) -> int:
         print(f"{path}: the store already holds data; left as it is")
         return EXIT_OK
     with tempfile.TemporaryDirectory() as tmp:
-        # Ends yesterday: the demo's last day runs to 23:59, and a submission later than now is refused at import.
-        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=date.today() - timedelta(days=1))
+        now = datetime.now(ZoneInfo(get_timezone(con))).replace(tzinfo=None, microsecond=0)  # the practice's clock
+        shift = demo.shift_demo(DEMO_DIR, Path(tmp), end=now.date(), not_after=now)
         names = ["therapists", "clients", "assignments", "submissions", "measures"]
         files = [(f"{n}.csv", Path(tmp) / f"{n}.csv") for n in names]
         report = import_batch(con, files, scope=cli_admin.command_line_actor(), imported_by="demo loader")
     print(report.to_text())
-    print(f"demo data moved {shift} day(s) so that it ends yesterday; store: {path}")
+    print(f"demo data moved {shift} day(s) so that it ends today (nothing later than now); store: {path}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
+
+
+def run_settings(args: argparse.Namespace) -> int:
+    con = open_store(args.db)
+    if args.action == "set":
+        try:
+            value = settings.set_practice_name(con, args.value)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        print(f"{args.key}: {value}" if value else f"{args.key}: cleared")
+        return EXIT_OK
+    print(f"{settings.PRACTICE_NAME_KEY}: {settings.practice_name(con) or ''}")
+    print(f"timezone: {get_timezone(con)}")
+    return EXIT_OK
 
 
 def run_timezone(args: argparse.Namespace) -> int:
@@ -312,6 +339,7 @@ COMMANDS = {
     "summary": run_summary,
     "plan": run_plan,
     "load-demo": run_load_demo,
+    "settings": run_settings,
     "timezone": run_timezone,
     "users": cli_admin.run_users,
     "audit": cli_admin.run_audit,

@@ -52,8 +52,9 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
@@ -79,9 +80,12 @@ DATETIME_COLUMNS: dict[str, tuple[str, ...]] = {
 MANIFEST_NAME = "demo.json"
 
 
-def generate(*, clients: int = 40, therapists: int = 4, weeks: int = 16, seed: int = 7, end: date) -> dict[str, pd.DataFrame]:
+def generate(*, clients: int = 40, therapists: int = 4, weeks: int = 16, seed: int = 7, end: date,
+             until: datetime | None = None) -> dict[str, pd.DataFrame]:
     """Generate a synthetic caseload whose history is the ``weeks`` weeks ending on ``end``.
 
+    ``until`` (a wall-clock time on ``end``, in the practice's time zone) stops submissions and
+    feedback at that moment instead of at 23:59:59: nothing is dated after the moment it stands for.
     Returns one data frame per table: keys therapists, clients, assignments, submissions,
     measures; columns exactly :data:`TABLE_COLUMNS`, in order. The same arguments always give the
     same frames (only ``numpy.random.default_rng(seed)`` is used).
@@ -90,7 +94,7 @@ def generate(*, clients: int = 40, therapists: int = 4, weeks: int = 16, seed: i
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
     rng = np.random.default_rng(seed)
-    calendar = Calendar.ending(end, weeks)
+    calendar = Calendar.ending(end, weeks, until=until)
     therapist_table = make_therapists(rng, therapists)
     caseload = make_caseload(rng, clients, therapist_table["therapist_id"].to_numpy(dtype=object), calendar)
     homework = make_homework(rng, caseload, calendar)
@@ -113,13 +117,19 @@ def write_demo(
     weeks: int = 16,
     seed: int = 7,
     end: date | None = None,
+    timezone: str = "UTC",
 ) -> dict[str, int]:
     """Generate a caseload and write the five canonical CSVs plus the ``demo.json`` manifest.
 
-    ``end`` defaults to today. Returns the number of rows written per table.
+    ``end`` defaults to today in ``timezone`` (an IANA name, the practice's), and then history stops at
+    the moment this runs there: no submission or feedback is dated in the future. A given ``end`` runs
+    to 23:59:59 that day. Returns the number of rows written per table.
     """
-    end = date.today() if end is None else end
-    tables = generate(clients=clients, therapists=therapists, weeks=weeks, seed=seed, end=end)
+    until = None
+    if end is None:
+        until = datetime.now(ZoneInfo(timezone)).replace(tzinfo=None, microsecond=0)
+        end = until.date()
+    tables = generate(clients=clients, therapists=therapists, weeks=weeks, seed=seed, end=end, until=until)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect() as con:
@@ -130,13 +140,15 @@ def write_demo(
     return {table: len(frame) for table, frame in tables.items()}
 
 
-def shift_demo(src_dir: Path, dst_dir: Path, *, end: date) -> int:
+def shift_demo(src_dir: Path, dst_dir: Path, *, end: date, not_after: datetime | None = None) -> int:
     """Copy the demo CSVs so that the manifest's ``end`` becomes ``end``; return the shift in days.
 
     Every date and date-time column of the canonical format moves by the same whole number of
     days (wall-clock times stay as they are; weekdays are not kept). All other text is copied
     unchanged and empty fields stay empty. ``dst_dir`` gets an updated ``demo.json``; it may be
-    the same folder as ``src_dir``.
+    the same folder as ``src_dir``. With ``not_after`` (a wall-clock time, the moment of the copy in
+    the practice's time zone), submissions dated later are left out and feedback dated later is left
+    empty, so a copy ending today holds nothing from later today.
     """
     src_dir, dst_dir = Path(src_dir), Path(dst_dir)
     manifest = json.loads((src_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
@@ -149,10 +161,20 @@ def shift_demo(src_dir: Path, dst_dir: Path, *, end: date) -> int:
                 "header = true, delim = ',', quote = '\"', escape = '\"', all_varchar = true)"
             )
             columns = [row[0] for row in con.execute("describe demo_rows").fetchall()]
+            if not_after is not None and table == "submissions":
+                _keep_the_past(con, shift_days, not_after)
             select = ", ".join(_csv_column(table, column, shift_days) for column in columns)
             _copy_query_to_csv(con, f"select {select} from demo_rows", dst_dir / f"{table}.csv")
     _write_manifest(dst_dir / MANIFEST_NAME, {**manifest, "end": end.isoformat()})
     return shift_days
+
+
+def _keep_the_past(con: duckdb.DuckDBPyConnection, shift_days: int, not_after: datetime) -> None:
+    """Drop the staged submissions that the shift puts after `not_after`, and empty feedback it puts after it."""
+    moment = {"shift": int(shift_days), "not_after": not_after.replace(tzinfo=None)}
+    con.execute("delete from demo_rows where cast(submitted_at as timestamp) + to_days($shift) > $not_after", moment)
+    con.execute("update demo_rows set therapist_feedback = null, feedback_at = null "
+                "where cast(feedback_at as timestamp) + to_days($shift) > $not_after", moment)
 
 
 def _csv_column(table: str, column: str, shift_days: int = 0) -> str:

@@ -5,7 +5,7 @@ vectorised with one seeded generator. The catalogue they draw from is in `demo_c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -48,11 +48,18 @@ class Calendar:
     start_day: int  # first day of week 0
     end_day: int  # last day of history
     weeks: int
+    until_second: int | None = None  # the moment history stops, when it stops before the end of end_day
 
     @classmethod
-    def ending(cls, end: date, weeks: int) -> Calendar:
+    def ending(cls, end: date, weeks: int, *, until: datetime | None = None) -> Calendar:
+        """The `weeks` weeks ending on `end`; `until` (local wall-clock time on `end`) stops history earlier that day."""
         end_day = (end - _EPOCH).days
-        return cls(start_day=end_day - 7 * weeks + 1, end_day=end_day, weeks=weeks)
+        until_second = None
+        if until is not None:
+            if until.date() != end:
+                raise ValueError(f"until ({until:%Y-%m-%d %H:%M}) must fall on the last day ({end})")
+            until_second = int((until.replace(tzinfo=None) - datetime(1970, 1, 1)).total_seconds())
+        return cls(start_day=end_day - 7 * weeks + 1, end_day=end_day, weeks=weeks, until_second=until_second)
 
     @property
     def start_weekday(self) -> int:
@@ -61,8 +68,9 @@ class Calendar:
 
     @property
     def last_second(self) -> int:
-        """End of history: ``end`` at 23:59:59, in seconds since the epoch."""
-        return (self.end_day + 1) * _SECONDS_PER_DAY - 1
+        """End of history: ``end`` at 23:59:59 (or the `until` moment), in seconds since the epoch."""
+        end_of_day = (self.end_day + 1) * _SECONDS_PER_DAY - 1
+        return end_of_day if self.until_second is None else min(end_of_day, self.until_second)
 
 
 def make_therapists(rng: np.random.Generator, count: int) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from analytics.metrics import adherence, attention, caseload
+from analytics.metrics import adherence, attention, caseload, timeline
 from analytics.present import figures, formats, tables
 from analytics.store import vocabulary
 from dashboard import (
@@ -21,6 +21,7 @@ require_frame()
 
 THERAPIST_FILTER_KEY = "caseload_therapist"
 TYPE_FILTER_KEY = "caseload_type"
+KIND_FILTER_KEY = "caseload_attention_kind"
 ALL = ""  # the "All types" choice
 
 st.title("Caseload")
@@ -63,11 +64,7 @@ else:  # the headline counts every type: one type's figures come from its row of
                            assignment_type=assignment_type),
         "assignment_type", assignment_type,
     ))
-try:
-    thresholds = attention.load_thresholds(db())
-    thresholds_problem = None
-except ValueError as exc:  # a stored setting is not valid: the defaults keep the list useful
-    thresholds, thresholds_problem = attention.Thresholds(), str(exc)
+thresholds, thresholds_problem = attention.thresholds_or_defaults(db())
 flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
 nothing_due = caseload.clients_with_nothing_due(db(), scope=scope, period=period, today=now,
                                                 assignment_type=assignment_type)
@@ -77,7 +74,8 @@ CREDIT_RULE = (
     "Each submission earns credit: 1 when completed, 0.5 when partial, 0 when skipped; an assignment's credit "
     "is capped at its expected count."
 )
-active, due, completion, on_time, needing, idle = st.columns(6)
+metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+active, due, completion, on_time, needing, idle = [metric_row] * 6
 active.metric("Active clients", headline.active_clients, border=True, height="stretch",
               help="Clients whose status is active today (not paused or discharged), any type of homework.")
 due.metric(
@@ -113,15 +111,24 @@ idle.metric("Nothing due", nothing_due, border=True, height="stretch",
 # --- Needs attention ------------------------------------------------------------------------------------------
 
 st.subheader("Needs attention")
-st.caption("As of today, whatever the period and type chosen; most urgent first. "
-           "Choose a row to open that client on the Client page.")
+st.caption("As of today, whatever the period and type chosen; most urgent first (clinical risk, then engagement, then "
+           "admin). Choose a row, or its link, to open that client on the Client page.")
 if thresholds_problem:
     st.warning("A needs-attention setting stored for the practice is not valid, so the default thresholds are used:")
     st.code(thresholds_problem, language=None)
+counts = attention.kind_counts(flagged)
+kind = st.segmented_control(
+    "Show", options=[ALL, *attention.KINDS], key=KIND_FILTER_KEY, default=ALL,
+    format_func=lambda k: f"{attention.KINDS[k]} ({counts[k]})" if k else f"All ({len(flagged)})",
+    help="Clients with at least one reason of this kind (a client can have reasons of more than one kind).",
+)
+shown_flagged = attention.of_kind(flagged, kind or None)
 if flagged.empty:
     st.success("No client meets any of the rules below today.")
+elif shown_flagged.empty:
+    st.success(f"No client has a reason of this kind today ({attention.KINDS[kind].lower()}).")
 else:
-    attention_rows = tables.attention_table(flagged)
+    attention_rows = tables.attention_table(shown_flagged)
     picked = st.dataframe(
         attention_rows,
         hide_index=True,
@@ -130,21 +137,24 @@ else:
         selection_mode="single-row",
         row_height=66,  # above 4rem a cell wraps its text, so every reason can be read
         height=min(37 + 66 * len(attention_rows), 565),
-        column_order=["rank", "label", "therapist_name", "reasons"],
+        column_order=["rank", "label", "therapist_name", "kind", "reasons", "link"],
         column_config={
             "rank": st.column_config.NumberColumn("#", width=40),
-            "label": st.column_config.TextColumn("Client", width=150),
-            "therapist_name": st.column_config.TextColumn("Therapist", width=150),
+            "label": st.column_config.TextColumn("Client", width=140),
+            "therapist_name": st.column_config.TextColumn("Therapist", width=140),
+            "kind": st.column_config.TextColumn("Kind", width=110, help="The kind of the most serious reason"),
             "reasons": st.column_config.TextColumn("Why", width="large"),
+            "link": st.column_config.LinkColumn("Link", display_text="Open", width=60,
+                                                help="The Client page for this client: open it, or copy the address"),
         },
     )
     if picked.selection.rows:
         open_client(list(attention_rows["client_id"])[picked.selection.rows[0]])
-        st.switch_page("pages/client.py")
 with st.expander("The rules, with the practice's thresholds"):
-    st.markdown("\n".join(f"- {text}" for _, text in attention.rule_texts(thresholds)))
-    st.caption("Clients with more reasons come first; then the most serious rule (in the order above); then the "
-               "lowest completion. Discharged clients are never listed.")
+    for name, texts in attention.rules_by_kind(thresholds).items():
+        st.markdown(f"**{name}**\n" + "\n".join(f"- {text}" for text in texts))
+    st.caption("Clinical risk ranks first, then engagement, then admin; within a kind, the most serious rule met (in "
+               "the order above), then the next; then the lowest completion. Discharged clients are never listed.")
 
 # --- Completion by therapist (or client) and the spread of client rates ---------------------------------------
 
@@ -177,16 +187,18 @@ grid = caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=grou
 if grid.empty:
     st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
 else:
-    st.plotly_chart(figures.completion_heatmap(grid, row_title=group), key="caseload_heatmap")
+    st.plotly_chart(figures.completion_heatmap(grid, row_title=group, week_so_far=timeline.week_so_far(period, now)),
+                    key="caseload_heatmap")
     st.caption(f"Each cell: credit earned ÷ homework expected over the {group}'s assignments due that week "
-               "(weeks start on Monday). Blank: nothing was due.")
+               "(weeks start on Monday). Blank: nothing was due. The current week, not over yet, is marked “so far”.")
 
 # --- Every client ---------------------------------------------------------------------------------------------
 
 st.subheader("Every client")
 overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
-st.caption("Choose a row to open that client on the Client page.")
-shown = tables.as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
+st.caption("Sorted by need: the needs-attention list's order first, then the lowest completion. "
+           "Choose a row, or its link, to open that client on the Client page.")
+shown = tables.by_need(overview, flagged)
 picked_client = st.dataframe(
     shown,
     hide_index=True,
@@ -194,12 +206,20 @@ picked_client = st.dataframe(
     placeholder=formats.NO_VALUE,
     on_select="rerun",
     selection_mode="single-row",
-    column_order=["label", "therapist_name", "status", "due", "completion_rate", "completion_change", "on_time_rate",
-                  "days_since_last_submission", "streak_weeks", "feedback_coverage"],
+    height=tables.table_height(len(shown)),
+    column_order=["need", "label", "therapist_name", "status", "need_kind", "due", "completion_rate",
+                  "completion_change", "on_time_rate", "days_since_last_submission", "streak_weeks",
+                  "feedback_coverage", "link"],
     column_config={
-        "label": st.column_config.TextColumn("Client"),
-        "therapist_name": st.column_config.TextColumn("Therapist"),
-        "status": st.column_config.TextColumn("Status"),
+        "need": st.column_config.NumberColumn("Need", format="%d", width=50,
+                                              help="Place in the needs-attention list (empty: not on it)"),
+        "need_kind": st.column_config.TextColumn("Attention", width=110,
+                                                 help="The kind of the most serious reason today"),
+        "link": st.column_config.LinkColumn("Link", display_text="Open", width=60,
+                                            help="The Client page for this client: open it, or copy the address"),
+        "label": st.column_config.TextColumn("Client", width=130),
+        "therapist_name": st.column_config.TextColumn("Therapist", width=130),
+        "status": st.column_config.TextColumn("Status", width=85),
         "due": st.column_config.NumberColumn("Due", help="Assignments due in the period"),
         "completion_rate": st.column_config.NumberColumn("Completion", format="%.0f%%",
                                                          help="Credit earned ÷ homework expected"),
@@ -218,5 +238,4 @@ picked_client = st.dataframe(
     },
 )
 if picked_client.selection.rows:
-    open_client(list(overview["client_id"])[picked_client.selection.rows[0]])
-    st.switch_page("pages/client.py")
+    open_client(list(shown["client_id"])[picked_client.selection.rows[0]])

@@ -1,12 +1,13 @@
-"""Client: who the client is, how their homework and mood went in the period, their scores, and feedback on their work."""
+"""Client: why the client needs attention today, who they are, their period week by week (homework, mood and scores on
+one time axis), current and overdue homework, and feedback given beside each submission. /client?client=ID opens one."""
 
 from datetime import UTC, datetime
 
 import streamlit as st
 
-from analytics.metrics import caseload, clients, effectiveness, mood, outcomes
+from analytics.metrics import attention, caseload, clients, effectiveness, mood, outcomes, timeline
 from analytics.planning import planner
-from analytics.present import figures, formats, tables
+from analytics.present import figures, formats, tables, timeline_figures
 from analytics.store.scope import ScopeError
 from dashboard import (
     current_period,
@@ -25,14 +26,14 @@ from dashboard import (
 
 require_frame()
 
-FEEDBACK_TEXT_KEY = "feedback_text"
 FEEDBACK_SAVED_KEY = "feedback_saved"  # set just before st.rerun() after a save, for the message on the next run
 FEEDBACK_SEEN_KEY = "feedback_seen"  # (submission_id, version) of the feedback shown when the box was last drawn
+KIND_BOXES = {"clinical": st.error, "engagement": st.warning, "admin": st.info}
 
 st.title("Client")
 
 scope, period, now = current_scope(), current_period(), today()
-client = pick_client(scope)
+client = pick_client(scope, follow_url=True)
 if client is None:
     st.info("No clients in your caseload yet. Import data on the Data page.")
     link_to_data_page()
@@ -43,6 +44,19 @@ record_client_view(client)
 # The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
 their_caseload = scope.narrowed_to(profile.therapist_id)
 as_of = period.as_of(now)
+
+# --- Why they need attention today (the rules' own words and figures, whatever the period) ----------------------
+
+thresholds, _ = attention.thresholds_or_defaults(db())
+flags = attention.client_flags(db(), scope=scope, client_id=client, today=now, thresholds=thresholds)
+if flags.empty:
+    st.caption("Needs attention today: no rule is met.")
+else:
+    row = flags.iloc[0]
+    for kind in row["kinds"]:
+        reasons = [text for text, of in zip(row["reasons"], row["reason_kinds"], strict=True) if of == kind]
+        KIND_BOXES[kind](f"**{attention.KINDS[kind]}** · " + formats.inert_markdown("; ".join(reasons)),
+                         icon=":material/flag:")
 
 # --- Who the client is (user text: st.text only) ---------------------------------------------------------------
 
@@ -142,28 +156,24 @@ lifted.metric(
     height="stretch",
 )
 
-# --- Week by week: completion and mood -----------------------------------------------------------------------
+# --- Week by week: homework, mood and questionnaires on one time axis ---------------------------------------
 
-weekly = tables.rows_of(
-    caseload.weekly_grid(db(), scope=their_caseload, period=period, today=now, by="client"), client
-)
-weekly_mood = mood.weekly_mood(db(), scope=scope, client_id=client, period=period, today=now)
+weeks = timeline.client_weeks(db(), scope=scope, client_id=client, period=period, today=now)
+daily = mood.daily_mood(db(), scope=scope, client_id=client, period=period, today=now)
+taken = outcomes.measure_series(db(), scope=scope, client_id=client, period=period, today=now)
 trend = mood.mood_trend(db(), scope=scope, client_id=client, period=period, today=now)
-if weekly.empty and weekly_mood.empty:
-    st.info("Nothing was due and no mood was reported in this period, so there is no weekly chart. "
-            "Choose a longer period.")
-else:
-    st.plotly_chart(figures.weekly_completion_and_mood(weekly, weekly_mood), key="client_weekly")
-    st.caption(
-        "Bars: credit earned ÷ homework expected for the assignments due each week (weeks start on Monday). "
-        "Line: the mean mood of the submissions made that week (mood after, or mood before when only that was "
-        "given; 0 worst – 10 best). Weeks with nothing due have no bar."
-    )
-    st.text(formats.trend_text(trend))
-    st.caption(
-        "The trend is the least-squares line through every mood reported in the period against time, "
-        "in points a week, with its 95% interval; it needs 3 moods on at least 2 days."
-    )
+st.plotly_chart(timeline_figures.client_timeline(weeks, daily, taken), key="client_timeline")
+st.caption(
+    "Every week of the period, empty ones included (weeks start on Monday). Bars: credit earned ÷ homework expected "
+    "for the assignments due that week; the current week is lighter and marked “so far”: it is not over, so it is "
+    "not a full week to compare. Shaded: weeks without a single submission. Mood: dots are each day's mean, the line "
+    "each week's (mood after, or before when only that was given). Scores: PHQ-9 and GAD-7 taken in the period."
+)
+st.text(formats.trend_text(trend))
+st.caption(
+    "The trend is the least-squares line through every mood reported in the period against time, "
+    "in points a week, with its 95% interval; it needs 3 moods on at least 2 days."
+)
 
 # --- Mood before and after ----------------------------------------------------------------------------------
 
@@ -203,103 +213,107 @@ if by_type.empty:
 else:
     show_effectiveness_table(by_type, key="client_by_type")
 
-# --- Current homework: what is set now, whatever the period (a plan saved on the Planner page shows here at once) ---
+# --- Current and overdue homework: what is set now, whatever the period (a plan saved on the Planner shows at once) ---
 
 st.subheader("Current homework")
-current = planner.current_assignments(db(), scope=scope, client_id=client, today=now)
-since = planner.current_since(now)
+current, overdue = planner.homework_now(db(), scope=scope, client_id=client, today=now)
 if current.empty:
-    st.info(f"Nothing is set for this client that is due from {since:%d %b %Y} on. Plan homework on the Planner page.")
+    st.info("Nothing is set for this client that is due today or later. Plan homework on the Planner page.")
 else:
-    st.caption(f"Homework not cancelled that is due from {since:%d %b %Y} on, soonest first. "
-               "Change or cancel it on the Planner page.")
+    st.caption("Homework not cancelled that is due today or later, soonest first. Change or cancel it on the Planner "
+               "page.")
     show_current_homework(current, key="client_current")
+if not overdue.empty:
+    st.subheader("Overdue")
+    st.caption(f"Homework due in the last {planner.CURRENT_DAYS_BACK} days, before today, that is not fully done, the "
+               "most recent first. Move its due date or cancel it on the Planner page.")
+    show_current_homework(overdue, key="client_overdue")
 
-# --- Submissions ---------------------------------------------------------------------------------------------
+# --- Submissions, each answered in place: choose a row, the feedback box is beside the list --------------------
 
 st.subheader("Submissions in the period")
 submissions = clients.submission_list(db(), scope=scope, client_id=client, period=period, today=now)
 if submissions.empty:
     st.info("No submissions in this period. Choose a longer period to see earlier work.")
-else:
-    st.dataframe(
-        tables.submissions_table(submissions),
+    st.stop()
+
+FEEDBACK_FOR_KEY = f"feedback_for_{client}"  # the submission the box is for, kept across reruns
+if st.session_state.pop(FEEDBACK_SAVED_KEY, False):
+    st.success("Feedback saved. It shows in the list and counts on every page.")
+shown = tables.submissions_table(submissions)
+waiting = int((shown["review"] == tables.AWAITING).sum())
+st.caption(f"Newest first; {waiting} of {len(shown)} wait for your feedback (marked “{tables.AWAITING}”). Choose a row "
+           "to read it and give feedback beside the list.")
+listed, answer = st.columns([3, 2])
+with listed:
+    picked = st.dataframe(
+        shown,
         hide_index=True,
-        key="client_submissions",
+        key=f"client_submissions_{client}",
         placeholder="",
-        column_order=["submitted_at", "title", "completion", "on_time", "mood_before", "mood_after", "client_note",
-                      "therapist_feedback", "quality", "assignment_type", "assignment_status"],
+        on_select="rerun",
+        selection_mode="single-row",
+        height=tables.table_height(len(shown), most=12),
+        column_order=["review", "submitted_at", "title", "completion", "client_note", "therapist_feedback",
+                      "mood_before", "mood_after", "on_time", "quality", "assignment_type", "assignment_status"],
         column_config={
-            "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm"),
+            "review": st.column_config.TextColumn("Feedback", width=100,
+                                                  help=f"{tables.AWAITING}: completed or partial work without feedback"),
+            "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm", width=110),
             "title": st.column_config.TextColumn("Assignment"),
             "assignment_type": st.column_config.TextColumn("Type"),
-            "completion": st.column_config.TextColumn("Completion"),
-            "on_time": st.column_config.CheckboxColumn("On time", help="Submitted on or before the due date",
-                                                       width="small"),
-            "quality": st.column_config.NumberColumn("Quality", help="Rating 0–4", width="small"),
-            "mood_before": st.column_config.NumberColumn("Mood before", help="0 worst – 10 best", width="small"),
-            "mood_after": st.column_config.NumberColumn("Mood after", help="0 worst – 10 best", width="small"),
+            "completion": st.column_config.TextColumn("Done", width=85),
+            "on_time": st.column_config.CheckboxColumn("On time", help="Submitted on or before the due date", width=70),
+            "quality": st.column_config.NumberColumn("Quality", help="Rating 0–4", width=70),
+            "mood_before": st.column_config.NumberColumn("Mood before", help="0 worst – 10 best", width=95),
+            "mood_after": st.column_config.NumberColumn("Mood after", help="0 worst – 10 best", width=90),
             "client_note": st.column_config.TextColumn("Client's note", width="medium"),
-            "therapist_feedback": st.column_config.TextColumn("Feedback", width="medium"),
+            "therapist_feedback": st.column_config.TextColumn("Your feedback", width="medium"),
             "assignment_status": st.column_config.TextColumn(
                 "Homework", help="cancelled: the homework was withdrawn, so it counts in no rate"),
         },
     )
-
-# --- Feedback ------------------------------------------------------------------------------------------------
-
-st.subheader("Give feedback")
-if not scope.may_write_clients:
-    st.info("Feedback is written by the client's therapist; your role reads the figures only.")
-    st.stop()
-if submissions.empty:
-    st.info("There is no submission in this period to give feedback on.")
-    st.stop()
-
-if st.session_state.pop(FEEDBACK_SAVED_KEY, False):
-    st.session_state[FEEDBACK_TEXT_KEY] = ""  # an empty box for the next one (set before the box is drawn)
-    st.success("Feedback saved. It shows in the list above and counts on every page.")
-
-choices = tables.submission_choices(submissions)
-chosen = st.selectbox(
-    "Submission",
-    options=list(choices),
-    format_func=choices.__getitem__,
-    key=f"feedback_submission_{client}",
-    help="The client's submissions in the period, newest first.",
-)
+ids = list(shown["submission_id"])
+if picked.selection.rows:
+    st.session_state[FEEDBACK_FOR_KEY] = ids[picked.selection.rows[0]]
+chosen = st.session_state.get(FEEDBACK_FOR_KEY)
+if chosen not in ids:  # nothing chosen yet: the newest waiting for feedback, else the newest
+    chosen = tables.first_awaiting(shown) or ids[0]
 existing = tables.row_of(submissions, "submission_id", chosen)
+has_feedback = isinstance(existing["therapist_feedback"], str) and bool(existing["therapist_feedback"].strip())
 version = clients.feedback_version(db(), scope=scope, submission_id=chosen)
-if isinstance(existing["therapist_feedback"], str) and existing["therapist_feedback"].strip():
-    edited = ", edited" if version > 1 else ""
-    st.caption(f"Feedback given {formats.day_label(existing['feedback_at'], with_year=True)}{edited} "
-               "(saving adds a new version; earlier ones are kept):")
-    st.text(existing["therapist_feedback"])
-else:
-    st.caption("No feedback on this submission yet.")
-if isinstance(existing["client_note"], str) and existing["client_note"].strip():
-    st.caption("The client's note:")
-    st.text(existing["client_note"])
+TEXT_KEY = f"feedback_text_{chosen}"
+if TEXT_KEY not in st.session_state:  # the box starts from the feedback already given (saving adds a version)
+    st.session_state[TEXT_KEY] = existing["therapist_feedback"] if has_feedback else ""
 
-with st.form("feedback_form", border=False):
-    text = st.text_area(
-        "Your feedback",
-        key=FEEDBACK_TEXT_KEY,
-        max_chars=clients.MAX_FEEDBACK_CHARS,
-        placeholder="What went well, what to try next time…",
-    )
-    save = st.form_submit_button("Save feedback", type="primary", key="feedback_save")
-# The version this person saw is the one drawn on the run before this click: a newer one is someone else's.
-seen = st.session_state.get(FEEDBACK_SEEN_KEY)
-st.session_state[FEEDBACK_SEEN_KEY] = (chosen, version)
-if save:
-    try:
-        clients.save_feedback(db(), scope=scope, submission_id=chosen, text=text, at=datetime.now(UTC),
-                              expected_version=seen[1] if seen and seen[0] == chosen else version)
-    except ScopeError:
-        st.error("This submission is not in your caseload, so no feedback was saved.")
-    except clients.FeedbackRefused as exc:  # the reason, in words; the text stays in the box
-        st.error(f"Nothing was saved. {exc}")
-    else:
-        st.session_state[FEEDBACK_SAVED_KEY] = True
-        st.rerun()  # every figure and list reads the store again, so the feedback shows at once
+with answer.container(border=True):
+    st.caption("Feedback on")
+    st.text(tables.submission_choices(submissions)[chosen])
+    if isinstance(existing["client_note"], str) and existing["client_note"].strip():
+        st.caption("The client's note:")
+        st.text(existing["client_note"])
+    edited = ", edited" if version > 1 else ""
+    st.caption(f"Feedback given {formats.day_label(existing['feedback_at'], with_year=True)}{edited}; saving adds a new "
+               "version (earlier ones are kept)." if has_feedback else "No feedback on this submission yet.")
+    if not scope.may_write_clients:
+        st.info("Feedback is written by the client's therapist; your role reads the figures only.")
+        st.stop()
+    with st.form("feedback_form", border=False):
+        text = st.text_area("Your feedback", key=TEXT_KEY, max_chars=clients.MAX_FEEDBACK_CHARS,
+                            placeholder="What went well, what to try next time…")
+        save = st.form_submit_button("Save feedback", type="primary", key="feedback_save")
+    # The version this person saw is the one drawn on the run before this click: a newer one is someone else's.
+    seen = st.session_state.get(FEEDBACK_SEEN_KEY)
+    st.session_state[FEEDBACK_SEEN_KEY] = (chosen, version)
+    if save:
+        try:
+            clients.save_feedback(db(), scope=scope, submission_id=chosen, text=text, at=datetime.now(UTC),
+                                  expected_version=seen[1] if seen and seen[0] == chosen else version)
+        except ScopeError:
+            st.error("This submission is not in your caseload, so no feedback was saved.")
+        except ValueError as exc:  # FeedbackRefused and the like: the real reason, in words; the text stays in the box
+            st.error(f"Nothing was saved. {formats.inert_markdown(exc)}")
+        else:
+            st.session_state[FEEDBACK_SAVED_KEY] = True
+            st.session_state[FEEDBACK_FOR_KEY] = chosen
+            st.rerun()  # every figure and list reads the store again, so the feedback shows at once

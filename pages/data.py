@@ -5,6 +5,8 @@ import streamlit as st
 
 from analytics.ingest import canonical, importer, mapping, saved_mappings
 from analytics.metrics import adherence
+from analytics.present import formats
+from analytics.store import settings
 from analytics.store.database import get_timezone
 from dashboard import current_scope, db, require_frame, scope_label
 
@@ -277,3 +279,21 @@ if scope.is_practice:
         column_config=LOG_LABELS,
         key="import_log",
     )
+
+if scope.is_practice:
+    st.subheader("Practice name")
+    current_name = settings.practice_name(db())
+    with st.form("practice_name_form", border=False):
+        name = st.text_input("The practice's name, as clients see it", value=current_name or "",
+                             max_chars=settings.MAX_PRACTICE_NAME_CHARS, key="practice_name_input",
+                             placeholder=settings.DEFAULT_PRACTICE_NAME,
+                             help="Printed on take-home handouts and in calendar files. Empty: they say "
+                             f"“{settings.DEFAULT_PRACTICE_NAME}”. Also: python -m analytics settings set practice_name ...")
+        if st.form_submit_button("Save the name", key="practice_name_save"):
+            try:
+                saved_name = settings.set_practice_name(db(), name)
+            except ValueError as exc:
+                st.error(f"Nothing was saved: {exc}. Your text is still in the box.")
+            else:
+                shown_name = formats.inert_markdown(saved_name or settings.DEFAULT_PRACTICE_NAME)
+                st.success(f"Saved: handouts and calendar files now say “{shown_name}”.")

@@ -1,12 +1,23 @@
-"""Overview: the headline numbers for the scope and period, and completion week by week."""
+"""Overview: who needs attention today (clinical risk first), then the headline numbers for the scope and period,
+and completion week by week."""
 
 from datetime import timedelta
 
 import streamlit as st
 
-from analytics.metrics import adherence
-from analytics.present import figures, formats
-from dashboard import current_period, current_scope, db, require_data, require_frame, scope_label, shown_change, today
+from analytics.metrics import adherence, attention
+from analytics.present import figures, formats, tables
+from dashboard import (
+    client_link,
+    current_period,
+    current_scope,
+    db,
+    require_data,
+    require_frame,
+    scope_label,
+    shown_change,
+    today,
+)
 
 require_frame()
 
@@ -14,7 +25,42 @@ st.title("Overview")
 
 require_data()
 
+TRIAGE_SHOWN = 6  # clients listed by name; the Caseload page lists them all
+
 scope, period, now = current_scope(), current_period(), today()
+
+# --- Needs attention today: whatever the period, clinical risk first --------------------------------------------
+
+st.subheader("Needs attention today")
+thresholds, thresholds_problem = attention.thresholds_or_defaults(db())
+flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
+if thresholds_problem:
+    st.warning("A needs-attention setting stored for the practice is not valid, so the default thresholds are used:")
+    st.code(thresholds_problem, language=None)
+counts = attention.kind_counts(flagged)
+KIND_HELP = {name: "Clients with a reason of this kind today: " + "; ".join(texts) + "."
+             for name, texts in attention.rules_by_kind(thresholds).items()}
+for column, (kind, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
+    name = attention.KINDS[kind]
+    column.metric(name, count, help=KIND_HELP[name], border=True, height="stretch")
+if flagged.empty:
+    st.success("No client meets any needs-attention rule today.")
+else:
+    st.caption(f"{len(flagged)} clients in all, most urgent first: clinical risk, then engagement, then admin. "
+               "Each opens on the Client page.")
+    for number, row in enumerate(tables.triage_rows(flagged, TRIAGE_SHOWN), start=1):
+        who, why = st.columns([2, 5], vertical_alignment="center")
+        with who:
+            client_link(row["client_id"], f"{number}. {row['label']}")
+        therapist = f"{row['therapist_name']} · " if scope.is_practice and row["therapist_name"] else ""
+        why.text(f"{therapist}{row['kind']} · {row['reason']}")
+    if len(flagged) > TRIAGE_SHOWN:
+        st.page_link("pages/caseload.py", label=f"See all {len(flagged)} on the Caseload page",
+                     icon=":material/groups:")
+
+# --- Headline numbers for the period -----------------------------------------------------------------------------
+
+st.subheader("Homework in the period")
 headline = adherence.headline(db(), scope=scope, period=period, today=now)
 current, previous = headline.current, headline.previous
 
@@ -28,7 +74,8 @@ CREDIT_RULE = (
     "An assignment is due on a date when it is not cancelled and its due date is on or before that date."
 )
 
-active, due, completion, on_time, submitted = st.columns(5)
+metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+active, due, completion, on_time, submitted = [metric_row] * 5
 active.metric(
     "Active clients",
     headline.active_clients,
@@ -77,7 +124,9 @@ submitted.metric(
 )
 
 weekly = adherence.weekly_completion(db(), scope=scope, period=period, today=now)
-if weekly.empty:
+if not figures.anything_due(weekly):
     st.info("Nothing was due in this period, so there is no weekly completion to show. Choose a longer period.")
 else:
     st.plotly_chart(figures.weekly_completion(weekly), key="overview_weekly_completion")
+    st.caption("Every week of the period, empty ones included. The current week is lighter and marked “so far”: it "
+               "is not over, so its homework is only what was due up to today, not a full week to compare.")

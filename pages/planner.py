@@ -6,9 +6,9 @@ from datetime import timedelta
 import streamlit as st
 
 from analytics.metrics import clients, profile
-from analytics.planning import library, planner, takehome
+from analytics.planning import library, planner, suggest, takehome
 from analytics.present import formats, plan_editor, tables, type_figures
-from analytics.store import vocabulary
+from analytics.store import settings, vocabulary
 from analytics.store.scope import ScopeError
 from dashboard import (
     current_scope,
@@ -55,16 +55,19 @@ def take_home(assignment_ids: list[str], *, key: str) -> None:
     """The two take-home copies of these assignments (as stored) as download buttons, side by side."""
     stored = planner.saved_plan(db(), scope=scope, client_id=client, assignment_ids=assignment_ids)
     stem = f"homework-{formats.file_stem(client)}-{now:%Y%m%d}"
+    practice = settings.practice_name(db()) or settings.DEFAULT_PRACTICE_NAME
     buttons = st.container(horizontal=True)
     buttons.download_button(
-        "Calendar file (.ics)", data=takehome.plan_ics(stored, client_label=who.label), file_name=f"{stem}.ics",
+        "Calendar file (.ics)", data=takehome.plan_ics(stored, client_label=who.label, practice_name=practice),
+        file_name=f"{stem}.ics",
         mime="text/calendar", on_click=record_download, args=("calendar file (.ics)", client),
         key=f"planner_ics_{key}", icon=":material/calendar_month:",
         help="One event per task (repeating as often as asked), for the client's phone or computer calendar.")
     buttons.download_button(
         "Printable handout (HTML)", mime="text/html", on_click=record_download, args=("handout (HTML)", client),
         key=f"planner_handout_{key}",
-        data=takehome.plan_handout_html(stored, client_label=who.label, therapist_name=who.therapist_name),
+        data=takehome.plan_handout_html(stored, client_label=who.label, therapist_name=who.therapist_name,
+                                        practice_name=practice, client_goals=who.goals),
         file_name=f"{stem}.html", icon=":material/print:",
         help="One page: what to do, how often, by when, why, and a table to note mood before and after.")
 
@@ -99,6 +102,10 @@ if discharged:
                "(status active) to plan again.")
 
 client_types = profile.client_profile_by_type(db(), scope=scope, client_id=client, today=now)
+pace = planner.recent_pace(db(), scope=scope, client_id=client, today=now)
+st.text(f"Their figures here are over all their homework up to today, whatever the period in the sidebar (the "
+        f"Effectiveness page uses that period). Their pace: {formats.per_week(pace.times_per_week, 'times')} a week "
+        f"over the last {planner.RECENT_WEEKS} weeks.")
 with st.expander("Their figures by type of homework, and what is likely"):
     st.caption("Over all their homework up to today. What is likely mixes the client's own figure with the caseload's, "
                "weighted by how much data they have: a few assignments say little on their own.")
@@ -125,15 +132,22 @@ with st.expander("Their figures by type of homework, and what is likely"):
 
 st.subheader("Suggestions")
 st.caption("Library templates ranked for this client: how likely they are to do the type and how much their mood "
-           "lifts after it, then how well it fits their main concern, goals and preferences. Each says why.")
+           "lifts after it, whether it suits their pace (offered at most 1.5 × what they did a week lately, at least "
+           "once), then how well it fits their main concern, goals and preferences. Each says why; a type after which "
+           "mood tends to fall is never first.")
 adding = []  # rows chosen with an "Add" button in this run: they join the plan after the editor is drawn
-suggested = planner.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN)
+suggested = suggest.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN)
 for column, suggestion in zip(st.columns(2) * SUGGESTIONS_SHOWN, suggested.to_dict("records"), strict=False):
     with column.container(border=True, height="stretch"):
         st.text(f"{suggestion['rank']}. {suggestion['title']}")
-        st.caption(f"{formats.inert_markdown(suggestion['type_label'])} · {suggestion['times_per_week']} a week · "
+        often = f"{suggestion['times_per_week']} a week"
+        if suggestion["times_per_week"] < suggestion["template_times_per_week"]:
+            often += f" (written as {suggestion['template_times_per_week']})"
+        st.caption(f"{formats.inert_markdown(suggestion['type_label'])} · {often} · "
                    f"{suggestion['default_minutes']} min each · likely done {formats.percent(suggestion['expected_completion'])}")
         st.text(suggestion["reason"])
+        if suggestion["load_note"]:
+            st.caption(formats.inert_markdown(suggestion["load_note"]))
         if st.button("Add to the plan", key=f"planner_add_{suggestion['template_id']}", icon=":material/add:",
                      disabled=discharged):
             adding.append(plan_editor.plan_row(suggestion, start=now, due=due_default))
@@ -204,8 +218,9 @@ with st.expander("Add a template to the library, or change one"):
             st.text(str(exc))
         else:
             st.session_state[TEMPLATE_NEXT_KEY] = saved_id
-            st.session_state[TEMPLATE_SAVED_KEY] = (f"Saved as template {saved_id}. It is in the library for every "
-                                                    "therapist and in the suggestions from now on.")
+            st.session_state[TEMPLATE_SAVED_KEY] = (f"Saved the template “{formats.inert_markdown(title.strip())}”. "
+                                                    "It is in the library for every therapist and in the suggestions "
+                                                    "from now on.")
             st.rerun()
 
 # --- The plan -------------------------------------------------------------------------------------------------
@@ -214,7 +229,9 @@ st.subheader("The plan")
 if message := st.session_state.pop(PLAN_SAVED_KEY, None):
     st.success(message)
 if st.session_state.get(SAVED_KEY):
-    st.caption("Take-home copies of the plan saved last, for the client:")
+    st.caption("Take-home copies of the plan saved last, for the client, headed “"
+               f"{formats.inert_markdown(settings.practice_name(db()) or settings.DEFAULT_PRACTICE_NAME)}” "
+               "(the practice name is set on the Data page):")
     take_home(st.session_state[SAVED_KEY], key="saved")
 st.caption("Add suggestions above, or a row of your own with + below the table. Change any cell; to remove rows, "
            "tick them at the left and press the bin. Times a week: 1–7; the homework is expected that often from its "
@@ -259,7 +276,8 @@ if items:
     load = planner.plan_load(db(), scope=scope, client_id=client, items=items, today=now)
     st.caption(f"A week: the plan's busiest week, and what the client has done a week over the last "
                f"{planner.RECENT_WEEKS} weeks (fewer when their homework began later; — when they never had any).")
-    asked, minutes_asked, done, minutes_done, likely = st.columns(5)
+    metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
+    asked, minutes_asked, done, minutes_done, likely = [metric_row] * 5
     asked.metric("Plan: times", formats.per_week(load.planned_times_per_week, "times"), border=True,
                  help="Times a week in the plan's busiest week: items that run at the same time add up, "
                  "one after another do not.")
@@ -293,8 +311,8 @@ if st.button("Save the plan", type="primary", key="planner_save", icon=":materia
         st.session_state[SAVED_KEY] = saved_ids
         st.session_state[PLAN_KEY] = []
         st.session_state[PLAN_SAVED_KEY] = (
-            f"Saved {len(saved_ids)} assignment{'s' if len(saved_ids) != 1 else ''} "
-            f"({', '.join(saved_ids)}). They count on the Client and Caseload pages now."
+            f"Saved {len(saved_ids)} assignment{'s' if len(saved_ids) != 1 else ''}: "
+            f"{formats.inert_markdown(tables.homework_names(items))}. They count on the Client and Caseload pages now."
         )
         st.rerun()
 
@@ -332,10 +350,12 @@ if move or cancel:
     try:
         if move:
             planner.reschedule(db(), scope=scope, assignment_id=chosen, due_on=new_due)
-            done_message = f"{formats.inert_markdown(chosen)} is now due on {formats.day_label(new_due, with_year=True)}."
+            done_message = (f"{formats.inert_markdown(choices[chosen])} is now due on "
+                            f"{formats.day_label(new_due, with_year=True)}.")
         elif sure:
             planner.cancel(db(), scope=scope, assignment_id=chosen)
-            done_message = f"{formats.inert_markdown(chosen)} is cancelled: it is no longer due and counts in no rate."
+            done_message = (f"{formats.inert_markdown(choices[chosen])} is cancelled: it is no longer due and counts "
+                            "in no rate.")
         else:
             done_message = None
             st.error("Nothing was changed: tick “Yes, cancel this homework” to cancel it.")

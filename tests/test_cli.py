@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -512,14 +513,20 @@ def test_plan_suggest_prints_ranked_suggestions_with_reasons(practice, capsys):
     code, out, err = cli(capsys, "plan", "--db", practice, "--client", "C1", "--suggest", "--as-of", AS_OF,
                          "--limit", "2")
     assert code == 0, err
-    reason = ("    Little mindfulness history for Robin (1 expected): about 100% likely (caseload 100%); "
-              "mood lift +1.5 across the caseload")
+    # Robin has no concern, goals or preferences. Her pace: 7.5 credit in the 10 days since her first homework
+    # (03-02; S1-S8, the cancelled A5's S8 too: work she did) over 10 / 7 = 1.43 weeks = 5.25 a week; 1.5 × 5.25 =
+    # 7.9, so 7 a week fits and every template keeps its own times. Mindfulness: about 100% likely, lift +1.5:
+    # 0.25 × 1 + 0.20 × 0.75 + 0.15 = 0.55.
+    history = ("little mindfulness history for Robin (1 expected): about 100% likely (caseload 100%); "
+               "mood lift +1.5 across the caseload")
     assert out.splitlines() == [
         "Homework suggestions for Robin (C1) as of 2026-03-11, best first:",
-        " 1. Breathing exercise [L013, mindfulness, 5 min, every day]  score 0.54",
-        reason,
-        " 2. Body scan [L014, mindfulness, 15 min, 5x a week]  score 0.54",
-        reason,
+        " 1. Breathing exercise [L013, mindfulness, 5 min, every day]  score 0.55",
+        "    No match with their concern, goals or preferences; 7 a week suits their pace (they did 5.2 a week over "
+        f"the last 1.4 weeks); {history}",
+        " 2. Body scan [L014, mindfulness, 15 min, 5x a week]  score 0.55",
+        "    No match with their concern, goals or preferences; 5 a week suits their pace (they did 5.2 a week over "
+        f"the last 1.4 weeks); {history}",
     ]
 
 
@@ -530,20 +537,23 @@ def test_plan_suggest_as_json(practice, capsys):
     records = json.loads(out)
     assert [r["rank"] for r in records] == list(range(1, 9))
     assert [r["assignment_type"] for r in records] == ["mindfulness"] * 6 + ["journaling"] * 2
-    assert records[0]["score"] == pytest.approx(0.5375, abs=1e-4)
-    assert records[6]["score"] == pytest.approx(0.3993, abs=1e-4)
+    assert records[0]["score"] == pytest.approx(0.55, abs=1e-4)
+    # Journaling: caseload 3.5 of 6 = 0.5833, k 10: Robin (2.5 + 5.833) / 15 = 0.5556; lift: caseload 5 / 3 = 1.667,
+    # Robin's 1.5 from 2 ratings, weight 2 / 12: 1.639, benefit 0.819. 0.25 × 0.5556 + 0.20 × 0.8194 + 0.15 = 0.4528.
+    assert records[6]["score"] == pytest.approx(0.4528, abs=1e-4)
     assert records[6]["expected_completion"] == pytest.approx(0.5556, abs=1e-4)
+    assert records[6]["times_per_week"] == records[6]["template_times_per_week"]
 
 
 def test_plan_suggest_for_a_therapist_uses_their_caseload_as_the_prior(practice, capsys):
     # T1's caseload is Robin and Kim: journaling is Robin's alone, 2.5 of 5 -> prior 0.5 and shrunk 0.5;
-    # lifts +2 +1 -> 1.5. Score 0.35 x 0.5 + 0.25 x 0.75 = 0.3625 (Sam's A8, in T2's caseload, is not in it).
+    # lifts +2 +1 -> 1.5. Score 0.25 x 0.5 + 0.20 x 0.75 + 0.15 (pace) = 0.425 (Sam's A8, in T2's caseload, is not in it).
     code, out, _ = cli(capsys, "plan", "--db", practice, "--client", "C1", "--suggest", "--as-of", AS_OF,
                        "--format", "json", "--therapist", "T1")
     assert code == 0
     records = json.loads(out)
     assert records[6]["assignment_type"] == "journaling"
-    assert (records[6]["expected_completion"], records[6]["score"]) == pytest.approx((0.5, 0.3625), abs=1e-4)
+    assert (records[6]["expected_completion"], records[6]["score"]) == pytest.approx((0.5, 0.425), abs=1e-4)
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -560,3 +570,41 @@ def test_plan_without_an_action_is_a_usage_error(practice, capsys):
     code, _, err = cli(capsys, "plan", "--db", practice, "--client", "C1")
     assert code == 2
     assert "add --suggest" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# load-demo: the bundled demo, moved to end today, holds nothing later than now
+# ---------------------------------------------------------------------------------------------
+
+
+def test_load_demo_ends_today_and_holds_nothing_later_than_now(tmp_path, capsys):
+    db = tmp_path / "demo.duckdb"
+    code, out, _ = cli(capsys, "load-demo", "--db", db)
+    after = datetime.now(UTC)
+    assert code == 0 and "so that it ends today" in out
+    con = open_store(db)
+    try:
+        latest, feedback, days = con.execute(
+            "select max(submitted_at), max(feedback_at), count(distinct submitted_at::date) from submissions").fetchone()
+    finally:
+        con.close()
+    assert days > 50  # the demo's 16 weeks
+    assert latest <= after and feedback <= after  # the store's time zone is UTC, as the demo's clock
+    assert latest.date() >= after.date() - timedelta(days=2)  # it does run up to about now
+
+
+def test_settings_set_practice_name_is_used_and_shown(tmp_path, capsys):
+    db = tmp_path / "s.duckdb"
+    code, out, _ = cli(capsys, "settings", "set", "--db", db, "practice_name", "  Northside   Therapy ")
+    assert (code, out) == (0, "practice_name: Northside Therapy\n")
+    code, out, _ = cli(capsys, "settings", "show", "--db", db)
+    assert (code, out) == (0, "practice_name: Northside Therapy\ntimezone: UTC\n")
+    code, _, err = cli(capsys, "settings", "set", "--db", db, "practice_name", "x" * 121)
+    assert code == 1 and "at most 120 characters" in err
+    code, out, _ = cli(capsys, "settings", "set", "--db", db, "practice_name", "")
+    assert out == "practice_name: cleared\n"
+    con = open_store(db)
+    try:
+        assert con.execute("select count(*) from settings where key = 'practice_name'").fetchone()[0] == 0
+    finally:
+        con.close()

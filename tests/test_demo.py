@@ -8,8 +8,9 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -374,3 +375,49 @@ def test_about_a_million_submissions_in_under_a_minute(tmp_path: Path) -> None:
     shutil.rmtree(out)  # about 150 MB
     assert counts["submissions"] >= 900_000
     assert elapsed < 60, f"{counts['submissions']:,} submissions took {elapsed:.1f} s to generate and write"
+
+
+# --- nothing from the future ------------------------------------------------------------------
+
+
+def test_history_stops_at_the_moment_given(demo_tables: dict[str, pd.DataFrame]) -> None:
+    # The committed demo's history ends on 25 Nov at 23:59:59; stopped at 10:30 that day, nothing is later, and
+    # everything before 10:30 is as it was (the same draws, cut).
+    until = datetime(2026, 11, 25, 10, 30)
+    cut = generate(end=END, until=until)
+    full = demo_tables["submissions"]
+    kept = full[full["submitted_at"] <= pd.Timestamp(until)]
+    assert 0 < len(kept) < len(full)
+    assert cut["submissions"]["submitted_at"].max() <= pd.Timestamp(until)
+    assert cut["submissions"]["feedback_at"].dropna().max() <= pd.Timestamp(until)
+    pd.testing.assert_series_equal(cut["submissions"]["assignment_id"].reset_index(drop=True),
+                                   kept["assignment_id"].reset_index(drop=True))
+    assert_valid(cut, END)
+    with pytest.raises(ValueError, match="must fall on the last day"):
+        generate(end=END, until=datetime(2026, 11, 24, 10, 30))
+
+
+def test_write_demo_without_an_end_stops_now_in_the_practice_time_zone(tmp_path: Path) -> None:
+    zone = "Pacific/Kiritimati"  # UTC+14: its today and its clock differ most from UTC's
+    before = datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+    write_demo(tmp_path, clients=30, therapists=3, weeks=4, timezone=zone)
+    after = datetime.now(ZoneInfo(zone)).replace(tzinfo=None)
+    manifest = json.loads((tmp_path / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["end"] in {before.date().isoformat(), after.date().isoformat()}
+    submissions = read_text_table(tmp_path, "submissions")
+    latest = max(submissions["submitted_at"].max(), submissions["feedback_at"].max())
+    assert datetime.fromisoformat(latest) <= after
+
+
+def test_a_shift_to_now_leaves_out_what_lies_later_today(demo_files: Path, tmp_path: Path) -> None:
+    # Moved to end on 1 Dec and cut at 09:00 that day: no submission or feedback after 09:00 on 1 Dec.
+    now = datetime(2026, 12, 1, 9, 0)
+    shift_demo(demo_files, tmp_path, end=now.date(), not_after=now)
+    before = read_text_table(demo_files, "submissions")
+    after = read_text_table(tmp_path, "submissions")
+    moved = pd.to_datetime(before["submitted_at"]) + pd.Timedelta(days=6)
+    assert len(after) == int((moved <= pd.Timestamp(now)).sum()) < len(before)
+    assert pd.to_datetime(after["submitted_at"]).max() <= pd.Timestamp(now)
+    feedback = pd.to_datetime(after["feedback_at"].replace("", None)).dropna()
+    assert feedback.max() <= pd.Timestamp(now)
+    assert ((after["therapist_feedback"] == "") == (after["feedback_at"] == "")).all()

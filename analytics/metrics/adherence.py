@@ -163,21 +163,32 @@ def headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: da
 
 
 WEEKLY_COMPLETION = """
-select week,
-       sum(expected_count)                                   as expected,
-       sum(credit)                                           as credit,
-       sum(credit) / sum(expected_count)                     as completion_rate,
-       sum(on_time_credit) / sum(expected_count)             as on_time_rate
-from due_assignments($as_of, $scope_therapist)
-where due_on between $start and $end
-group by week
-order by week
+with weeks as (
+    select unnest(generate_series(date_trunc('week', $start::date), date_trunc('week', $as_of::date),
+                                  interval 7 day))::date as week
+),
+due as (
+    select week,
+           sum(expected_count)                                   as expected,
+           sum(credit)                                           as credit,
+           sum(credit) / sum(expected_count)                     as completion_rate,
+           sum(on_time_credit) / sum(expected_count)             as on_time_rate
+    from due_assignments($as_of, $scope_therapist)
+    where due_on between $start and $end
+    group by week
+)
+select w.week, coalesce(d.expected, 0) as expected, coalesce(d.credit, 0) as credit, d.completion_rate,
+       d.on_time_rate, w.week <= $as_of::date and $as_of::date < w.week + 6 as so_far
+from weeks w
+left join due d using (week)
+order by w.week
 """
 
 
 def weekly_completion(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> pd.DataFrame:
-    """One row per ISO week with something due in the period: week (Monday), expected, credit,
-    completion_rate and on_time_rate (0-1). Weeks with nothing due have no row."""
+    """One row per ISO week from the period's start to its as-of date, empty weeks included: week (Monday),
+    expected, credit, completion_rate and on_time_rate (0-1; NaN when nothing was due that week) and
+    so_far (True for the as-of date's week when it has not ended: counted so far, not a full week)."""
     return con.execute(
         WEEKLY_COMPLETION,
         {"as_of": period.as_of(today), "scope_therapist": scope.therapist_id,

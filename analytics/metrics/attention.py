@@ -1,9 +1,12 @@
 """Needs attention: the clients in scope that a therapist should look at first, and why.
 
-Six rules, each written out in RULES with the practice's thresholds (stored in `settings` under
-`attention.<field>`). Every rule is computed over the whole scope at once: the adherence rules in one
-query over `due_assignments` and `submission_facts`, the mood rule by mood.caseload_mood_trends and the
-deterioration rule by outcomes.measure_change, so each figure has one definition.
+The rules (RULES) fall into three kinds, ranked in this order: clinical risk (questionnaire scores
+severe or getting worse, long silence, mood dropping or falling), engagement (missed in a row, low
+completion) and admin (feedback waiting). Each is written out with the practice's thresholds (stored in
+`settings` under `attention.<field>`), and each reason carries the client's own figures. Every rule is
+computed over the whole scope at once: the adherence rules in one query over `due_assignments` and
+`submission_facts`, the mood rules by mood.mood_levels and mood.caseload_mood_trends, and the score
+rules by outcomes.latest_scores, so each figure has one definition.
 """
 
 from __future__ import annotations
@@ -37,6 +40,15 @@ class Thresholds:
     mood_min_n: int = 4  # mood ratings
     feedback_wait_days: int = 7
     feedback_window_days: int = 28
+    phq9_rise: int = 6  # PHQ-9 points above the previous or lowest earlier score (the reliable change)
+    gad7_rise: int = 4  # GAD-7 points, likewise
+    phq9_severe_from: int = 20  # the PHQ-9 severe band starts here
+    gad7_severe_from: int = 15  # the GAD-7 severe band starts here
+    mood_drop_points: float = 2.0  # mood points the recent mean lies under the usual median, or more
+    mood_recent_days: int = 7
+    mood_usual_days: int = 28
+    mood_recent_min_n: int = 2  # mood ratings in the recent days
+    mood_usual_min_n: int = 5  # mood ratings in the usual days
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -49,13 +61,20 @@ class Thresholds:
         if not 0 < self.completion_below <= 1:
             raise ValueError("completion_below must be a rate above 0 and at most 1 (0.5 is 50%)")
         for name in ("completion_window_days", "completion_min_due", "silent_days", "missed_in_a_row",
-                     "mood_window_days", "feedback_window_days"):
+                     "mood_window_days", "feedback_window_days", "phq9_rise", "gad7_rise", "mood_recent_days",
+                     "mood_usual_days", "mood_recent_min_n", "mood_usual_min_n"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if self.feedback_wait_days < 0:
             raise ValueError("feedback_wait_days cannot be negative")
         if self.mood_min_n < 3:
             raise ValueError("mood_min_n must be at least 3 (a trend needs three ratings)")
+        if not 1 <= self.phq9_severe_from <= 27 or not 1 <= self.gad7_severe_from <= 21:
+            raise ValueError("the severe band must start within the measure's range (PHQ-9 1-27, GAD-7 1-21)")
+        if self.mood_drop_points <= 0:
+            raise ValueError("mood_drop_points must be above 0")
+        if self.mood_recent_days >= self.mood_usual_days:
+            raise ValueError("mood_recent_days must be fewer than mood_usual_days")
 
 
 def _parse(field_type: str, text: str) -> int | float:
@@ -88,6 +107,14 @@ def load_thresholds(con: DuckDBPyConnection) -> Thresholds:
     return thresholds
 
 
+def thresholds_or_defaults(con: DuckDBPyConnection) -> tuple[Thresholds, str | None]:
+    """The stored thresholds, or the defaults with the reason when a stored one is not valid (the list stays useful)."""
+    try:
+        return load_thresholds(con), None
+    except ValueError as exc:
+        return Thresholds(), str(exc)
+
+
 def save_thresholds(con: DuckDBPyConnection, thresholds: Thresholds) -> None:
     """Store every threshold under attention.<field>, in one transaction."""
     with transaction(con):
@@ -100,35 +127,56 @@ def save_thresholds(con: DuckDBPyConnection, thresholds: Thresholds) -> None:
 
 @dataclass(frozen=True)
 class Rule:
-    """One needs-attention rule: a short id and its wording, filled in from the thresholds."""
+    """One needs-attention rule: a short id, its kind and its wording, filled in from the thresholds."""
 
     id: str
+    kind: str  # a key of KINDS
     wording: str
 
     def text(self, thresholds: Thresholds) -> str:
-        return self.wording.format(**asdict(thresholds), falling=-thresholds.mood_slope_per_week,
-                                   phq9=outcomes.RELIABLE_CHANGE["PHQ-9"], gad7=outcomes.RELIABLE_CHANGE["GAD-7"])
+        return self.wording.format(**asdict(thresholds), falling=-thresholds.mood_slope_per_week)
 
 
-# In order of severity: a client with as many reasons as another but a more severe one ranks first.
+# The kinds of reason, in the order they rank: any clinical reason ranks a client above every client with none.
+KINDS: dict[str, str] = {"clinical": "Clinical risk", "engagement": "Engagement", "admin": "Admin"}
+
+# In order of severity within and across kinds.
 RULES: tuple[Rule, ...] = (
-    Rule("deterioration", "Reliable deterioration from the first to the latest score: PHQ-9 up {phq9} points or "
-                          "more, or GAD-7 up {gad7} points or more"),
-    Rule("silent", "No submission in the last {silent_days} days while homework was due in that time"),
-    Rule("missed_in_a_row", "The last {missed_in_a_row} assignments due were all missed (no credit)"),
-    Rule("low_completion", "Completion under {completion_below:.0%} in the last {completion_window_days} days "
-                           "(with at least {completion_min_due} assignments due)"),
-    Rule("mood_falling", "Mood falling by {falling:g} points a week or more over the last {mood_window_days} days "
-                         "(at least {mood_min_n} mood ratings, the 95% interval wholly below zero)"),
-    Rule("feedback_waiting", "A completed or partial submission from the last {feedback_window_days} days has "
-                             "waited more than {feedback_wait_days} days for feedback"),
+    Rule("severe_band", "clinical",
+         "The latest score is in the severe band: PHQ-9 {phq9_severe_from} or more, GAD-7 {gad7_severe_from} or more"),
+    Rule("score_rise", "clinical",
+         "The latest PHQ-9 score is {phq9_rise} points or more above the previous or the lowest earlier score "
+         "(GAD-7: {gad7_rise} points): a reliable rise"),
+    Rule("mood_drop", "clinical",
+         "Mean mood over the last {mood_recent_days} days (at least {mood_recent_min_n} ratings) is {mood_drop_points:g} "
+         "points or more under the client's usual level, the median of the last {mood_usual_days} days (at least "
+         "{mood_usual_min_n} ratings)"),
+    Rule("silent", "clinical",
+         "No submission in the last {silent_days} days, whatever was due (active clients with homework set; "
+         "paused and discharged clients are never flagged for it)"),
+    Rule("mood_falling", "clinical",
+         "Mood falling by {falling:g} points a week or more over the last {mood_window_days} days "
+         "(at least {mood_min_n} mood ratings, the 95% interval wholly below zero)"),
+    Rule("missed_in_a_row", "engagement", "The last {missed_in_a_row} assignments due were all missed (no credit)"),
+    Rule("low_completion", "engagement",
+         "Completion under {completion_below:.0%} in the last {completion_window_days} days "
+         "(with at least {completion_min_due} assignments due)"),
+    Rule("feedback_waiting", "admin",
+         "A completed or partial submission from the last {feedback_window_days} days has "
+         "waited more than {feedback_wait_days} days for feedback"),
 )
 SEVERITY = [rule.id for rule in RULES]
+KIND_OF = {rule.id: rule.kind for rule in RULES}
 
 
 def rule_texts(thresholds: Thresholds = Thresholds()) -> list[tuple[str, str]]:
     """The rules as the page shows them, most severe first: (id, text)."""
     return [(rule.id, rule.text(thresholds)) for rule in RULES]
+
+
+def rules_by_kind(thresholds: Thresholds = Thresholds()) -> dict[str, list[str]]:
+    """The kind's name ("Clinical risk") -> the texts of its rules, in ranking order."""
+    return {name: [rule.text(thresholds) for rule in RULES if rule.kind == kind] for kind, name in KINDS.items()}
 
 
 # One row per active or paused client in scope with the figures of the adherence rules and their
@@ -177,6 +225,13 @@ client_work as (
     where s.submitted_on <= $today
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
 ),
+first_set as (
+    select a.client_id, min(a.assigned_on) as first_set_on
+    from assignments a
+    join people p using (client_id)
+    where a.status = 'active' and a.assigned_on <= $today
+    group by a.client_id
+),
 work as (
     select client_id,
            max(submitted_on)                                            as last_submission_on,
@@ -190,14 +245,15 @@ select p.*,
        coalesce(d.recent_due, 0)                      as recent_due,
        $today - w.last_submission_on                  as days_silent,
        w.last_submission_on,
+       fs.first_set_on,
        coalesce(d.silent_window_due, 0)               as silent_window_due,
        coalesce(m.missed_streak, 0)                   as missed_streak,
        coalesce(w.feedback_waiting, 0)                as feedback_waiting,
        w.feedback_oldest_days,
        coalesce(d.recent_due >= $completion_min_due and d.recent_completion < $completion_below, false)
                                                       as low_completion,
-       coalesce(d.silent_window_due, 0) > 0
-           and coalesce($today - w.last_submission_on >= $silent_days, true)
+       coalesce(p.status = 'active' and fs.first_set_on is not null
+                and $today - coalesce(w.last_submission_on, fs.first_set_on) >= $silent_days, false)
                                                       as silent,
        coalesce(m.missed_streak >= $missed_in_a_row, false) as missed_in_a_row,
        coalesce(w.feedback_waiting, 0) > 0            as feedback_waiting_flag
@@ -205,6 +261,7 @@ from people p
 left join due_figures d using (client_id)
 left join missed m using (client_id)
 left join work w using (client_id)
+left join first_set fs using (client_id)
 """
 
 
@@ -230,47 +287,90 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _silent_reason(row: dict, t: Thresholds) -> str:
-    due = _plural(int(row["silent_window_due"]), "assignment")
-    if pd.isna(row["days_silent"]):
-        return f"No submission yet ({due} due in the last {t.silent_days} days)"
-    return f"No submission for {int(row['days_silent'])} days ({due} due in the last {t.silent_days} days)"
+def _day(value: object, today: date) -> str:
+    """ "14 Nov", or "14 Nov 2025" when not in today's year."""
+    day = pd.Timestamp(value).date()
+    return f"{day.day} {day:%b}" if day.year == today.year else f"{day.day} {day:%b %Y}"
 
 
-def _missed_reason(row: dict, t: Thresholds) -> str:
+def _silent_reason(row: dict, t: Thresholds, today: date) -> str:
+    if pd.isna(row["last_submission_on"]):
+        days = (today - pd.Timestamp(row["first_set_on"]).date()).days
+        return f"No submission yet, {days} days since homework was first set ({_day(row['first_set_on'], today)})"
+    return f"No submission for {int(row['days_silent'])} days (the last on {_day(row['last_submission_on'], today)})"
+
+
+def _missed_reason(row: dict, t: Thresholds, today: date) -> str:
     return f"The last {int(row['missed_streak'])} assignments due were all missed"
 
 
-def _completion_reason(row: dict, t: Thresholds) -> str:
+def _completion_reason(row: dict, t: Thresholds, today: date) -> str:
     return f"Completion {row['recent_completion']:.0%} in the last {t.completion_window_days} days ({int(row['recent_due'])} due)"
 
 
-def _mood_reason(row: dict, t: Thresholds) -> str:
+def _mood_reason(row: dict, t: Thresholds, today: date) -> str:
     return (f"Mood falling {-row['mood_slope_per_week']:.1f} points a week over the last {t.mood_window_days} days "
             f"(95% CI {row['mood_ci_low']:.1f} to {row['mood_ci_high']:.1f}; {int(row['mood_n'])} ratings)")
 
 
-def _feedback_reason(row: dict, t: Thresholds) -> str:
+def _mood_drop_reason(row: dict, t: Thresholds, today: date) -> str:
+    return (f"Mood {row['mood_recent_mean']:.1f} over the last {t.mood_recent_days} days "
+            f"({_plural(int(row['mood_recent_n']), 'rating')}), {row['mood_drop']:.1f} under their usual "
+            f"{row['mood_usual_median']:.1f} (median of {int(row['mood_usual_n'])} ratings in {t.mood_usual_days} days)")
+
+
+def _feedback_reason(row: dict, t: Thresholds, today: date) -> str:
     waiting = int(row["feedback_waiting"])
     subject = "1 submission is" if waiting == 1 else f"{waiting} submissions are"
     return f"{subject} waiting for feedback, the oldest for {int(row['feedback_oldest_days'])} days"
 
 
-def _deterioration_reasons(changes: pd.DataFrame) -> pd.Series:
-    """Per client with a reliable deterioration: "Reliable deterioration: PHQ-9 8 → 14 (+6)" (measures joined by ;)."""
-    worse = changes[changes["reliable_change"] == "reliable deterioration"]
-    parts = [f"{m} {int(a)} → {int(b)} (+{int(b - a)})"
-             for m, a, b in zip(worse["measure"], worse["first_score"], worse["latest_score"], strict=True)]
-    texts = pd.Series(parts, index=worse.index, dtype="object").groupby(worse["client_id"]).agg("; ".join)
-    return "Reliable deterioration: " + texts
+def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+    """Per client with a score rule met: score_rise and severe_band (booleans), score_reasons (one text per
+    measure flagged, e.g. "GAD-7 16 on 14 Nov, up from 10 on 3 Oct (+6; reliable change is 4); severe band")
+    and the latest PHQ-9 and GAD-7 scores (phq9_latest, gad7_latest)."""
+    scores = outcomes.latest_scores(con, scope=scope, today=today)
+    rise = {"PHQ-9": t.phq9_rise, "GAD-7": t.gad7_rise}
+    severe = {"PHQ-9": t.phq9_severe_from, "GAD-7": t.gad7_severe_from}
+    rows: dict[str, dict] = {}
+    for row in scores.to_dict("records"):
+        client, measure = row["client_id"], row["measure"]
+        entry = rows.setdefault(client, {"client_id": client, "score_rise": False, "severe_band": False,
+                                         "score_reasons": [], "phq9_latest": pd.NA, "gad7_latest": pd.NA})
+        entry["phq9_latest" if measure == "PHQ-9" else "gad7_latest"] = int(row["latest_score"])
+        # The lowest earlier score is never above the previous one, so a rise from either is a rise from it.
+        rose = not pd.isna(row["rise_from_best"]) and row["rise_from_best"] >= rise[measure]
+        is_severe = row["latest_score"] >= severe[measure]
+        if not (rose or is_severe):
+            continue
+        text = f"{measure} {int(row['latest_score'])} on {_day(row['latest_on'], today)}"
+        if rose:
+            text += (f", up from {int(row['best_score'])} on {_day(row['best_on'], today)} "
+                     f"(+{int(row['rise_from_best'])}; reliable change is {rise[measure]})")
+        if is_severe:
+            text += "; severe band"
+        entry["score_rise"] |= rose
+        entry["severe_band"] |= is_severe
+        entry["score_reasons"].append(text)
+    columns = ["client_id", "score_rise", "severe_band", "score_reasons", "phq9_latest", "gad7_latest"]
+    return pd.DataFrame(list(rows.values()), columns=columns)
+
+
+def _texts_of(rule: str, hits: list[str], row: dict) -> int:
+    """How many reason texts `rule` wrote for a client (the score rules write one per measure, together)."""
+    if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
+        return len(row["score_reasons"])
+    return 0 if rule == "severe_band" else 1
 
 
 COLUMNS = [
-    "rank", "client_id", "label", "therapist_id", "therapist_name", "status", "reasons", "rule_ids", "n_reasons",
-    "recent_completion", "recent_due", "days_silent", "last_submission_on", "missed_streak",
-    "mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_n", "phq9_change", "gad7_change",
-    "feedback_waiting", "feedback_oldest_days",
+    "rank", "client_id", "label", "therapist_id", "therapist_name", "status", "reasons", "reason_kinds", "rule_ids",
+    "kinds",
+    "top_kind", "n_reasons", "recent_completion", "recent_due", "days_silent", "last_submission_on", "missed_streak",
+    "mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_n", "mood_recent_mean", "mood_recent_n",
+    "mood_usual_median", "mood_usual_n", "phq9_latest", "gad7_latest", "feedback_waiting", "feedback_oldest_days",
 ]
+KIND_ORDER = list(KINDS)
 
 
 def needs_attention(
@@ -279,15 +379,18 @@ def needs_attention(
     """The active and paused clients in scope with at least one reason for attention, most urgent first.
 
     Columns: rank (1 = first), client_id, label, therapist_id, therapist_name, status, reasons (list of
-    texts with the client's own figures), rule_ids (list of RULES ids, most severe first), n_reasons,
-    and the key figures: recent_completion (0-1, over assignments due in the last completion_window_days)
-    and recent_due (assignments), days_silent (days since the last submission; NA if none) and
+    texts with the client's own figures), reason_kinds (the KINDS key of each reason), rule_ids (list of
+    RULES ids, most severe first), kinds (the
+    KINDS keys of those rules, in KINDS order) and top_kind (the first of them), n_reasons, and the key
+    figures: recent_completion (0-1, over assignments due in the last completion_window_days) and
+    recent_due (assignments), days_silent (days since the last submission; NA if none) and
     last_submission_on, missed_streak (assignments due after the last due date on which any earned
     credit: all of them earned none), mood_slope_per_week, mood_ci_low, mood_ci_high (points a week
-    over the last mood_window_days) and mood_n (ratings),
-    phq9_change and gad7_change (latest - first score), feedback_waiting (submissions) and
-    feedback_oldest_days. Ranked by n_reasons, then the most severe rule (RULES order), then the lowest
-    recent_completion.
+    over the last mood_window_days) and mood_n (ratings), mood_recent_mean and mood_recent_n (the last
+    mood_recent_days), mood_usual_median and mood_usual_n (the last mood_usual_days), phq9_latest and
+    gad7_latest (scores), feedback_waiting (submissions) and feedback_oldest_days.
+    Ranked by the kind of the most serious reason (clinical, engagement, admin), then the most severe
+    rule met (RULES order), then the next most severe, and so on, then the lowest recent_completion.
     """
     t = thresholds
     frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t)).df()
@@ -298,42 +401,81 @@ def needs_attention(
                                     "ci_high": "mood_ci_high", "n": "mood_n"})
     frame = frame.merge(trends, on="client_id", how="left")
     frame["mood_n"] = frame["mood_n"].fillna(0).astype(int)
+    levels = mood.mood_levels(con, scope=scope, today=today, recent_days=t.mood_recent_days,
+                              usual_days=t.mood_usual_days)
+    levels = levels.rename(columns={column: f"mood_{column}" for column in levels.columns if column != "client_id"})
+    frame = frame.merge(levels, on="client_id", how="left")
+    for column in ("mood_recent_n", "mood_usual_n"):
+        frame[column] = frame[column].fillna(0).astype(int)
+    frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
+    frame = frame.merge(_score_flags(con, scope, today, t), on="client_id", how="left")
+    for column in ("score_rise", "severe_band"):
+        frame[column] = frame[column].astype("boolean").fillna(False).astype(bool)
+    for column in ("phq9_latest", "gad7_latest"):
+        frame[column] = frame[column].astype("Int64")
 
-    changes = outcomes.measure_change(con, scope=scope)
-    repeated = changes[changes["n"] >= 2].pivot(index="client_id", columns="measure", values="change")
-    for measure, column in (("PHQ-9", "phq9_change"), ("GAD-7", "gad7_change")):
-        figures = repeated[measure] if measure in repeated else pd.Series(dtype="float64")
-        frame[column] = frame["client_id"].map(figures).astype("Int64")
-    deterioration_text = frame["client_id"].map(_deterioration_reasons(changes))
-
-    mood_falling = ((frame["mood_n"] >= t.mood_min_n) & (frame["mood_slope_per_week"] <= t.mood_slope_per_week)
-                    & (frame["mood_ci_high"] < 0))  # NaN (no trend) compares False
     flags = {
-        "deterioration": deterioration_text.notna(),
+        "score_rise": frame["score_rise"],
+        "severe_band": frame["severe_band"],
+        "mood_drop": ((frame["mood_usual_n"] >= t.mood_usual_min_n) & (frame["mood_recent_n"] >= t.mood_recent_min_n)
+                      & (frame["mood_drop"] >= t.mood_drop_points - 1e-9)),  # NaN compares False
         "silent": frame["silent"],
+        "mood_falling": ((frame["mood_n"] >= t.mood_min_n) & (frame["mood_slope_per_week"] <= t.mood_slope_per_week)
+                         & (frame["mood_ci_high"] < 0)),
         "missed_in_a_row": frame["missed_in_a_row"],
         "low_completion": frame["low_completion"],
-        "mood_falling": mood_falling,
         "feedback_waiting": frame["feedback_waiting_flag"],
     }
     writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
-               "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
-    texts = pd.DataFrame({"deterioration": deterioration_text}, index=frame.index)
-    for rule_id, write in writers.items():
-        flagged = frame[flags[rule_id]]
-        texts[rule_id] = pd.Series([write(row, t) for row in flagged.to_dict("records")], index=flagged.index,
-                                   dtype="object")
-
-    flagged = pd.DataFrame(flags)[SEVERITY]
-    keep = flagged.any(axis=1)
-    frame, flagged, texts = frame[keep].copy(), flagged[keep], texts.loc[keep, SEVERITY]
-    frame["rule_ids"] = [[r for r, hit in zip(SEVERITY, hits, strict=True) if hit] for hits in flagged.to_numpy()]
-    frame["reasons"] = [[text for text, hit in zip(row, hits, strict=True) if hit]
-                        for row, hits in zip(texts.to_numpy(), flagged.to_numpy(), strict=True)]
+               "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
+    records = frame.to_dict("records")
+    reasons, reason_kinds, rule_ids = [], [], []
+    for index, row in enumerate(records):
+        hits = [rule for rule in SEVERITY if bool(flags[rule].iloc[index])]
+        texts: list[str] = []
+        for rule in hits:
+            if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
+                texts.extend(row["score_reasons"])  # one text per measure, saying both rise and band
+            elif rule in writers:
+                texts.append(writers[rule](row, t, today))
+        reasons.append(texts)
+        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, row))])
+        rule_ids.append(hits)
+    frame["reasons"], frame["reason_kinds"], frame["rule_ids"] = reasons, reason_kinds, rule_ids
+    frame = frame[frame["rule_ids"].map(bool).astype(bool)].copy()
+    frame["kinds"] = [[kind for kind in KIND_ORDER if any(KIND_OF[r] == kind for r in ids)] for ids in frame["rule_ids"]]
+    frame["top_kind"] = [kinds[0] for kinds in frame["kinds"]]
     frame["n_reasons"] = frame["rule_ids"].map(len)
-    # Ids sorted by severity compare like a binary number with the most severe rule as the top bit.
+    frame["kind_rank"] = frame["top_kind"].map(KIND_ORDER.index)
+    # Ids sorted by severity compare like a binary number with the most severe rule as the top bit: the most severe
+    # rule met decides, then the next one, and so on.
     frame["severity"] = frame["rule_ids"].map(lambda ids: sum(2 ** (len(SEVERITY) - SEVERITY.index(r)) for r in ids))
-    frame = frame.sort_values(["n_reasons", "severity", "recent_completion", "label", "client_id"],
-                              ascending=[False, False, True, True, True], na_position="last")
+    frame = frame.sort_values(["kind_rank", "severity", "recent_completion", "label", "client_id"],
+                              ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def kind_counts(flagged: pd.DataFrame) -> dict[str, int]:
+    """KINDS key -> how many clients of `needs_attention` have at least one reason of that kind (every kind listed)."""
+    return {kind: int(sum(kind in kinds for kinds in flagged["kinds"])) for kind in KINDS}
+
+
+def of_kind(flagged: pd.DataFrame, kind: str | None) -> pd.DataFrame:
+    """The rows of `needs_attention` with a reason of `kind` (all rows for None), ranks kept."""
+    if kind is None:
+        return flagged
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    return flagged[[kind in kinds for kinds in flagged["kinds"]]].reset_index(drop=True)
+
+
+def client_flags(con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date,
+                 thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """One client's row of `needs_attention` (empty when no rule is met); ScopeError outside the scope.
+
+    Computed over the client's own therapist's caseload, which gives the same figures as the practice's."""
+    scope.require_client(con, client_id)
+    therapist = con.execute("select therapist_id from clients where client_id = ?", [client_id]).fetchone()[0]
+    flagged = needs_attention(con, scope=scope.narrowed_to(therapist), today=today, thresholds=thresholds)
+    return flagged[flagged["client_id"] == client_id].reset_index(drop=True)

@@ -252,3 +252,30 @@ def caseload_mood_trends(con: DuckDBPyConnection, *, scope: Scope, period: Perio
     client_id, slope_per_week, ci_low, ci_high (NaN below 3 ratings or on one day) and n (ratings)."""
     sums = con.execute(MOOD_TREND, _params(scope, period, today, None)).df()
     return pd.concat([sums[["client_id"]], _trend_lines(sums), sums[["n"]]], axis=1)
+
+
+# Per client in scope with a mood rating in [start, as_of]: the recent window's mean against the whole
+# window's median (the client's usual level).
+MOOD_LEVELS = "with " + CLIENT_MOODS + """
+select client_id,
+       avg(mood) filter (where submitted_on >= $recent_from)   as recent_mean,
+       count(*) filter (where submitted_on >= $recent_from)    as recent_n,
+       median(mood)                                            as usual_median,
+       count(*)                                                as usual_n
+from client_moods
+group by client_id
+order by client_id
+"""
+
+
+def mood_levels(con: DuckDBPyConnection, *, scope: Scope, today: date, recent_days: int, usual_days: int
+                ) -> pd.DataFrame:
+    """Each client in scope with a mood rating in the `usual_days` days ending today: client_id,
+    recent_mean and recent_n (mean and count of the ratings in the `recent_days` days ending today; NaN
+    and 0 without any), usual_median and usual_n (median and count over the `usual_days` days)."""
+    period = Period.last_days(usual_days, today=today)
+    params = {**_params(scope, period, today, None),
+              "recent_from": Period.last_days(recent_days, today=today).start}
+    frame = con.execute(MOOD_LEVELS, params).df()
+    frame["recent_n"] = frame["recent_n"].astype(int)
+    return frame

@@ -11,9 +11,12 @@ The thresholds are those of NHS Talking Therapies (formerly IAPT), as in its Man
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.store.period import Period
 from analytics.store.scope import Scope
 
 BANDS: dict[str, list[tuple[int, int, str]]] = {
@@ -60,15 +63,20 @@ join clients c using (client_id)
 left join bands b on b.measure = m.measure and m.score between b.low and b.high
 where m.client_id = $client_id
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+  and m.administered_on between $start and $as_of
 order by m.measure, m.administered_on
 """
 
 
-def measure_series(con: DuckDBPyConnection, *, scope: Scope, client_id: str) -> pd.DataFrame:
+def measure_series(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period: Period | None = None,
+                   today: date | None = None) -> pd.DataFrame:
     """The client's scores, by measure then date: measure (PHQ-9 | GAD-7), administered_on (date),
-    score (points) and band (minimal | mild | moderate | moderately severe | severe)."""
+    score (points) and band (minimal | mild | moderate | moderately severe | severe). Every score, or
+    with `period` and `today` those taken from the period's start to its as-of date."""
     scope.require_client(con, client_id)
-    params = {**_band_params(), "client_id": client_id, "scope_therapist": scope.therapist_id}
+    start, as_of = (period.start, period.as_of(today)) if period else (date(1, 1, 1), date(9999, 12, 31))
+    params = {**_band_params(), "client_id": client_id, "scope_therapist": scope.therapist_id, "start": start,
+              "as_of": as_of}
     return con.execute(MEASURE_SERIES, params).df()
 
 
@@ -117,3 +125,54 @@ def measure_change(con: DuckDBPyConnection, *, scope: Scope, client_id: str | No
     frame = con.execute(MEASURE_CHANGE, params).df()
     frame["recovered"] = frame["recovered"].astype("boolean")
     return frame
+
+
+# Per client and measure in scope (scores taken up to $today): the latest score, the one before it, and
+# the lowest score before the latest (the most recent of equal ones), with their dates.
+LATEST_SCORES = """
+with scores as (
+    select m.client_id, m.measure, m.score, m.administered_on,
+           row_number() over (partition by m.client_id, m.measure order by m.administered_on desc) as back
+    from measures m
+    join clients c using (client_id)
+    where m.administered_on <= $today
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+),
+earlier as (
+    select client_id, measure,
+           first(score order by administered_on desc)                  as previous_score,
+           max(administered_on)                                        as previous_on,
+           min(score)                                                  as best_score,
+           first(administered_on order by score, administered_on desc) as best_on
+    from scores
+    where back > 1
+    group by client_id, measure
+)
+select l.client_id, l.measure, l.score as latest_score, l.administered_on as latest_on,
+       e.previous_score, e.previous_on, e.best_score, e.best_on,
+       l.score - e.previous_score as rise_from_previous,
+       l.score - e.best_score     as rise_from_best
+from scores l
+left join earlier e using (client_id, measure)
+where l.back = 1
+order by l.client_id, l.measure
+"""
+
+
+def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date) -> pd.DataFrame:
+    """Per client in scope and measure, scores taken up to `today`: client_id, measure, latest_score,
+    latest_on, previous_score and previous_on (the score before the latest), best_score and best_on (the
+    lowest score before the latest, the most recent of equal ones), rise_from_previous and rise_from_best
+    (latest minus each, points; positive is worse). The earlier figures are empty with one score only."""
+    frame = con.execute(LATEST_SCORES, {"today": today, "scope_therapist": scope.therapist_id}).df()
+    for column in ("previous_score", "best_score", "rise_from_previous", "rise_from_best"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
+def band_of(measure: str, score: int) -> str | None:
+    """The severity band of a score ("moderate"), or None for a score outside the measure's range."""
+    for low, high, band in BANDS.get(measure, []):
+        if low <= score <= high:
+            return band
+    return None

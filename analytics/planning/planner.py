@@ -1,16 +1,14 @@
-"""The homework planner: suggestions for one client, a plan's weekly load, and saving, rescheduling and cancelling homework.
+"""The homework planner: a plan's weekly load against the client's recent pace, and saving, rescheduling and
+cancelling homework (suggestions are in analytics.planning.suggest).
 
-Suggestions rank the library's templates by what this client is likely to do and gain (their
-completion and mood lift per type, shrunk toward the caseload by analytics.profile) and by how well
-a template fits their concern, goals and preferences. Saving writes one canonical assignment per plan
-item (and its instructions and times per week in `assignment_details`) in one transaction, so it shows
-at once on the client and caseload pages. The rules are written out in data/README.md.
+Saving writes one canonical assignment per plan item (and its instructions and times per week in
+`assignment_details`) in one transaction, so it shows at once on the client and caseload pages. The
+rules are written out in data/README.md.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,161 +17,12 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics import profile
-from analytics.metrics.clients import ClientProfile, client_profile
+from analytics.metrics.clients import client_profile
 from analytics.planning import library
 from analytics.store import audit
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import ASSIGNMENT_TYPES
-
-# ---------------------------------------------------------------------------------------------
-# Suggestions
-# ---------------------------------------------------------------------------------------------
-
-# How much each part weighs in a suggestion's score (they add up to 1, so scores run from -0.25 to 1).
-SCORE_WEIGHTS = {"completion": 0.35, "benefit": 0.25, "concern": 0.15, "goals": 0.15, "preferences": 0.10}
-# A shrunk mood lift of this many points (or more) earns the whole benefit weight; a negative lift subtracts.
-FULL_BENEFIT_LIFT = 2.0
-# Goal words and preference tags count up to this many matches each.
-MAX_COUNTED_MATCHES = 2
-# Figures resting on fewer observations are not quoted as the client's own (as in analytics.effectiveness).
-MIN_N = 5
-MAX_SUGGESTIONS = 50
-
-SUGGESTION_COLUMNS = [
-    "rank", "template_id", "source", "assignment_type", "type_label", "title", "instructions", "default_minutes",
-    "times_per_week", "expected_completion", "expected_mood_lift", "concern_match", "goal_matches",
-    "preference_matches", "score", "reason",
-]
-
-
-def words(text: str | None) -> list[str]:
-    """Lower-case words (letters, digits, apostrophes) of a text."""
-    return re.findall(r"[a-z0-9']+", (text or "").lower())
-
-
-def _same_word(a: str, b: str) -> bool:
-    """Equal, or one starts the other and the shorter has at least 4 letters (worry ~ worrying, night ~ nights)."""
-    if a == b:
-        return True
-    short, long = sorted((a, b), key=len)
-    return len(short) >= 4 and long.startswith(short)
-
-
-def goal_matches(keywords: Sequence[str], goals: str | None) -> list[str]:
-    """The keywords (one or more words each) found in the client's goals text, word for word in order."""
-    goal_words = words(goals)
-    found = []
-    for keyword in keywords:
-        key_words = words(keyword)
-        if not key_words:
-            continue
-        for i in range(len(goal_words) - len(key_words) + 1):
-            if all(_same_word(k, g) for k, g in zip(key_words, goal_words[i:i + len(key_words)], strict=True)):
-                found.append(keyword)
-                break
-    # 'friends' adds nothing beside 'seeing friends'
-    return [k for k in found if not any(k != other and f" {k} " in f" {other} " for other in found)]
-
-
-def _percent(value: float) -> str:
-    return f"{value:.0%}"
-
-
-def _lift(value: float) -> str:
-    return f"{value:+.1f}".replace("-", "\u2212")
-
-
-def _reason(row: pd.Series, client: ClientProfile, fit: dict[str, object]) -> str:
-    """One line: what fits, how this client does with the type, and the mood lift behind it."""
-    kind = row["assignment_type"] if row["assignment_type"] != "other" else "'other'"
-    parts = []
-    fits = []
-    if fit["concern"]:
-        fits.append(f"suits {client.primary_concern.strip().lower()}")
-    if fit["preferences"]:
-        fits.append("fits " + " and ".join(f"'{tag}'" for tag in fit["preferences"]))
-    if fit["goals"]:
-        fits.append("matches the goal (" + ", ".join(f"'{word}'" for word in fit["goals"]) + ")")
-    if fits:
-        parts.append(", ".join(fits))
-    caseload = row["caseload_completion_rate"]
-    caseload_text = f"caseload {_percent(caseload)}" if not pd.isna(caseload) else "no caseload figure yet"
-    if row["expected"] >= MIN_N:
-        parts.append(f"{client.label} completes {_percent(row['completion_rate'])} of {kind} homework ({caseload_text})")
-    elif row["expected"] > 0:
-        parts.append(f"little {kind} history for {client.label} ({row['expected']:g} expected): "
-                     f"about {_percent(row['shrunk_completion_rate'])} likely ({caseload_text})")
-    elif not pd.isna(caseload):
-        parts.append(f"no {kind} homework for {client.label} yet; the caseload completes {_percent(caseload)}")
-    if row["mood_lift_n"] >= MIN_N:
-        parts.append(f"their mood lifts {_lift(row['mood_lift_mean'])} after it ({row['mood_lift_n']} ratings)")
-    elif not pd.isna(row["caseload_mood_lift"]):
-        parts.append(f"mood lift {_lift(row['caseload_mood_lift'])} across the caseload")
-    text = "; ".join(parts)
-    return text[:1].upper() + text[1:]
-
-
-def suggestions(
-    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, limit: int = 8
-) -> pd.DataFrame:
-    """The library's templates ranked for this client, best first, at most `limit` (1-50) rows.
-
-    score = 0.35 × expected completion (the client's shrunk completion for the template's type)
-          + 0.25 × benefit (the shrunk mood lift / 2 points, kept within -1..1)
-          + 0.15 × concern (1 when the template suits the client's primary concern)
-          + 0.15 × goals (goal keywords found in the client's goals, up to 2, / 2)
-          + 0.10 × preferences (the client's preference tags the template suits, up to 2, / 2).
-    Columns: rank, template_id, source, assignment_type, type_label, title, instructions,
-    default_minutes, times_per_week, expected_completion (0-1), expected_mood_lift (points),
-    concern_match (bool), goal_matches and preference_matches (`;`-joined), score and reason (one line).
-    Ties keep the library's order. Templates whose title the client already has as homework due today or
-    later are left out. Raises ScopeError for a client outside the scope.
-    """
-    if not 1 <= limit <= MAX_SUGGESTIONS:
-        raise ValueError(f"limit must be from 1 to {MAX_SUGGESTIONS}")
-    client = client_profile(con, scope=scope, client_id=client_id)
-    by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
-    by_type = by_type.set_index("assignment_type", drop=False)
-    options = library.templates(con)
-    concern = (client.primary_concern or "").strip().lower()
-    preferences = {tag.lower() for tag in client.preferences}
-    rows = []
-    for template in options.itertuples(index=False):
-        figures = by_type.loc[template.assignment_type]
-        fit = {
-            "concern": bool(concern) and concern in library.split_tags(template.suits_concerns),
-            "goals": goal_matches(library.split_tags(template.suits_goals), client.goals),
-            "preferences": [tag for tag in library.split_tags(template.suits_preferences) if tag in preferences],
-        }
-        completion = figures["shrunk_completion_rate"]
-        completion = 0.5 if pd.isna(completion) else float(completion)  # no data anywhere: neutral
-        lift = figures["shrunk_mood_lift"]
-        lift = 0.0 if pd.isna(lift) else float(lift)
-        score = (SCORE_WEIGHTS["completion"] * completion
-                 + SCORE_WEIGHTS["benefit"] * max(-1.0, min(1.0, lift / FULL_BENEFIT_LIFT))
-                 + SCORE_WEIGHTS["concern"] * fit["concern"]
-                 + SCORE_WEIGHTS["goals"] * min(len(fit["goals"]), MAX_COUNTED_MATCHES) / MAX_COUNTED_MATCHES
-                 + SCORE_WEIGHTS["preferences"] * min(len(fit["preferences"]), MAX_COUNTED_MATCHES) / MAX_COUNTED_MATCHES)
-        rows.append({
-            "template_id": template.template_id, "source": template.source,
-            "assignment_type": template.assignment_type, "type_label": template.type_label,
-            "title": template.title, "instructions": template.instructions,
-            "default_minutes": template.default_minutes, "times_per_week": template.times_per_week,
-            "expected_completion": completion, "expected_mood_lift": lift,
-            "concern_match": fit["concern"], "goal_matches": ";".join(fit["goals"]),
-            "preference_matches": ";".join(fit["preferences"]), "score": round(score, 6),
-            "reason": _reason(figures, client, fit),
-        })
-    frame = pd.DataFrame(rows)
-    # Homework the client already has and is not yet due is not suggested again.
-    current = current_assignments(con, scope=scope, client_id=client_id, today=today, days_back=0)
-    already_set = {title.strip().lower() for title in current["title"]}
-    frame = frame[~frame["title"].str.strip().str.lower().isin(already_set)]
-    frame = frame.sort_values("score", ascending=False, kind="stable").head(limit).reset_index(drop=True)
-    frame.insert(0, "rank", range(1, len(frame) + 1))
-    return frame[SUGGESTION_COLUMNS]
-
 
 # ---------------------------------------------------------------------------------------------
 # Plan items and their load
@@ -317,6 +166,40 @@ def _count(value: float, unit: str) -> str:
     return f"{value:.0f} {unit}" if float(value).is_integer() else f"{value:.1f} {unit}"
 
 
+@dataclass(frozen=True)
+class RecentPace:
+    """What the client did a week over the last RECENT_WEEKS weeks (fewer when their homework began later).
+
+    times_per_week: credit earned by the submissions made then, a week; minutes_per_week: the minutes
+    they reported, else credit × est_minutes; both None when they were never set homework (weeks 0).
+    """
+
+    times_per_week: float | None
+    minutes_per_week: float | None
+    weeks: float
+
+    def pace_limit(self) -> int | None:
+        """Times a week a new task may ask without the plan asking clearly more than they do now: the whole
+        part of LOAD_WARNING_RATIO × times_per_week, at least once a week; None without history."""
+        if self.times_per_week is None:
+            return None
+        return max(1, math.floor(LOAD_WARNING_RATIO * self.times_per_week + 1e-9))
+
+
+def recent_pace(con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date) -> RecentPace:
+    """The client's pace over the last RECENT_WEEKS weeks (see RecentPace). Raises ScopeError outside the scope."""
+    scope.require_client(con, client_id)
+    window_start = today - timedelta(days=7 * RECENT_WEEKS - 1)
+    times, minutes, first_assigned = con.execute(
+        RECENT_WORK, {"client_id": client_id, "scope_therapist": scope.therapist_id,
+                      "window_start": window_start, "today": today}).fetchone()
+    if first_assigned is None or first_assigned > today:
+        return RecentPace(None, None, 0.0)
+    days = (today - max(window_start, first_assigned)).days + 1
+    weeks = max(1.0, min(float(RECENT_WEEKS), days / 7))
+    return RecentPace(times / weeks, minutes / weeks, weeks)
+
+
 def plan_load(
     con: DuckDBPyConnection, *, scope: Scope, client_id: str, items: Sequence[PlanItem], today: date
 ) -> PlanLoad:
@@ -324,17 +207,9 @@ def plan_load(
     and its expected completion (see PlanLoad). Raises ScopeError for a client outside the scope."""
     client = client_profile(con, scope=scope, client_id=client_id)
     planned_times, planned_minutes = busiest_week(items)
-    window_start = today - timedelta(days=7 * RECENT_WEEKS - 1)
-    times, minutes, first_assigned = con.execute(
-        RECENT_WORK, {"client_id": client_id, "scope_therapist": scope.therapist_id,
-                      "window_start": window_start, "today": today}).fetchone()
-    has_history = first_assigned is not None and first_assigned <= today
-    if has_history:
-        days = (today - max(window_start, first_assigned)).days + 1
-        weeks = max(1.0, min(float(RECENT_WEEKS), days / 7))
-        recent_times, recent_minutes = times / weeks, minutes / weeks
-    else:
-        weeks, recent_times, recent_minutes = 0.0, None, None
+    pace = recent_pace(con, scope=scope, client_id=client_id, today=today)
+    weeks, recent_times, recent_minutes = pace.weeks, pace.times_per_week, pace.minutes_per_week
+    has_history = recent_times is not None
 
     asks = f"{_count(planned_times, 'times')} ({_count(planned_minutes, 'minutes')}) a week"
     warning = None
@@ -508,6 +383,20 @@ def current_assignments(
     return con.execute(CURRENT_ASSIGNMENTS, {
         "client_id": client_id, "scope_therapist": scope.therapist_id, "today": today,
         "since": today - timedelta(days=days_back), "limit": limit}).df()
+
+
+def homework_now(
+    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(current, overdue) for the Client page, both in the columns of `current_assignments`:
+    current is the active homework due today or later, soonest first; overdue is the active homework due
+    in the last CURRENT_DAYS_BACK days, before today, that is not fully done (credit under expected_count),
+    the most recent first."""
+    frame = current_assignments(con, scope=scope, client_id=client_id, today=today)
+    due = pd.to_datetime(frame["due_on"]).dt.date
+    current = frame[due >= today].reset_index(drop=True)
+    overdue = frame[(due < today) & (frame["credit"] < frame["expected_count"])]
+    return current, overdue.iloc[::-1].reset_index(drop=True)
 
 
 ASSIGNMENT_IN_SCOPE = """

@@ -23,9 +23,19 @@ from analytics.planning.planner import PlanItem, expected_count_for
 PRODID = "-//Homework adherence dashboard//Planner 1.0//EN"
 UID_DOMAIN = "homework-planner.invalid"  # a UID only needs to be unique; .invalid never resolves
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-# Rows to note mood on one page, shared among the items (each gets 1-7).
-MOOD_ROWS_PER_PAGE = 14
-MAX_MOOD_ROWS = 7
+# One row to note mood per time the task is expected; a task expected more often than this gets this many
+# rows and a line saying to go on overleaf.
+MAX_LOG_ROWS = 31
+# Why a task helps, by type, for a task with no goal of its own.
+WHY_BY_TYPE = {
+    "journaling": "Writing things down helps you notice the links between what happens, what you think and how you feel.",
+    "behavioural": "Doing things, even small ones, is how mood and confidence change: the doing comes first, "
+                   "the feeling follows.",
+    "mindfulness": "Regular practice trains your attention to step back from worries and lets your body settle.",
+    "creative": "Making something gives a feeling a shape you can look at and talk about.",
+    "narrative": "Putting your story into words helps you make sense of it and see your own strengths.",
+}
+WHY_OTHERWISE = "It builds on what you talked about in your session."
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class _Entry:
     """One task to take home, whatever it came from."""
 
     key: str  # stable id for the calendar UID
+    assignment_type: str
     title: str
     instructions: str
     start: date
@@ -67,7 +78,8 @@ def _entries(items: pd.DataFrame | Sequence[PlanItem] | Iterable[dict]) -> list[
     for index, record in enumerate(records, 1):
         if isinstance(record, PlanItem):
             digest = hashlib.sha256(f"{record.title}|{record.start}|{record.due}".encode()).hexdigest()[:16]
-            entries.append(_Entry(f"item{index}-{digest}", record.title.strip(), _text(record.instructions),
+            entries.append(_Entry(f"item{index}-{digest}", record.assignment_type, record.title.strip(),
+                                  _text(record.instructions),
                                   record.start, record.due, record.times_per_week, record.expected_count,
                                   record.minutes, _text(record.goal) or None))
             continue
@@ -79,7 +91,8 @@ def _entries(items: pd.DataFrame | Sequence[PlanItem] | Iterable[dict]) -> list[
         expected = int(expected) if expected is not None and not pd.isna(expected) else expected_count_for(start, due, times)
         minutes = record.get("minutes")
         minutes = None if minutes is None or pd.isna(minutes) else int(minutes)
-        entries.append(_Entry(_text(record.get("assignment_id")) or f"item{index}", _text(record["title"]),
+        entries.append(_Entry(_text(record.get("assignment_id")) or f"item{index}", _text(record.get("assignment_type")),
+                              _text(record["title"]),
                               _text(record.get("instructions")), start, due, times, expected, minutes,
                               _text(record.get("goal")) or None))
     return entries
@@ -214,6 +227,7 @@ h2 { font-size: 12.5pt; margin: 1mm 0; }
 .label { font-weight: 600; }
 table.mood { border-collapse: collapse; width: 100%; margin: 1.5mm 0 1mm; font-size: 9.5pt; }
 table.mood th, table.mood td { border: 1px solid #888; padding: 0.8mm 2mm; text-align: left; }
+table.mood td:first-child, table.mood th:first-child { width: 9mm; text-align: right; color: #555; }
 table.mood td { height: 6.5mm; }
 footer { font-size: 9pt; color: #333; margin-top: 2mm; }
 @media print {
@@ -228,17 +242,29 @@ def _paragraph(text: str) -> str:
     return "<br>".join(html.escape(line) for line in text.splitlines())
 
 
+def why_it_matters(entry: _Entry, client_goals: str | None = None) -> str:
+    """The handout's "why" line as plain text: the task's own goal, else what this type of homework does for
+    people, with the client's goals in their words when they gave some."""
+    if entry.goal:
+        return f"It works toward your goal: {entry.goal}"
+    text = WHY_BY_TYPE.get(entry.assignment_type, WHY_OTHERWISE)
+    goals = " ".join((client_goals or "").split())
+    return f"{text} What you said you want from therapy: {goals}" if goals else text
+
+
 def plan_handout_html(
     items: pd.DataFrame | Sequence[PlanItem] | Iterable[dict],
     *,
     client_label: str,
     practice_name: str = "Your practice",
     therapist_name: str | None = None,
+    client_goals: str | None = None,
 ) -> str:
-    """One printable page (HTML with a print stylesheet) for the client: for each task what to do, how
-    often, by when, why it matters for their goal, and a small table to note mood before and after."""
+    """One printable handout (HTML with a print stylesheet) for the client: for each task what to do, how
+    often (from the plan: its times a week and expected count), by when, why it matters (its goal, or what
+    the type of homework does and the client's own goals), and a table to note mood before and after with
+    one row per time it is expected (up to MAX_LOG_ROWS)."""
     entries = _entries(items)
-    rows_each = max(1, min(MAX_MOOD_ROWS, MOOD_ROWS_PER_PAGE // max(1, len(entries))))
     esc = html.escape
     who = f"For {esc(client_label)}"
     if therapist_name:
@@ -249,10 +275,12 @@ def plan_handout_html(
         who += f" · {esc(_long_date(first))} to {esc(_long_date(last))}"
     sections = []
     for number, entry in enumerate(entries, 1):
-        why = (f"It works toward your goal: {_paragraph(entry.goal)}" if entry.goal
-               else "Talk with your therapist about how this helps you.")
-        mood_rows = "".join("<tr><td></td><td></td><td></td><td></td></tr>"
-                            for _ in range(min(rows_each, entry.expected_count)))
+        why = _paragraph(why_it_matters(entry, client_goals))
+        rows = min(entry.expected_count, MAX_LOG_ROWS)
+        mood_rows = "".join(f"<tr><td>{n}</td><td></td><td></td><td></td><td></td></tr>" for n in range(1, rows + 1))
+        if entry.expected_count > rows:
+            mood_rows += (f'<tr><td colspan="5">Times {rows + 1} to {entry.expected_count}: go on overleaf.'
+                          "</td></tr>")
         sections.append(f"""<section class="item">
 <h2>{number}. {esc(entry.title)}</h2>
 <p><span class="label">What to do:</span> {_paragraph(entry.instructions or "See the notes from your session.")}</p>
@@ -260,7 +288,7 @@ def plan_handout_html(
 <p><span class="label">By when:</span> {esc(_long_date(entry.due))}</p>
 <p><span class="label">Why it matters:</span> {why}</p>
 <table class="mood">
-<thead><tr><th>Date</th><th>Mood before (0–10)</th><th>Mood after (0–10)</th><th>What I noticed</th></tr></thead>
+<thead><tr><th>Time</th><th>Date</th><th>Mood before (0–10)</th><th>Mood after (0–10)</th><th>What I noticed</th></tr></thead>
 <tbody>{mood_rows}</tbody>
 </table>
 </section>""")

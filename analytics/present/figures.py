@@ -10,6 +10,7 @@ carries meaning.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -29,20 +30,27 @@ from analytics.present.formats import (
 def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     """Completion rate per week as bars and on-time rate as a line, both in % of expected homework.
 
-    frame: `adherence.weekly_completion` — week (Monday), expected, credit, completion_rate and
-    on_time_rate (0-1); at least one row.
+    frame: `adherence.weekly_completion` — every week of the period: week (Monday), expected, credit,
+    completion_rate and on_time_rate (0-1, NaN when nothing was due) and so_far; at least one week with
+    something due. A week with nothing due says so instead of a bar; the week counted so far is drawn
+    lighter, its label and tick say "so far", so it never reads as a full week.
     """
-    if frame.empty:
-        raise ValueError("weekly_completion needs at least one week; show a message for an empty period instead")
+    if not anything_due(frame):
+        raise ValueError("weekly_completion needs a week with something due; show a message for an empty period instead")
     weeks = pd.to_datetime(frame["week"])
     with_year = weeks.dt.year.nunique() > 1
-    labels = [day_label(w, with_year=with_year) for w in weeks]
+    so_far = [bool(v) for v in frame["so_far"]] if "so_far" in frame else [False] * len(frame)
+    labels = [day_label(w, with_year=with_year) + (" (so far)" if partial else "") for w, partial in zip(weeks, so_far,
+                                                                                                           strict=True)]
     expected = frame["expected"].astype(float)
+    due = expected > 0
+    rates = frame["completion_rate"].astype(float)
     on_time_credit = frame["on_time_rate"].astype(float) * expected
 
     completed_hover = [
-        f"Week of {label}: {percent(rate)} completed ({amount(credit)} of {amount(exp)} expected)"
-        for label, rate, credit, exp in zip(labels, frame["completion_rate"], frame["credit"], expected, strict=True)
+        f"Week of {label}: {percent(rate)} completed ({amount(credit)} of {amount(exp)} expected)" if has
+        else f"Week of {label}: nothing due"
+        for label, rate, credit, exp, has in zip(labels, rates, frame["credit"], expected, due, strict=True)
     ]
     on_time_hover = [
         f"Week of {label}: {percent(rate)} on time ({amount(credit)} of {amount(exp)} expected)"
@@ -52,22 +60,24 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     figure = go.Figure()
     figure.add_bar(
         x=weeks,
-        y=frame["completion_rate"].astype(float) * 100,
+        y=(rates * 100).where(due, 0),
         name="Completed (by the period's end)",
-        text=[percent(r) for r in frame["completion_rate"]],
+        text=[(f"{percent(r)} so far" if partial else percent(r)) if has else "nothing due"
+              for r, has, partial in zip(rates, due, so_far, strict=True)],
         # Above the bar: the on-time line never rises above its bar (on-time credit <= credit), so the
         # label stays clear of it, and a 0% week still reads as 0% rather than as a gap.
         textposition="outside",
         cliponaxis=False,
+        marker={"color": [SO_FAR_BAR if partial else FULL_BAR for partial in so_far]},
         customdata=completed_hover,
         hovertemplate="%{customdata}<extra></extra>",
     )
     figure.add_scatter(
-        x=weeks,
-        y=on_time_credit / expected * 100,
+        x=weeks[due],
+        y=(on_time_credit / expected * 100)[due],
         name="On time (by the due date)",
         mode="lines+markers",
-        customdata=on_time_hover,
+        customdata=[h for h, has in zip(on_time_hover, due, strict=True) if has],
         hovertemplate="%{customdata}<extra></extra>",
     )
     figure.update_layout(
@@ -85,6 +95,14 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     )
     figure.update_yaxes(title="% of expected homework", range=[0, 100], ticksuffix="%", dtick=25)
     return figure
+
+
+def anything_due(weekly: pd.DataFrame) -> bool:
+    """Whether a week of `adherence.weekly_completion` had something due (else there is no chart to draw)."""
+    return bool((weekly["expected"].astype(float) > 0).any())
+
+
+FULL_BAR, SO_FAR_BAR = "#2f6f8f", "rgba(47, 111, 143, 0.4)"  # the week counted so far is lighter
 
 
 # Colours that carry meaning (the theme colours everything else).
@@ -112,71 +130,6 @@ COMPLETION_SCALE = [[0.0, "#e6c295"], [0.5, "#a9c8cf"], [1.0, "#1f5670"]]
 def _week_labels(weeks_: pd.Series) -> list[str]:
     with_year = weeks_.dt.year.nunique() > 1
     return [day_label(w, with_year=with_year) for w in weeks_]
-
-
-def weekly_completion_and_mood(completion: pd.DataFrame, mood: pd.DataFrame) -> go.Figure:
-    """One client's completion per week (bars, %) and mean mood per week (line, 0-10 on a second axis).
-
-    completion: caseload.weekly_grid rows of the client (week, expected, credit, completion_rate);
-    mood: mood.weekly_mood (week, mood_mean, n). At least one of them has a row.
-    """
-    if completion.empty and mood.empty:
-        raise ValueError("weekly_completion_and_mood needs a week of completion or mood; show a message instead")
-    all_weeks = pd.Series(sorted(set(pd.to_datetime(completion["week"])) | set(pd.to_datetime(mood["week"]))))
-    labels = dict(zip(all_weeks, _week_labels(all_weeks), strict=True))
-
-    figure = go.Figure()
-    if not completion.empty:
-        bar_weeks = pd.to_datetime(completion["week"])
-        figure.add_bar(
-            x=bar_weeks,
-            y=completion["completion_rate"].astype(float) * 100,
-            name="Homework completed (% of expected, by due week)",
-            text=[percent(r) for r in completion["completion_rate"]],
-            textposition="outside",
-            cliponaxis=False,
-            customdata=[
-                f"Homework due in the week of {labels[w]}: {percent(rate)} completed ({amount(credit)} of {amount(exp)})"
-                for w, rate, credit, exp in zip(bar_weeks, completion["completion_rate"], completion["credit"],
-                                                completion["expected"], strict=True)
-            ],
-            hovertemplate="%{customdata}<extra></extra>",
-        )
-    if not mood.empty:
-        mood_weeks = pd.to_datetime(mood["week"])
-        figure.add_scatter(
-            x=mood_weeks,
-            y=mood["mood_mean"].astype(float),
-            yaxis="y2",
-            name="Mean mood (0–10, by week submitted)",
-            mode="lines+markers",
-            line={"color": MOOD_LINE, "width": 2},
-            marker={"size": 8, "color": MOOD_LINE},
-            customdata=[
-                f"Week of {labels[w]}: mean mood {m:.1f} of 10 ({int(n)} rating{'s' if int(n) != 1 else ''})"
-                for w, m, n in zip(mood_weeks, mood["mood_mean"], mood["n"], strict=True)
-            ],
-            hovertemplate="%{customdata}<extra></extra>",
-        )
-    figure.update_layout(
-        title="Homework completed and mood, week by week" if not mood.empty
-        else "Homework completed, week by week (no mood reported in this period)",
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0},
-        hovermode="closest",
-        bargap=0.35,
-    )
-    if not mood.empty:
-        # Both axes run 12% past their top (100% and 10) so that a label above a full bar clears the legend.
-        figure.update_layout(
-            yaxis2={"title": {"text": "Mean mood (0 worst – 10 best)"}, "overlaying": "y", "side": "right",
-                    "range": [0, 11.2], "tickvals": [0, 2, 4, 6, 8, 10], "showgrid": False},
-            margin={"r": 70},
-        )
-    figure.update_xaxes(title="Week starting (Monday)", tickvals=list(labels), ticktext=list(labels.values()),
-                        showgrid=False)
-    figure.layout.yaxis.update(title={"text": "% of expected homework"}, range=[0, 112],
-                               tickvals=[0, 25, 50, 75, 100], ticktext=["0%", "25%", "50%", "75%", "100%"])
-    return figure
 
 
 def mood_before_after(lifts: pd.DataFrame) -> go.Figure:
@@ -293,10 +246,13 @@ def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
                                          frame["previous_completion_rate"], frame["due"], strict=True)
     ]
     figure = go.Figure()
+    # The value sits inside its bar, at the start, so the previous period's tick at the bar's end never covers it;
+    # a bar too short to hold it has it just outside.
     figure.add_bar(
         y=ticks, x=rate * 100, orientation="h", name="This period",
         text=[percent(r) if due else "" for r, due in zip(rate, frame["due"], strict=True)],
-        textposition="outside", cliponaxis=False,
+        textposition=["inside" if due and r >= 0.15 else "outside" for r, due in zip(rate, frame["due"], strict=True)],
+        insidetextanchor="start", textfont={"color": "white"}, outsidetextfont={"color": "#1f2a30"}, cliponaxis=False,
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )
     figure.add_scatter(
@@ -316,17 +272,20 @@ def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
     return figure
 
 
-def completion_heatmap(grid: pd.DataFrame, *, row_title: str) -> go.Figure:
+def completion_heatmap(grid: pd.DataFrame, *, row_title: str, week_so_far: date | None = None) -> go.Figure:
     """Completion by week (columns) and therapist or client (rows); blank where nothing was due.
 
     grid: caseload.weekly_grid (week, key, label, expected, credit, completion_rate); at least one row.
-    The colour scale is fixed at 0-100%, so the same colour means the same rate on every page.
+    The colour scale is fixed at 0-100%, so the same colour means the same rate on every page. The column of
+    `week_so_far` (the week that has not ended) is labelled "so far".
     """
     if grid.empty:
         raise ValueError("completion_heatmap needs at least one cell; show a message instead")
     frame = grid.assign(week=pd.to_datetime(grid["week"]))
     week_list = sorted(frame["week"].unique())
     week_labels = dict(zip(week_list, _week_labels(pd.Series(week_list)), strict=True))
+    if week_so_far is not None and pd.Timestamp(week_so_far) in week_labels:
+        week_labels[pd.Timestamp(week_so_far)] += " (so far)"
     rows = frame.drop_duplicates("key").sort_values(["label", "key"])
     keys, names = list(rows["key"]), [plain(label) for label in rows["label"]]
     cells = {(k, w): r for k, w, r in zip(frame["key"], frame["week"], frame.to_dict("records"), strict=True)}

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pandas as pd
 
+from analytics.metrics.attention import KINDS as KIND_NAMES
 from analytics.metrics.effectiveness import MIN_N
 from analytics.present.formats import day_label, interval_text, lift_or_not_enough, not_enough_data
 from analytics.present.type_figures import SHORT_TYPE_LABELS
@@ -82,11 +84,29 @@ def effectiveness_table(by_type: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
+AWAITING = "● to give"  # a submission waiting for the therapist's feedback
+GIVEN = "given"
+
+
 def submissions_table(submissions: pd.DataFrame) -> pd.DataFrame:
-    """clients.submission_list with the type's label, for st.dataframe (user text stays as typed)."""
+    """clients.submission_list with the type's label and a review column, for st.dataframe (user text stays as typed).
+
+    review: AWAITING for completed or partial work to homework not cancelled without feedback, GIVEN when
+    it has feedback, "" otherwise (skipped, or cancelled homework)."""
     shown = submissions.copy()
     shown["assignment_type"] = [TYPE_LABELS.get(t, t) for t in shown["assignment_type"]]
+    has_feedback = [isinstance(f, str) and bool(f.strip()) for f in shown["therapist_feedback"]]
+    wants = [c in ("completed", "partial") and s == "active"
+             for c, s in zip(shown["completion"], shown["assignment_status"], strict=True)]
+    shown.insert(0, "review", [GIVEN if given else AWAITING if want else ""
+                               for given, want in zip(has_feedback, wants, strict=True)])
     return shown
+
+
+def first_awaiting(shown: pd.DataFrame) -> str | None:
+    """The id of the first row of `submissions_table` (the newest) waiting for feedback, or None."""
+    waiting = shown[shown["review"] == AWAITING]
+    return None if waiting.empty else str(waiting["submission_id"].iloc[0])
 
 
 def submission_choices(submissions: pd.DataFrame) -> dict[str, str]:
@@ -104,10 +124,55 @@ def submission_choices(submissions: pd.DataFrame) -> dict[str, str]:
 
 
 def attention_table(attention: pd.DataFrame) -> pd.DataFrame:
-    """attention.needs_attention with its reasons joined into one text: rank, client_id, label, therapist_name, reasons."""
+    """attention.needs_attention with its reasons joined into one text: rank, client_id, label, therapist_name,
+    kind (the name of the most serious kind), reasons, and link (the Client page's URL for the client)."""
     shown = attention[["rank", "client_id", "label", "therapist_name"]].copy()
+    shown["kind"] = [KIND_NAMES[kind] for kind in attention["top_kind"]]
     shown["reasons"] = ["; ".join(reasons) for reasons in attention["reasons"]]
+    shown["link"] = [client_url(client_id) for client_id in attention["client_id"]]
     return shown
+
+
+def by_need(overview: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
+    """caseload.client_overview sorted by need, for st.dataframe: the clients of attention.needs_attention in its
+    order first, then the others by the lowest completion (none due last), then label. Adds need (the
+    needs-attention rank, NaN when not listed), need_kind (the name of the most serious kind, "" when not
+    listed) and link (client_url); the rates in percent as `as_percentages` gives them."""
+    ranks = dict(zip(flagged["client_id"], flagged["rank"], strict=True))
+    kinds = dict(zip(flagged["client_id"], flagged["top_kind"], strict=True))
+    shown = as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
+    shown["need"] = shown["client_id"].map(ranks).astype("Float64")
+    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"]]
+    shown["link"] = [client_url(client_id) for client_id in shown["client_id"]]
+    shown["_label"] = shown["label"].str.lower()
+    shown = shown.sort_values(["need", "completion_rate", "_label", "client_id"], na_position="last", kind="stable")
+    return shown.drop(columns="_label").reset_index(drop=True)
+
+
+def table_height(rows: int, *, most: int = 40, row_height: int = 35) -> int:
+    """Pixels for st.dataframe to show `rows` rows without scrolling (up to `most`, then it scrolls)."""
+    return row_height * (min(max(rows, 1), most) + 1) + 3
+
+
+def client_url(client_id: str) -> str:
+    """The Client page's address for one client, relative to the dashboard: "client?client=C1"."""
+    return "client?" + urlencode({"client": client_id})
+
+
+def one_line_reason(reasons: list[str]) -> str:
+    """The most serious reason, with how many more there are: "No submission for 39 days (…) · and 2 more"."""
+    if not reasons:
+        return ""
+    more = len(reasons) - 1
+    return reasons[0] + (f" · and {more} more" if more else "")
+
+
+def triage_rows(flagged: pd.DataFrame, limit: int) -> list[dict]:
+    """The first `limit` rows of attention.needs_attention for the Overview: client_id, label, therapist_name,
+    kind (its name, e.g. "Clinical risk") and reason (one line)."""
+    return [{"client_id": row["client_id"], "label": row["label"], "therapist_name": row["therapist_name"] or "",
+             "kind": KIND_NAMES[row["top_kind"]], "reason": one_line_reason(list(row["reasons"]))}
+            for row in flagged.head(limit).to_dict("records")]
 
 
 def has_own_figures(profile: pd.DataFrame) -> bool:
@@ -146,12 +211,17 @@ def current_homework_table(current: pd.DataFrame) -> pd.DataFrame:
 
 
 def assignment_choices(current: pd.DataFrame) -> dict[str, str]:
-    """assignment_id -> "Body scan · due 3 Mar 2026 · P20260301-001" for a picker, in the list's order."""
-    return {
-        row["assignment_id"]: " · ".join([str(row["title"]), f"due {day_label(row['due_on'], with_year=True)}",
-                                          row["assignment_id"]])
-        for row in current.to_dict("records")
-    }
+    """assignment_id -> "“Body scan” due 3 Mar 2026" for a picker and for messages, in the list's order: homework by
+    its title and due date; the id is added only to tell apart two that read the same."""
+    named = {row["assignment_id"]: f"“{row['title']}” due {day_label(row['due_on'], with_year=True)}"
+             for row in current.to_dict("records")}
+    texts = list(named.values())
+    return {aid: f"{text} ({aid})" if texts.count(text) > 1 else text for aid, text in named.items()}
+
+
+def homework_names(items: list) -> str:
+    """Plan items by title and due date: "“Body scan” due 3 Mar 2026, “Daily walk” due 3 Mar 2026"."""
+    return ", ".join(f"“{item.title.strip()}” due {day_label(item.due, with_year=True)}" for item in items)
 
 
 def template_choices(templates: pd.DataFrame) -> dict[str, str]:

@@ -119,10 +119,14 @@ def check_overview_and_import(page: Page, dashboard_url: str) -> None:
     page.set_default_timeout(WAIT_MS)
     page.goto(dashboard_url)
 
-    # The figures worked out by hand in tests/pages/test_pages.py (whole practice, last 28 days).
-    expect(page.get_by_test_id("stMetricValue").nth(2)).to_have_text("56%")
+    # The figures worked out by hand in tests/pages/test_pages.py (whole practice, last 28 days), after the counts
+    # of who needs attention today (C1 and C3: feedback waiting, admin).
+    expect_metric(page, "Completion rate", "56%")
     expect(page.get_by_test_id("stPlotlyChart")).to_have_count(1)
     assert metric_values(page) == {
+        "Clinical risk": "0",
+        "Engagement": "0",
+        "Admin": "2",
         "Active clients": "3",
         "Assignments due": "4",
         "Completion rate": "56%",
@@ -148,7 +152,7 @@ def check_overview_and_import(page: Page, dashboard_url: str) -> None:
     screenshot(page, "data-after-import")
 
     page.get_by_test_id("stSidebarNav").get_by_text("Overview", exact=True).click()
-    expect(page.get_by_test_id("stMetricValue").first).to_have_text("4")
+    expect_metric(page, "Active clients", "4")
     expect_no_exception(page)
     page.close()
 
@@ -178,9 +182,32 @@ def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
     page.set_default_timeout(WAIT_MS)
     page.goto(dashboard_url)
     expect(page.get_by_role("heading", name="Overview")).to_be_visible()
-    expect(page.get_by_test_id("stMetricValue").nth(2)).to_have_text("56%")
+    expect_metric(page, "Completion rate", "56%")
     page.wait_for_timeout(500)
     full_screenshot(page, "walk-1-overview")
+
+    # Needs attention today: each client is a link to /client?client=ID. Client Three's link opens her page, and the
+    # address names her, so it can be copied.
+    page.get_by_role("link", name="2. Client Three").click()
+    expect(page.get_by_role("heading", name="Client", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("stText").first).to_have_text("Client Three")
+    page.wait_for_url("**/client?client=C3")
+    expect(page.get_by_role("combobox", name="Client")).to_have_value("Client Three · Robin **Bold** Lee")
+    expect(page.get_by_text("Admin · 2 submissions are waiting for feedback, the oldest for 9 days")).to_be_visible()
+    expect_no_exception(page)
+    full_screenshot(page, "walk-1b-client-from-a-link")
+    # The address follows the picker.
+    page.get_by_role("combobox", name="Client").click()
+    page.get_by_role("option", name="Client Two · Ada Byron").click()
+    expect(page.get_by_test_id("stText").first).to_have_text("Client Two")
+    page.wait_for_url("**/client?client=C2")
+    # A link to a client who does not exist reads "not found".
+    page.goto(f"{dashboard_url}/client?client=C99")
+    expect(page.get_by_text("Client not found: the link names no client in your caseload.")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    expect_no_exception(page)
+    page.goto(dashboard_url)
+    expect_metric(page, "Completion rate", "56%")
 
     # The Caseload page: figures and the needs-attention list of tests/pages/test_pages_client_caseload.py (base rows:
     # C1 has S1 waiting for feedback for 11 days, C3 has S5 and S6 waiting, the oldest for 9 days).
@@ -211,13 +238,12 @@ def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
     page.wait_for_timeout(500)
     full_screenshot(page, "walk-3-client")
 
-    # Feedback on the newest submission (chosen by default), saved and shown at once.
+    # Feedback beside the list, on the newest submission waiting for it (S8, chosen by default), saved and shown at once.
     feedback = "Well done on the breathing space **every** day."
     page.get_by_label("Your feedback").fill(feedback)
     page.get_by_role("button", name="Save feedback").click()
-    expect(page.get_by_text("Feedback saved. It shows in the list above and counts on every page.")).to_be_visible()
-    expect(page.get_by_test_id("stText").filter(has_text=feedback)).to_have_count(1)  # as typed, not bold
-    expect(page.get_by_label("Your feedback")).to_have_value("")
+    expect(page.get_by_text("Feedback saved. It shows in the list and counts on every page.")).to_be_visible()
+    expect(page.get_by_label("Your feedback")).to_have_value(feedback)  # as typed, still beside the same submission
     expect_metric(page, "Feedback given", "25%")  # S8 of S1, S2, S3, S8
     expect_no_exception(page)
     full_screenshot(page, "walk-4-feedback-saved")
@@ -262,9 +288,9 @@ def check_plan_to_client(page: Page, dashboard_url: str) -> None:
     full_screenshot(page, "plan-2-built")
 
     page.get_by_role("button", name="Save the plan").click()
-    saved_id = f"P{date.today():%Y%m%d}-001"
-    expect(page.get_by_text(f"Saved 1 assignment ({saved_id}). They count on the Client and Caseload pages now.")
-           ).to_be_visible()
+    week = date.today() + timedelta(days=7)
+    expect(page.get_by_text(f"Saved 1 assignment: “Collage of goals” due {week.day} {week:%b %Y}. They count on the "
+                            "Client and Caseload pages now.")).to_be_visible()
     expect(page.get_by_role("button", name="Calendar file (.ics)")).to_have_count(2)  # the plan saved, and all current
     expect(page.get_by_role("button", name="Printable handout (HTML)")).to_have_count(2)
     expect_no_exception(page)

@@ -204,12 +204,20 @@ def test_headline_in_therapist_scope(con):
     assert head.submissions_previous_7_days == 1
 
 
-def test_weekly_completion_has_a_row_per_week_with_something_due(con):
-    period = Period(date(2026, 3, 2), date(2026, 3, 15))
+def test_weekly_completion_has_a_row_per_week_of_the_period_empty_ones_included(con):
+    # 02-23 .. 03-15: nothing is due in the week of 02-23; A1, A2, A4 (cancelled: not due), A6 in the week of 03-02:
+    # 1 + 3 + 1 = 5 expected, 1 + 3 + 0.5 = 4.5 -> 90%; A5 in the week of 03-09: 0 of 2. AS_OF is a Sunday: no week
+    # is counted so far.
+    period = Period(date(2026, 2, 23), date(2026, 3, 15))
     weekly = adherence.weekly_completion(con, scope=PRACTICE, period=period, today=AS_OF)
-    assert [str(w)[:10] for w in weekly["week"]] == ["2026-03-02", "2026-03-09"]
-    assert list(weekly["completion_rate"]) == pytest.approx([0.9, 0.0])
-    assert list(weekly["expected"]) == [5, 2]
+    assert [str(w)[:10] for w in weekly["week"]] == ["2026-02-23", "2026-03-02", "2026-03-09"]
+    assert weekly["completion_rate"].tolist() == pytest.approx([float("nan"), 0.9, 0.0], nan_ok=True)
+    assert list(weekly["expected"]) == [0, 5, 2]
+    assert list(weekly["so_far"]) == [False, False, False]
+    # On Thursday 03-12 the week of 03-09 is not over: counted so far (A5, due 03-14, is not due yet).
+    thursday = adherence.weekly_completion(con, scope=PRACTICE, period=period, today=date(2026, 3, 12))
+    assert list(thursday["so_far"]) == [False, False, True]
+    assert list(thursday["expected"]) == [0, 5, 0]
 
 
 def test_store_contents_counts_only_the_scope(con):

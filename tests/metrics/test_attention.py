@@ -1,40 +1,56 @@
 """The needs-attention rules, each triggered alone and missed just inside its threshold, and the ranking.
 
 Today is Sunday 2026-03-15; default thresholds. Windows are the N days ending today:
-completion and feedback 02-16..03-15 (28 days), silence 03-02..03-15 (14), mood 02-16..03-15 (28).
-Submissions are at 12:00 UTC with feedback unless marked "no fb"; expected_count 1 unless given.
+completion and feedback 02-16..03-15 (28 days), silence 14 days, mood trend and usual mood 02-16..03-15
+(28), recent mood 03-09..03-15 (7). Submissions are at 12:00 UTC with feedback unless marked "no fb";
+expected_count 1 unless given; every assignment is set on 01-01.
 
   client (therapist)   rows                                                      expected
   C01 (T1)  A01 due 03-05 exp 2 completed 03-05; A02 due 03-12 skipped 03-12      low completion: 1/3 = 33%, 2 due
   C02 (T1)  A03 due 03-05 exp 2 completed 03-05; A04 due 03-12 exp 2 completed     50% is not under 50%; A05 due
             03-12; A05 due 02-15, nothing                                          02-15 is outside the window
   C03 (T1)  A06 due 03-12 skipped 03-12                                           0% but only 1 due: nothing
-  C04 (T1)  A07 due 03-05 completed 03-01                                         silent: 14 days, 1 due
+  C04 (T1)  A07 due 03-05 completed 03-01                                         silent: 14 days
   C05 (T1)  A08 due 03-05 completed 03-02                                         13 days: nothing
-  C06 (T1)  A09 due 02-20 completed 02-13                                         30 days, nothing due since 03-02
-  C07 (T1)  A10 due 03-10, nothing ever                                           silent ("no submission yet")
+  C06 (T1)  A09 due 02-20 completed 02-13                                         silent 30 days (nothing due since:
+                                                                                  silence counts whatever was due)
+  C07 (T1)  A10 due 03-10, nothing ever                                           silent: no submission yet, 73 days
+                                                                                  since homework was first set (01-01)
   C08 (T1)  A11 due 01-20 completed 01-20; A12, A13, A14 due 02-01, 02-05,         missed in a row: 3
             02-10, nothing; A15 due 03-20 (not due) completed 03-10
-  C09 (T1)  A16 due 02-01 completed 02-01; A17 due 02-05 skipped; A18 due 02-10    2 in a row: nothing
+  C09 (T1)  A16 due 02-01 completed 02-01; A17 due 02-05 skipped; A18 due 02-10    2 in a row: not missed; but
+                                                                                  silent 38 days (last 02-05)
   C10 (T1)  A19 due 03-20 exp 4: moods 8, 7, 5, 4 at 00:00 on 02-16, 02-23,        mood falling: slope -1.4,
-            03-02, 03-09 (weeks 0-3)                                               95% CI (-2.01, -0.79)
+            03-02, 03-09 (weeks 0-3)                                               95% CI (-2.01, -0.79); 4 ratings
+                                                                                  are too few for a mood drop
   C11 (T1)  A20 the same with moods 8, 6, 6, 4                                    slope -1.2, CI up to +0.017
-  C13 (T1, paused)  PHQ-9 8 (01-05) -> 14 (03-02)                                 deterioration (+6)
+  C13 (T1, paused)  PHQ-9 8 (01-05) -> 14 (03-02)                                 score rise +6 (reliable is 6)
   C14 (T1)  PHQ-9 8 -> 13, GAD-7 5 -> 8                                           +5 and +3: nothing
   C15 (T1)  A21 due 03-20 exp 2: completed 03-07 no fb                            feedback waiting 8 days
   C16 (T1)  A22 due 03-20 exp 5: completed 03-08 no fb (7 days), skipped 03-01    nothing
             no fb, partial 02-15 no fb (outside the window)
   C17 (T2)  A23 due 03-05 partial 03-05 no fb; A24 due 03-10 skipped 03-10         low completion 25% + feedback
-  C18 (T2)  GAD-7 6 -> 10 (+4); A25 due 03-20 completed 03-01 no fb               deterioration + feedback
+  C18 (T2)  GAD-7 6 -> 10 (+4); A25 due 03-20 completed 03-01 no fb               score rise + silent 14 days +
+                                                                                  feedback
   C19 (T1, discharged)  PHQ-9 5 -> 20                                             never listed
+  C21 (T1)  A30 due 03-20 exp 10: moods 7, 7, 6, 7, 7 on 02-20, 02-24, 02-28,      mood drop: recent 4, 5 -> 4.5
+            03-03, 03-06; 4, 5 on 03-10, 03-13                                     (2 ratings); usual median of
+                                                                                  4 5 6 7 7 7 7 = 7 (7 ratings):
+                                                                                  2.5 under. Its trend: slope -0.81,
+                                                                                  CI (-1.72, +0.11): not falling
+  C23 (T1)  GAD-7 10 (01-05) -> 14 (02-02) -> 16 (03-02)                          previous +2, lowest 10: +6 >= 4,
+                                                                                  and 16 >= 15: severe band
+  C24 (T1)  PHQ-9 12 (01-05) -> 5 (02-02) -> 11 (03-02)                           first to latest -1, but +6 from
+                                                                                  the lowest (5): score rise
+  C25 (T1)  PHQ-9 21 (01-05) -> 20 (03-02)                                        no rise; 20 >= 20: severe band
 
-Mood slopes by hand (x = weeks 0..3, mean 1.5, Sxx = 5): C10 y 8, 7, 5, 4 (mean 6): Sxy = -7, slope -1.4,
-Syy = 10, residual 10 - 9.8 = 0.2, se = sqrt(0.2 / 2 / 5) = 0.1414, t(2) = 4.3027, half 0.6085.
-C11 y 8, 6, 6, 4: Sxy = -6, slope -1.2, Syy = 8, residual 0.8, se = 0.2828, half 1.2170 -> ci_high +0.017.
-
-Ranking: two reasons first (C18 has deterioration, more severe than C17's low completion), then one reason
-by severity: C13 deterioration; C07 and C04 silent (C07's completion 0% before C04's 100%); C08 missed;
-C01 low completion; C10 mood; C15 feedback.
+Ranking: the kind of the most serious reason (clinical, engagement, admin), then the most severe rule met
+(severe band, score rise, mood drop, silent, mood falling, missed, low completion, feedback), then the next
+most severe, and so on; then the lowest completion over the last 28 days, then the label.
+  clinical: C23 (severe + rise), C25 (severe), C18 (rise + silent + feedback), C13 and C24 (rise; by label),
+    C21 (mood drop), C07 0%, C04 100%, C06 100% (by label), C09 (nothing due in 28 days: last) (silent),
+    C10 (mood falling);
+  engagement: C08 (missed), C17 (low completion + feedback), C01 (low completion); admin: C15.
 """
 
 from __future__ import annotations
@@ -46,7 +62,7 @@ import pytest
 from analytics.metrics import attention
 from analytics.metrics.attention import Thresholds
 from analytics.store.database import open_store
-from analytics.store.scope import Scope
+from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
 PRACTICE = Scope.practice()
@@ -57,7 +73,8 @@ CLIENTS = [  # client_id, therapist_id, status
     ("C05", "T1", "active"), ("C06", "T1", "active"), ("C07", "T1", "active"), ("C08", "T1", "active"),
     ("C09", "T1", "active"), ("C10", "T1", "active"), ("C11", "T1", "active"), ("C13", "T1", "paused"),
     ("C14", "T1", "active"), ("C15", "T1", "active"), ("C16", "T1", "active"), ("C17", "T2", "active"),
-    ("C18", "T2", "active"), ("C19", "T1", "discharged"),
+    ("C18", "T2", "active"), ("C19", "T1", "discharged"), ("C21", "T1", "active"), ("C23", "T1", "active"),
+    ("C24", "T1", "active"), ("C25", "T1", "active"),
 ]
 ASSIGNMENTS = [  # assignment_id, client_id, due_on, expected_count
     ("A01", "C01", "2026-03-05", 2), ("A02", "C01", "2026-03-12", 1),
@@ -71,6 +88,7 @@ ASSIGNMENTS = [  # assignment_id, client_id, due_on, expected_count
     ("A19", "C10", "2026-03-20", 4), ("A20", "C11", "2026-03-20", 4),
     ("A21", "C15", "2026-03-20", 2), ("A22", "C16", "2026-03-20", 5),
     ("A23", "C17", "2026-03-05", 1), ("A24", "C17", "2026-03-10", 1), ("A25", "C18", "2026-03-20", 1),
+    ("A30", "C21", "2026-03-20", 10),
 ]
 FB = "Well done"
 SUBMISSIONS = [  # submission_id, assignment_id, submitted_at (UTC), completion, mood_after, therapist_feedback
@@ -91,6 +109,10 @@ SUBMISSIONS = [  # submission_id, assignment_id, submitted_at (UTC), completion,
     ("S24", "A22", "2026-02-15 12:00", "partial", None, None),
     ("S25", "A23", "2026-03-05 12:00", "partial", None, None), ("S26", "A24", "2026-03-10 12:00", "skipped", None, None),
     ("S27", "A25", "2026-03-01 12:00", "completed", None, None),
+    ("S40", "A30", "2026-02-20 12:00", "completed", 7, FB), ("S41", "A30", "2026-02-24 12:00", "completed", 7, FB),
+    ("S42", "A30", "2026-02-28 12:00", "completed", 6, FB), ("S43", "A30", "2026-03-03 12:00", "completed", 7, FB),
+    ("S44", "A30", "2026-03-06 12:00", "completed", 7, FB), ("S45", "A30", "2026-03-10 12:00", "completed", 4, FB),
+    ("S46", "A30", "2026-03-13 12:00", "completed", 5, FB),
 ]
 MEASURES = [  # client_id, measure, score, administered_on
     ("C13", "PHQ-9", 8, "2026-01-05"), ("C13", "PHQ-9", 14, "2026-03-02"),
@@ -98,8 +120,12 @@ MEASURES = [  # client_id, measure, score, administered_on
     ("C14", "GAD-7", 5, "2026-01-05"), ("C14", "GAD-7", 8, "2026-03-02"),
     ("C18", "GAD-7", 6, "2026-01-05"), ("C18", "GAD-7", 10, "2026-03-02"),
     ("C19", "PHQ-9", 5, "2026-01-05"), ("C19", "PHQ-9", 20, "2026-03-02"),
+    ("C23", "GAD-7", 10, "2026-01-05"), ("C23", "GAD-7", 14, "2026-02-02"), ("C23", "GAD-7", 16, "2026-03-02"),
+    ("C24", "PHQ-9", 12, "2026-01-05"), ("C24", "PHQ-9", 5, "2026-02-02"), ("C24", "PHQ-9", 11, "2026-03-02"),
+    ("C25", "PHQ-9", 21, "2026-01-05"), ("C25", "PHQ-9", 20, "2026-03-02"),
 ]
-EXPECTED_ORDER = ["C18", "C17", "C13", "C07", "C04", "C08", "C01", "C10", "C15"]
+EXPECTED_ORDER = ["C23", "C25", "C18", "C13", "C24", "C21", "C07", "C04", "C06", "C09", "C10", "C08", "C17", "C01",
+                  "C15"]
 
 
 @pytest.fixture
@@ -128,21 +154,35 @@ def test_each_rule_triggers_alone_and_nobody_else_is_listed(con):
     assert {client: row["rule_ids"] for client, row in rows.items()} == {
         "C01": ["low_completion"],
         "C04": ["silent"],
+        "C06": ["silent"],
         "C07": ["silent"],
         "C08": ["missed_in_a_row"],
+        "C09": ["silent"],
         "C10": ["mood_falling"],
-        "C13": ["deterioration"],
+        "C13": ["score_rise"],
         "C15": ["feedback_waiting"],
         "C17": ["low_completion", "feedback_waiting"],
-        "C18": ["deterioration", "feedback_waiting"],
+        "C18": ["score_rise", "silent", "feedback_waiting"],
+        "C21": ["mood_drop"],
+        "C23": ["severe_band", "score_rise"],
+        "C24": ["score_rise"],
+        "C25": ["severe_band"],
     }
+    assert rows["C17"]["kinds"] == ["engagement", "admin"] and rows["C17"]["top_kind"] == "engagement"
+    assert rows["C18"]["kinds"] == ["clinical", "admin"] and rows["C15"]["kinds"] == ["admin"]
+    assert rows["C18"]["reason_kinds"] == ["clinical", "clinical", "admin"]  # score rise, silent, feedback
+    assert rows["C23"]["reason_kinds"] == ["clinical"]  # one text says both the rise and the severe band
 
 
-def test_ranking(con):
+def test_ranking_puts_clinical_risk_first_then_engagement_then_admin(con):
     frame = attention.needs_attention(con, scope=PRACTICE, today=TODAY)
     assert list(frame["client_id"]) == EXPECTED_ORDER
-    assert list(frame["rank"]) == list(range(1, 10))
-    assert list(frame["n_reasons"]) == [2, 2, 1, 1, 1, 1, 1, 1, 1]
+    assert list(frame["rank"]) == list(range(1, 16))
+    assert list(frame["top_kind"]) == ["clinical"] * 11 + ["engagement"] * 3 + ["admin"]
+    assert attention.kind_counts(frame) == {"clinical": 11, "engagement": 3, "admin": 3}  # admin: C15, C17, C18
+    assert list(attention.of_kind(frame, "admin")["client_id"]) == ["C18", "C17", "C15"]
+    assert list(attention.of_kind(frame, "admin")["rank"]) == [3, 13, 15]
+    assert list(attention.of_kind(frame, "engagement")["rank"]) == [12, 13, 14]
 
 
 def test_reasons_carry_the_clients_own_figures(con):
@@ -150,20 +190,54 @@ def test_reasons_carry_the_clients_own_figures(con):
     assert rows["C01"]["reasons"] == ["Completion 33% in the last 28 days (2 due)"]
     assert rows["C01"]["recent_completion"] == pytest.approx(1 / 3)
     assert rows["C01"]["recent_due"] == 2
-    assert rows["C04"]["reasons"] == ["No submission for 14 days (1 assignment due in the last 14 days)"]
+    assert rows["C04"]["reasons"] == ["No submission for 14 days (the last on 1 Mar)"]
     assert rows["C04"]["days_silent"] == 14
-    assert rows["C07"]["reasons"] == ["No submission yet (1 assignment due in the last 14 days)"]
+    assert rows["C06"]["reasons"] == ["No submission for 30 days (the last on 13 Feb)"]
+    assert rows["C07"]["reasons"] == ["No submission yet, 73 days since homework was first set (1 Jan)"]
     assert rows["C08"]["reasons"] == ["The last 3 assignments due were all missed"]
     assert rows["C08"]["missed_streak"] == 3
     assert rows["C10"]["reasons"] == ["Mood falling 1.4 points a week over the last 28 days (95% CI -2.0 to -0.8; 4 ratings)"]
     assert (rows["C10"]["mood_slope_per_week"], rows["C10"]["mood_ci_high"]) == pytest.approx((-1.4, -0.7915), abs=1e-3)
-    assert rows["C13"]["reasons"] == ["Reliable deterioration: PHQ-9 8 → 14 (+6)"]
-    assert rows["C13"]["phq9_change"] == 6 and rows["C13"]["status"] == "paused"
+    assert rows["C13"]["reasons"] == ["PHQ-9 14 on 2 Mar, up from 8 on 5 Jan (+6; reliable change is 6)"]
+    assert rows["C13"]["phq9_latest"] == 14 and rows["C13"]["status"] == "paused"
     assert rows["C15"]["reasons"] == ["1 submission is waiting for feedback, the oldest for 8 days"]
     assert (rows["C15"]["feedback_waiting"], rows["C15"]["feedback_oldest_days"]) == (1, 8)
-    assert rows["C18"]["reasons"] == ["Reliable deterioration: GAD-7 6 → 10 (+4)",
+    assert rows["C18"]["reasons"] == ["GAD-7 10 on 2 Mar, up from 6 on 5 Jan (+4; reliable change is 4)",
+                                      "No submission for 14 days (the last on 1 Mar)",
                                       "1 submission is waiting for feedback, the oldest for 14 days"]
     assert (rows["C18"]["therapist_id"], rows["C18"]["therapist_name"], rows["C18"]["label"]) == ("T2", "Dr Two", "C18 label")
+    assert rows["C21"]["reasons"] == ["Mood 4.5 over the last 7 days (2 ratings), 2.5 under their usual 7.0 "
+                                      "(median of 7 ratings in 28 days)"]
+    assert (rows["C21"]["mood_recent_mean"], rows["C21"]["mood_usual_median"]) == (4.5, 7.0)
+    assert (rows["C21"]["mood_recent_n"], rows["C21"]["mood_usual_n"]) == (2, 7)
+    # The issue's client: 10 -> 14 -> 16 is +2 on the previous score but +6 on the lowest, and severe.
+    assert rows["C23"]["reasons"] == ["GAD-7 16 on 2 Mar, up from 10 on 5 Jan (+6; reliable change is 4); severe band"]
+    assert rows["C23"]["gad7_latest"] == 16
+    # Better than at the start (12 -> 11), yet 6 above the lowest score so far.
+    assert rows["C24"]["reasons"] == ["PHQ-9 11 on 2 Mar, up from 5 on 2 Feb (+6; reliable change is 6)"]
+    assert rows["C25"]["reasons"] == ["PHQ-9 20 on 2 Mar; severe band"]
+
+
+def test_scores_after_today_do_not_count(con):
+    con.execute("insert into measures values ('C14', 'PHQ-9', 27, '2026-03-16')")
+    assert "C14" not in listed(con)
+
+
+def test_client_flags_is_one_clients_row(con):
+    flags = attention.client_flags(con, scope=PRACTICE, client_id="C23", today=TODAY)
+    assert list(flags["client_id"]) == ["C23"] and flags["rule_ids"][0] == ["severe_band", "score_rise"]
+    assert attention.client_flags(con, scope=PRACTICE, client_id="C14", today=TODAY).empty
+    with pytest.raises(ScopeError):
+        attention.client_flags(con, scope=Scope.therapist("T2"), client_id="C23", today=TODAY)
+
+
+def test_a_paused_client_is_never_flagged_as_silent(con):
+    con.execute("update clients set status = 'paused' where client_id = 'C04'")
+    assert "C04" not in listed(con)
+
+
+def test_a_client_never_set_homework_is_not_silent(con):
+    assert "C14" not in listed(con)  # scores only, no homework
 
 
 @pytest.mark.parametrize(
@@ -173,8 +247,14 @@ def test_reasons_carry_the_clients_own_figures(con):
         (Thresholds(completion_min_due=1), "C03", "low_completion"),  # 0% with 1 due
         (Thresholds(silent_days=13), "C05", "silent"),  # 13 days
         (Thresholds(missed_in_a_row=2), "C09", "missed_in_a_row"),
+        (Thresholds(silent_days=5), "C08", "silent"),  # last 03-10
         (Thresholds(mood_slope_per_week=-1.1), "C10", "mood_falling"),
         (Thresholds(feedback_wait_days=6), "C16", "feedback_waiting"),  # 7 days is more than 6
+        (Thresholds(phq9_rise=5), "C14", "score_rise"),  # PHQ-9 8 -> 13
+        (Thresholds(gad7_rise=3), "C14", "score_rise"),  # GAD-7 5 -> 8
+        (Thresholds(phq9_severe_from=13), "C14", "severe_band"),
+        (Thresholds(mood_drop_points=2.5), "C21", "mood_drop"),  # exactly 2.5 under
+        (Thresholds(mood_usual_min_n=4, mood_recent_min_n=1), "C10", "mood_drop"),  # 4 (03-09): 2 under 6
     ],
 )
 def test_moving_a_threshold_past_a_clients_figure_lists_them(con, thresholds, client, rule):
@@ -187,12 +267,21 @@ def test_moving_a_threshold_past_a_clients_figure_lists_them(con, thresholds, cl
         (Thresholds(completion_below=0.33), "C01", "low_completion"),  # 33.3% is not under 33%
         (Thresholds(completion_min_due=3), "C01", "low_completion"),
         (Thresholds(silent_days=15), "C04", "silent"),
+        (Thresholds(silent_days=39), "C09", "silent"),  # 38 days
         (Thresholds(missed_in_a_row=4), "C08", "missed_in_a_row"),
         (Thresholds(mood_slope_per_week=-1.5), "C10", "mood_falling"),  # -1.4 is not at or below -1.5
         (Thresholds(mood_min_n=5), "C10", "mood_falling"),  # 4 ratings
         (Thresholds(mood_window_days=21), "C10", "mood_falling"),  # 02-23..03-15: 3 ratings
         (Thresholds(feedback_wait_days=8), "C15", "feedback_waiting"),  # 8 days is not more than 8
         (Thresholds(feedback_window_days=7), "C15", "feedback_waiting"),
+        (Thresholds(phq9_rise=7), "C13", "score_rise"),
+        (Thresholds(gad7_rise=7), "C23", "score_rise"),
+        (Thresholds(gad7_severe_from=17), "C23", "severe_band"),
+        (Thresholds(phq9_severe_from=21), "C25", "severe_band"),
+        (Thresholds(mood_drop_points=2.6), "C21", "mood_drop"),
+        (Thresholds(mood_recent_min_n=3), "C21", "mood_drop"),
+        (Thresholds(mood_usual_min_n=8), "C21", "mood_drop"),
+        (Thresholds(mood_recent_days=3), "C21", "mood_drop"),  # 03-13..03-15: one rating
     ],
 )
 def test_a_client_just_inside_a_threshold_is_not_listed_for_it(con, thresholds, client, rule):
@@ -220,7 +309,8 @@ def test_work_on_a_cancelled_assignment_waits_for_no_feedback(con):
                 "values ('S28', 'A26', '2026-03-01 12:00+00', 'completed')")
     assert "C20" not in listed(con)
     con.execute("update assignments set status = 'active' where assignment_id = 'A26'")
-    assert listed(con)["C20"]["rule_ids"] == ["feedback_waiting"]
+    # Active again: its work waits for feedback, and its 03-01 submission is 14 days ago (silent).
+    assert listed(con)["C20"]["rule_ids"] == ["silent", "feedback_waiting"]
 
 
 def test_therapist_scope_never_returns_another_therapists_client(con):
@@ -238,14 +328,20 @@ def test_an_empty_store_lists_nobody():
 
 def test_rules_are_written_out_with_the_thresholds():
     texts = dict(attention.rule_texts())
-    assert list(texts) == ["deterioration", "silent", "missed_in_a_row", "low_completion", "mood_falling",
-                           "feedback_waiting"]
+    assert list(texts) == ["severe_band", "score_rise", "mood_drop", "silent", "mood_falling", "missed_in_a_row",
+                           "low_completion", "feedback_waiting"]
     assert texts["low_completion"] == "Completion under 50% in the last 28 days (with at least 2 assignments due)"
-    assert texts["silent"] == "No submission in the last 14 days while homework was due in that time"
-    assert "PHQ-9 up 6 points or more, or GAD-7 up 4 points or more" in texts["deterioration"]
+    assert texts["silent"].startswith("No submission in the last 14 days, whatever was due")
+    assert "PHQ-9 score is 6 points or more above the previous or the lowest earlier score (GAD-7: 4 points)" in \
+        texts["score_rise"]
+    assert texts["severe_band"].endswith("PHQ-9 20 or more, GAD-7 15 or more")
+    assert "is 2 points or more under the client's usual level, the median of the last 28 days" in texts["mood_drop"]
     assert "falling by 0.5 points a week or more over the last 28 days (at least 4 mood ratings" in texts["mood_falling"]
     custom = dict(attention.rule_texts(Thresholds(completion_below=0.6, completion_window_days=14)))
     assert custom["low_completion"] == "Completion under 60% in the last 14 days (with at least 2 assignments due)"
+    kinds = attention.rules_by_kind()
+    assert list(kinds) == ["Clinical risk", "Engagement", "Admin"]
+    assert [len(texts) for texts in kinds.values()] == [5, 2, 1]
 
 
 def test_thresholds_are_read_from_settings():

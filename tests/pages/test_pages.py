@@ -42,8 +42,21 @@ ROBIN = "Robin **Bold** Lee"
 
 
 def metrics(at: AppTest) -> dict[str, tuple[str, str]]:
-    """label -> (value, delta) of every st.metric on the page."""
-    return {m.label: (m.value, m.delta) for m in at.metric}
+    """label -> (value, delta) of every st.metric on the page (the Overview's counts of needs attention left out)."""
+    return {m.label: (m.value, m.delta) for m in at.metric if m.label not in KIND_COUNTS}
+
+
+KIND_COUNTS = ("Clinical risk", "Engagement", "Admin")
+
+
+def kind_counts(at: AppTest) -> dict[str, str]:
+    """The Overview's needs-attention counts by kind: label -> value."""
+    return {m.label: m.value for m in at.metric if m.label in KIND_COUNTS}
+
+
+def period_line(at: AppTest) -> str:
+    """The first st.text that says which scope and period the figures are for."""
+    return next(t for t in texts(at) if " · homework due " in t)
 
 
 def texts(at: AppTest) -> list[str]:
@@ -95,9 +108,32 @@ def test_overview_shows_the_practice_headline_for_the_last_28_days(app: AppTest)
         "7-day submissions": ("5", "+2"),
     }
     start = date.today() - timedelta(days=27)
-    assert texts(app)[0].startswith(f"Whole practice · homework due {start:%d %b %Y} – {date.today():%d %b %Y}")
+    assert period_line(app).startswith(f"Whole practice · homework due {start:%d %b %Y} – {date.today():%d %b %Y}")
     assert len(app.get("plotly_chart")) == 1
     assert not app.info  # something was due: the chart, not the "nothing due" message
+
+
+def test_overview_opens_with_who_needs_attention_today(app: AppTest) -> None:
+    # The fixture's rows, as of today: no score rises (C1's PHQ-9 14 -> 9), nobody silent (C2's last submission,
+    # to cancelled homework, is 4 days ago), no low completion (C1 50% is not under 50%) and nothing missed in a
+    # row; completed work waiting more than 7 days for feedback: C1 (S1, d-11) and C3 (S5 d-9, S6 d-8). Both admin;
+    # C1's 50% completion ranks before C3's 67%.
+    assert [s.value for s in app.subheader][:2] == ["Needs attention today", "Homework in the period"]
+    assert kind_counts(app) == {"Clinical risk": "0", "Engagement": "0", "Admin": "2"}
+    links = [link for link in app.page_link if link.proto.page == "client"]
+    assert [link.proto.query_string for link in links] == ["client=C1", "client=C3"]
+    assert "Client One" in links[0].value and "Client Three" in links[1].value.replace("\\", "")
+    assert [t for t in texts(app) if "Admin · " in t] == [
+        "Ada Byron · Admin · 1 submission is waiting for feedback, the oldest for 11 days",
+        f"{ROBIN} · Admin · 2 submissions are waiting for feedback, the oldest for 9 days",
+    ]
+    assert not [b for b in markdown_bodies(app) if "Robin" in b]
+
+
+def test_the_overview_link_opens_the_client(app: AppTest) -> None:
+    app.query_params["client"] = "C3"
+    no_exception(app.switch_page("pages/client.py").run())
+    assert app.selectbox(key="client_picker").value == "C3"
 
 
 def test_metric_help_says_how_each_number_is_computed(app: AppTest) -> None:
@@ -120,7 +156,7 @@ def test_view_as_a_therapist_counts_only_their_clients(app: AppTest) -> None:
         "On-time rate": ("30%", "+30 pp"),
         "7-day submissions": ("4", "+3"),
     }
-    assert texts(app)[0].startswith("Viewing as Ada Byron · ")
+    assert period_line(app).startswith("Viewing as Ada Byron · ")
 
     no_exception(app.selectbox(key="view_as").set_value("T2").run())
     assert metrics(app)["Active clients"] == ("1", "")
@@ -130,7 +166,7 @@ def test_view_as_a_therapist_counts_only_their_clients(app: AppTest) -> None:
 
 def test_a_therapist_name_is_shown_as_typed_never_as_markdown(app: AppTest) -> None:
     no_exception(app.selectbox(key="view_as").set_value("T2").run())
-    assert texts(app)[0].startswith(f"Viewing as {ROBIN} · ")
+    assert period_line(app).startswith(f"Viewing as {ROBIN} · ")
     assert not [body for body in markdown_bodies(app) if "Robin" in body]
 
 
@@ -152,7 +188,7 @@ def test_a_custom_period_counts_homework_due_in_that_range(app: AppTest) -> None
     assert metrics(app)["Assignments due"][0] == "1"
     assert metrics(app)["Completion rate"][0] == "0%"
     assert metrics(app)["On-time rate"][0] == "0%"
-    assert texts(app)[0].startswith(f"Whole practice · homework due {day:%d %b %Y} – {day:%d %b %Y}")
+    assert period_line(app).startswith(f"Whole practice · homework due {day:%d %b %Y} – {day:%d %b %Y}")
 
 
 def test_a_period_with_nothing_due_says_so_instead_of_an_empty_chart(app: AppTest) -> None:

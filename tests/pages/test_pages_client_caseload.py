@@ -53,6 +53,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.importer import import_batch
 from analytics.metrics import clients
+from analytics.present import formats
 from analytics.store.database import open_store
 from analytics.store.period import Period
 from analytics.store.scope import Scope
@@ -212,23 +213,35 @@ def test_the_chosen_client_is_kept_across_pages(app: AppTest) -> None:
     assert texts(app)[0] == THREE
 
 
-def test_saving_feedback_stores_it_and_shows_it_at_once(app: AppTest, detailed_store: Path) -> None:
-    on_client(app, "C1")
-    picker = app.selectbox(key="feedback_submission_C1")
-    assert picker.options[0].startswith(f"{(date.today() - timedelta(days=1)).day} ")  # newest first: S8
-    no_exception(picker.set_value("S1").run())
-    assert "No feedback on this submission yet." in [c.value for c in app.caption]
-    assert "Felt # better" in texts(app)  # the client's note, as typed
+def choose_submission(at: AppTest, client_id: str, submission_id: str) -> AppTest:
+    """Choose the submission's row in the Client page's list, as a click on it does."""
+    rows = list(table(at, "submission_id", "client_note")["submission_id"])
+    at.session_state[f"client_submissions_{client_id}"] = {
+        "selection": {"rows": [rows.index(submission_id)], "columns": [], "cells": []}}
+    return no_exception(at.run())
 
+
+def test_feedback_is_given_beside_the_chosen_submission_and_shows_at_once(app: AppTest, detailed_store: Path) -> None:
+    on_client(app, "C1")
+    listed = table(app, "submission_id", "client_note").set_index("submission_id")
+    # Completed or partial work to active homework without feedback is marked: S8, S3, S1 (S2 has feedback).
+    assert listed["review"].to_dict() == {"S8": "● to give", "S3": "● to give", "S2": "given", "S1": "● to give"}
+    # Nothing chosen yet: the box is for the newest submission waiting for feedback (S8, yesterday).
+    assert app.text_area(key="feedback_text_S8").label == "Your feedback"
+    assert texts(app)[-1].startswith(f"{(date.today() - timedelta(days=1)).day} ")
+
+    choose_submission(app, "C1", "S1")
+    assert "No feedback on this submission yet." in [c.value for c in app.caption]
+    assert "Felt # better" in texts(app)  # the client's note, as typed, beside the list
     feedback = "Well done **you** <b>keep going</b>"
-    app.text_area(key="feedback_text").input(feedback)
+    app.text_area(key="feedback_text_S1").input(feedback)
     no_exception(app.button(key="feedback_save").click().run())
 
     assert stored_feedback(detailed_store, "S1") == feedback
-    assert [s.value for s in app.success] == ["Feedback saved. It shows in the list above and counts on every page."]
-    assert feedback in texts(app)
-    assert table(app, "submission_id", "client_note").set_index("submission_id").loc["S1", "therapist_feedback"] == feedback
-    assert app.text_area(key="feedback_text").value == ""  # an empty box for the next one
+    assert [s.value for s in app.success] == ["Feedback saved. It shows in the list and counts on every page."]
+    listed = table(app, "submission_id", "client_note").set_index("submission_id")
+    assert listed.loc["S1", "therapist_feedback"] == feedback and listed.loc["S1", "review"] == "given"
+    assert app.text_area(key="feedback_text_S1").value == feedback  # still the same submission, as saved
     assert metrics(app)["Feedback given"] == ("50%", "")  # S1 and S2 of S1, S2, S3, S8
     assert not [body for body in markdown_bodies(app) if "keep going" in body]
 
@@ -236,14 +249,79 @@ def test_saving_feedback_stores_it_and_shows_it_at_once(app: AppTest, detailed_s
     assert list(table(app, "rank", "reasons")["label"]) == [THREE]
 
 
-def test_blank_feedback_is_refused_with_a_message_and_nothing_is_written(app: AppTest, detailed_store: Path) -> None:
+def test_blank_feedback_is_refused_with_the_reason_and_the_text_kept(app: AppTest, detailed_store: Path) -> None:
     on_client(app, "C1")
-    no_exception(app.selectbox(key="feedback_submission_C1").set_value("S1").run())
-    app.text_area(key="feedback_text").input("   ")
+    choose_submission(app, "C1", "S1")
+    app.text_area(key="feedback_text_S1").input("   ")
     no_exception(app.button(key="feedback_save").click().run())
     assert [e.value for e in app.error] == ["Nothing was saved. The feedback box is empty: write some feedback first."]
     assert not app.success
     assert stored_feedback(detailed_store, "S1") is None
+
+
+def test_feedback_on_work_stamped_later_than_now_says_so(app: AppTest, detailed_store: Path) -> None:
+    # A submission stamped at the end of today (UTC, the store's time zone): feedback now would come before it.
+    con = open_store(detailed_store)
+    try:
+        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                    "values ('S11', 'A6', cast(? as timestamptz), 'completed')", [f"{date.today()} 23:59:59+00"])
+    finally:
+        con.close()
+    on_client(app, "C1")
+    assert app.text_area(key="feedback_text_S11")  # the newest waiting for feedback
+    app.text_area(key="feedback_text_S11").input("Great")
+    no_exception(app.button(key="feedback_save").click().run())
+    assert [e.value for e in app.error] == ["Nothing was saved: feedback cannot be given before the submission was "
+                                            "made. Your text is still in the box."]
+    assert app.text_area(key="feedback_text_S11").value == "Great"
+
+
+def test_the_client_page_explains_why_the_client_needs_attention(app: AppTest) -> None:
+    on_client(app, "C1")  # S1, completed d-11 without feedback: admin
+    assert [i.value for i in app.info][0] == "**Admin** · " + formats.inert_markdown(
+        "1 submission is waiting for feedback, the oldest for 11 days")
+    assert not app.error and not app.warning  # no clinical or engagement reason for C1
+
+
+def test_a_link_opens_the_client_and_the_url_follows_the_picker(app: AppTest) -> None:
+    app.query_params["client"] = "C3"
+    on_page(app, "client")
+    assert app.selectbox(key="client_picker").value == "C3"
+    assert texts(app)[:2] == [THREE, ROBIN]
+    no_exception(app.selectbox(key="client_picker").set_value("C1").run())
+    assert app.query_params["client"] == "C1"
+    assert texts(app)[0] == "Client One"
+
+
+@pytest.mark.parametrize(("view_as", "client_id"), [("", "C99"), ("T1", "C3")])
+def test_a_link_to_a_client_outside_the_scope_reads_as_not_found(app: AppTest, view_as: str, client_id: str) -> None:
+    no_exception(app.selectbox(key="view_as").set_value(view_as).run())
+    app.query_params["client"] = client_id
+    on_page(app, "client")
+    assert [e.value for e in app.error] == [
+        "Client not found: the link names no client in your caseload. Choose a client in the sidebar."]
+    assert not app.metric and THREE not in texts(app)
+
+
+def homework_tables(at: AppTest) -> list:
+    return [element.value for element in at.dataframe if "expected_count" in element.value.columns]
+
+
+def test_current_homework_is_not_yet_due_and_overdue_work_is_its_own_list(app: AppTest) -> None:
+    on_client(app, "C1")
+    current, overdue = homework_tables(app)
+    assert list(current["title"]) == ["Breathing space"]  # A6, due in 5 days
+    assert list(overdue["title"]) == ["Morning walk", "Thought record"]  # A2 d-5 (1.5 of 3), A1 d-10 (1 of 2)
+    assert [s.value for s in app.subheader].count("Overdue") == 1
+
+
+def test_the_timeline_shows_every_week_with_empty_and_silent_ones(app: AppTest) -> None:
+    on_client(app, "C1")
+    spec = next(s for s in plotly_specs(app) if "Week by week: homework, mood and questionnaires" in s)
+    # The 28 days hold at least one whole Monday-Sunday week before d-11 (C1's first submission in the period):
+    # nothing is due in it and nothing was submitted.
+    assert '"nothing due"' in spec and '"no submissions"' in spec
+    assert "Questionnaire scores taken in the period" in spec and '"PHQ-9 9"' in spec  # 14 (d-30) is before the period
 
 
 def test_a_therapist_view_offers_only_their_own_clients(app: AppTest) -> None:
@@ -290,7 +368,7 @@ def test_the_caseload_page_shows_the_headline_and_who_needs_attention(app: AppTe
          "reasons": "1 submission is waiting for feedback, the oldest for 8 days"},
     ]
     rules = "\n".join(m.value for m in app.markdown)
-    assert "No submission in the last 14 days while homework was due in that time" in rules
+    assert "No submission in the last 14 days, whatever was due" in rules
     assert "Completion under 50% in the last 28 days (with at least 2 assignments due)" in rules
     assert len(app.get("plotly_chart")) == 3  # by therapist, distribution, heatmap
 
@@ -363,3 +441,32 @@ def test_nothing_due_says_so_instead_of_empty_charts(app: AppTest) -> None:
         "Nothing was due in this period, so there is no week-by-week view. Choose a longer period.",
     ]
     assert len(app.get("plotly_chart")) == 1  # by client: both say "nothing due" on their label
+
+
+def test_the_caseload_lists_show_one_kind_and_every_client_by_need(app: AppTest, detailed_store: Path) -> None:
+    # C3's PHQ-9 goes 8 -> 16: +8 on the lowest (and only) earlier score, 6 or more: clinical risk, so C3 ranks
+    # above C1, whose only reason (feedback waiting) is admin.
+    con = open_store(detailed_store)
+    try:
+        con.execute("insert into measures values ('C3', 'PHQ-9', 8, ?), ('C3', 'PHQ-9', 16, ?)",
+                    [date.today() - timedelta(days=40), date.today() - timedelta(days=3)])
+    finally:
+        con.close()
+    on_page(app, "caseload")
+    flagged = table(app, "rank", "reasons")
+    assert list(flagged["label"]) == [THREE, "Client One"]
+    assert list(flagged["kind"]) == ["Clinical risk", "Admin"]
+    assert list(flagged["link"]) == ["client?client=C3", "client?client=C1"]
+    assert flagged["reasons"][0].startswith("PHQ-9 16 on ")
+
+    no_exception(app.segmented_control(key="caseload_attention_kind").set_value("clinical").run())
+    assert list(table(app, "rank", "reasons")["label"]) == [THREE]
+    no_exception(app.segmented_control(key="caseload_attention_kind").set_value("engagement").run())
+    assert table(app, "rank", "reasons") is None
+    assert "No client has a reason of this kind today (engagement)." in [s.value for s in app.success]
+
+    # Every client, by need: the needs-attention order, then the rest by completion (both have nothing due), then label.
+    every = table(app, "label", "streak_weeks")
+    assert list(every["label"]) == [THREE, "Client One", "Client Four", "Client Two"]
+    assert list(every["need_kind"]) == ["Clinical risk", "Admin", "", ""]
+    assert list(every["link"]) == ["client?client=C3", "client?client=C1", "client?client=C4", "client?client=C2"]

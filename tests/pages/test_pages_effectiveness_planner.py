@@ -42,10 +42,12 @@ Planner, Client One (the planner reads everything up to today):
     each (10), 5 · 10 = 50 -> 16.7 a week. "Clearly more": over 4.25 times or 25 minutes a week.
   likely completion, all time: mindfulness as above 95.2%; behavioural A2 (1.5 of 3) and C3's A8 (1 of 1):
     m = 2.5 / 4 = 0.625, C1 (1.5 + 6.25) / 13 = 59.6%
+  pace limit for a suggestion: 1.5 × 2.83 = 4.25 -> 4 a week.
   L011 Problem-solving worksheet (behavioural, 1 a week, 20 minutes), today to d+7: 1 time, 20 minutes
     -> no warning; expected count 1 · 7 / 7 = 1; expected completion 60%
-  + L013 Breathing exercise (mindfulness, 7 a week, 5 minutes): 8 times, 7 · 5 + 20 = 55 minutes -> warning;
-    expected completion (7 · 0.952 + 1 · 0.596) / 8 = 90.8% -> "91%"
+  + L013 Breathing exercise (mindfulness, written as 7 a week, 5 minutes), offered at 4 a week: 5 times,
+    4 · 5 + 20 = 40 minutes -> warning (over 4.25 times, over 25 minutes);
+    expected completion (4 · 0.952 + 1 · 0.596) / 5 = 88.1% -> "88%"
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.importer import import_batch
 from analytics.planning import library, planner
+from analytics.present import formats
+from analytics.store import settings
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
 from tests.pages.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
@@ -255,11 +259,17 @@ def test_the_planner_shows_the_client_and_suggestions_with_their_reasons(app: Ap
     shown = texts(app)
     assert shown[:4] == ["Client One", "Ada Byron", "active", "worry"]
     assert "writing, quiet" in shown and GOALS in shown
-    # Leaves on a stream (mindfulness): 0.35 · 20/21 + 0.25 · 1.229 / 2 + 0.15 (worry) + 0.15 · 2/2 (worry, night)
-    # + 0.10 · 1/2 (quiet) = 0.837, the highest.
+    # Leaves on a stream (mindfulness, 3 a week: within the pace limit of 4): 0.25 · 20/21 + 0.20 · 1.229 / 2
+    # + 0.15 (pace) + 0.10 (worry) + 0.15 · 2/2 (worry, night) + 0.15 (quiet) = 0.911, the highest.
     assert "1. Leaves on a stream" in shown
-    assert ("Suits worry, fits 'quiet', matches the goal ('worry', 'night'); Client One completes 100% of mindfulness "
-            "homework (caseload 93%); their mood lifts +1.4 after it (5 ratings)") in shown
+    assert ("Suits worry, matches the goal ('worry', 'night'), fits 'quiet'; 3 a week suits their pace (they did 2.8 a "
+            "week over the last 3 weeks); Client One completes 100% of mindfulness homework (caseload 93%); their mood "
+            "lifts +1.4 after it (5 ratings)") in shown
+    assert any(t.startswith("Their figures here are over all their homework up to today, whatever the period") and
+               "Their pace: 2.8 times a week over the last 4 weeks." in t for t in shown)
+    notes = [c.value for c in app.caption if c.value.startswith("Adding it at")]
+    assert notes and notes[0] == formats.inert_markdown(
+        "Adding it at 3 a week takes them from 2.8 to 5.8 tasks a week.")
     assert len([b for b in app.button if b.key.startswith("planner_add_L")]) == 8
     assert [i.value for i in app.info] == [
         "The plan is empty. Add a suggestion, a template from the library, or a row of your own."]
@@ -274,13 +284,14 @@ def test_adding_items_builds_the_plan_and_warns_when_it_asks_clearly_more(app: A
                                  "Done: minutes": "16.7 min", "Likely done": "60%"}
     assert not app.warning
 
-    no_exception(app.button(key="planner_add_L013").click().run())  # Breathing exercise, a suggestion
+    no_exception(app.button(key="planner_add_L013").click().run())  # Breathing exercise, a suggestion at 4 a week
     assert list(app.data_editor[0].value["title"]) == ["Problem-solving worksheet", "Breathing exercise"]
-    assert plan_metrics(app)["Plan: times"] == "8 times"
-    assert plan_metrics(app)["Plan: minutes"] == "55 min"
-    assert plan_metrics(app)["Likely done"] == "91%"
+    assert list(app.data_editor[0].value["times_per_week"]) == [1, 4]
+    assert plan_metrics(app)["Plan: times"] == "5 times"
+    assert plan_metrics(app)["Plan: minutes"] == "40 min"
+    assert plan_metrics(app)["Likely done"] == "88%"
     assert [w.value for w in app.warning] == ["This plan asks clearly more than this client has done lately."]
-    assert ("This plan asks for 8 times (55 minutes) a week: clearly more than the 2.8 times (16.7 minutes) a week "
+    assert ("This plan asks for 5 times (40 minutes) a week: clearly more than the 2.8 times (16.7 minutes) a week "
             "Client One has completed over the last 3 weeks. Consider fewer or shorter tasks.") in texts(app)
     assert not app.button(key="planner_save").disabled
 
@@ -324,16 +335,19 @@ def test_saving_writes_exactly_the_plan_and_the_client_and_caseload_pages_show_i
     assert stored(practice_store, PLANNED) == [
         (FIRST_ID, "C1", "behavioural", "Problem-solving worksheet", TODAY, TODAY, 1, 20, "Decide about **work**",
          True, "active"),
-        (SECOND_ID, "C1", "mindfulness", "Breathing exercise", TODAY, TODAY + timedelta(days=7), 7, 5, None, False,
+        (SECOND_ID, "C1", "mindfulness", "Breathing exercise", TODAY, TODAY + timedelta(days=7), 4, 5, None, False,
          "active"),
     ]
     assert stored(practice_store, "select count(*) from assignments") == [(12,)]  # 10 before, and these 2
     bundled = library.templates(open_store(":memory:")).set_index("template_id")
     assert stored(practice_store, "select assignment_id, instructions, times_per_week from assignment_details "
                                   "order by assignment_id") == [
-        (FIRST_ID, bundled.loc["L011", "instructions"], 1), (SECOND_ID, bundled.loc["L013", "instructions"], 7)]
-    assert [s.value for s in app.success] == [
-        f"Saved 2 assignments ({FIRST_ID}, {SECOND_ID}). They count on the Client and Caseload pages now."]
+        (FIRST_ID, bundled.loc["L011", "instructions"], 1), (SECOND_ID, bundled.loc["L013", "instructions"], 4)]
+    week = TODAY + timedelta(days=7)
+    assert [s.value for s in app.success] == [  # by title and due date, never by id
+        "Saved 2 assignments: " + formats.inert_markdown(f"“Problem-solving worksheet” due {TODAY.day} {TODAY:%b %Y}, "
+                                                         f"“Breathing exercise” due {week.day} {week:%b %Y}")
+        + ". They count on the Client and Caseload pages now."]
     assert app.data_editor[0].value.empty  # a fresh plan for the next time
     assert [d.label for d in app.download_button] == ["Calendar file (.ics)", "Printable handout (HTML)"] * 2
     assert {FIRST_ID, SECOND_ID} <= set(table(app, "assignment_id", "expected_count")["assignment_id"])
@@ -372,9 +386,11 @@ def test_rescheduling_and_cancelling_change_the_store(planned_store: Path) -> No
     no_exception(at.button(key="planner_move").click().run())
     assert stored(planned_store, "select due_on, expected_count, status from assignments where assignment_id = ?",
                   [FIRST_ID]) == [(later, 1, "active")]
-    # The id is escaped for Markdown (an imported id could hold "**" or a link); it reads as typed.
-    assert [s.value for s in at.success] == [f"{FIRST_ID.replace('-', chr(92) + '-')} is now due on "
-                                             f"{later.day} {later:%b %Y}."]
+    # By title and due date (escaped for Markdown: a title could hold "**" or a link; it reads as typed).
+    week = TODAY + timedelta(days=7)
+    assert [s.value for s in at.success] == [
+        formats.inert_markdown(f"“Problem-solving worksheet” due {week.day} {week:%b %Y}") + f" is now due on "
+        f"{later.day} {later:%b %Y}."]
 
     at.selectbox(key="planner_change_pick_C1").set_value(SECOND_ID)
     no_exception(at.button(key="planner_cancel").click().run())  # not ticked: nothing happens
@@ -387,7 +403,8 @@ def test_rescheduling_and_cancelling_change_the_store(planned_store: Path) -> No
     assert stored(planned_store, "select status from assignments where assignment_id = ?",
                   [SECOND_ID]) == [("cancelled",)]
     assert [s.value for s in at.success] == [
-        f"{SECOND_ID.replace('-', chr(92) + '-')} is cancelled: it is no longer due and counts in no rate."]
+        formats.inert_markdown(f"“Breathing exercise” due {week.day} {week:%b %Y}") + " is cancelled: it is no longer "
+        "due and counts in no rate."]
     assert SECOND_ID not in set(table(at, "assignment_id", "expected_count")["assignment_id"])
 
 
@@ -434,7 +451,8 @@ def test_a_user_template_is_stored_and_the_bundled_library_stays_as_shipped(app:
     no_exception(app.button(key="planner_template_save_new").click().run())
 
     assert [s.value for s in app.success] == [
-        "Saved as template U0001. It is in the library for every therapist and in the suggestions from now on."]
+        "Saved the template “Letter to \\*\\*future\\*\\* me”. It is in the library for every therapist and in the "
+        "suggestions from now on."]
     assert app.selectbox(key="planner_template_pick").value == "U0001"
     con = open_store(practice_store)
     try:
@@ -460,3 +478,41 @@ def test_a_user_template_is_stored_and_the_bundled_library_stays_as_shipped(app:
     assert (titles["L001"], titles["U0002"]) == ("Thought record", "Thought record, short")
     assert library.LIBRARY_FILE.read_bytes() == shipped
     assert not [body for body in markdown_bodies(app) if "future" in body]
+
+
+def test_the_practice_name_is_set_on_the_data_page_and_heads_the_take_home_copies(
+    app: AppTest, practice_store: Path
+) -> None:
+    on_page(app, "data")
+    app.text_input(key="practice_name_input").input("North **side** Therapy")
+    no_exception(app.button(key="practice_name_save").click().run())
+    assert [s.value for s in app.success] == [
+        "Saved: handouts and calendar files now say “North \\*\\*side\\*\\* Therapy”."]
+    con = open_store(practice_store)
+    try:
+        assert settings.practice_name(con) == "North **side** Therapy"
+    finally:
+        con.close()
+    on_planner(app)
+    no_exception(app.button(key="planner_add_L013").click().run())
+    no_exception(app.button(key="planner_save").click().run())
+    assert ("Take-home copies of the plan saved last, for the client, headed “North \\*\\*side\\*\\* Therapy” (the "
+            "practice name is set on the Data page):") in [c.value for c in app.caption]
+
+
+def test_a_client_doing_little_is_offered_suggestions_at_their_pace(app: AppTest) -> None:
+    # Client Two: first homework set d-45; in the last 4 weeks one completed report (S4, d-4, on homework cancelled
+    # since: still work she did) -> 1 in 4 weeks = 0.25 a week ("0.2"); 1.5 × 0.25 < 1, so a suggestion is offered
+    # once a week at most, and templates written for once a week earn the whole pace weight (a daily one 1/7 of it):
+    # every one of the eight shown is offered once a week; one written for twice a week says so.
+    on_planner(app, "C2")
+    cards = [c.value for c in app.caption if "min each" in c.value]
+    assert len(cards) == 8 and all(" · 1 a week" in card for card in cards)
+    assert len([card for card in cards if "1 a week (written as 2)" in card]) == 1
+    reasons = [t for t in texts(app) if "they did 0.2 a week over the last 4 weeks" in t]
+    assert len(reasons) == 8 and len(set(reasons)) == 8  # each card's reason is its own
+    assert len([r for r in reasons if "1 a week instead of 2: they did 0.2 a week" in r]) == 1
+    notes = [c.value for c in app.caption if c.value.startswith("Adding it at")]
+    plain = "Adding it at 1 a week takes them from 0.2 to 1.2 tasks a week"
+    assert notes == [formats.inert_markdown(plain + ".")] * 7 + [
+        formats.inert_markdown(plain + "; at its usual 2 a week it would be 2.2.")]

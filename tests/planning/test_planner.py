@@ -6,6 +6,9 @@ Fixture, today Sunday 2026-03-15. Submissions at 10:00 UTC.
                H1 Hana   - journaling J-H1 due 03-08 expected 4, 4 done (no moods);
                            mindfulness M-H1 due 03-08 expected 4, 2 done with lifts +2, +2
                R3 Ash    - discharged
+  T4 (Dr Four): P1 Pat   - low mood, goals "Enjoy weekends again", prefers visual; journaling P-1 set 02-01, due 03-14,
+                           expected 10: completed 02-20, partial 03-01, completed 03-10 (2.5 in the last 4 weeks:
+                           0.625 a week, "0.6")
   T2 (Dr Two): K1 Kai    - first homework set 03-09: K-1 journaling due 03-14 expected 2, 2 done, 15 minutes each
                R4 Lee    - one old assignment (set 01-05, due 01-12), nothing since
   T3 (Dr Three): R2 Sam  - W1 journaling set 01-05, due 01-12, expected 1, done 01-10;
@@ -27,7 +30,7 @@ from datetime import date, timedelta
 import pytest
 
 from analytics.metrics import adherence
-from analytics.planning import planner
+from analytics.planning import planner, suggest
 from analytics.planning.planner import PlanItem
 from analytics.store.database import open_store
 from analytics.store.scope import Scope, ScopeError
@@ -61,8 +64,14 @@ def con():
         "('R3', 'T1', 'Ash', 'stress', null, null, 'discharged'), "
         "('K1', 'T2', 'Kai', 'panic', 'Take the bus to work again', 'movement', 'active'), "
         "('R4', 'T2', 'Lee', 'grief', null, null, 'active'), "
-        "('R2', 'T3', 'Sam', 'low mood', 'Get back to seeing friends', 'writing', 'active')"
+        "('R2', 'T3', 'Sam', 'low mood', 'Get back to seeing friends', 'writing', 'active'), "
+        "('P1', 'T4', 'Pat', 'low mood', 'Enjoy weekends again', 'visual', 'active')"
     )
+    con.execute("insert into therapists values ('T4', 'Dr Four', null)")
+    add_assignment(con, "P-1", "P1", "journaling", "2026-02-01", "2026-03-14", 10)
+    add_submission(con, "SP1", "P-1", "2026-02-20")
+    add_submission(con, "SP2", "P-1", "2026-03-01", "partial")
+    add_submission(con, "SP3", "P-1", "2026-03-10")
     add_assignment(con, "J-H1", "H1", "journaling", "2026-03-01", "2026-03-08", 4)
     for i in range(4):
         add_submission(con, f"SJ{i}", "J-H1", f"2026-03-0{i + 2}")
@@ -94,71 +103,118 @@ def count(con, table: str) -> int:
 
 
 def test_goal_words_match_whole_words_phrases_and_word_starts():
-    assert planner.goal_matches(["worry", "night", "sleep", "lying awake"], "Spend less time worrying at night") == [
+    assert suggest.goal_matches(["worry", "night", "sleep", "lying awake"], "Spend less time worrying at night") == [
         "worry", "night"]
     # a phrase needs its words in order; a keyword inside a matched phrase is not counted again
-    assert planner.goal_matches(["seeing friends", "friends", "get up"], "Get back to seeing friends") == [
+    assert suggest.goal_matches(["seeing friends", "friends", "get up"], "Get back to seeing friends") == [
         "seeing friends"]
-    assert planner.goal_matches(["dad"], "Talk about my daddy") == []  # short words must be equal
-    assert planner.goal_matches(["bus"], None) == []
+    assert suggest.goal_matches(["dad"], "Talk about my daddy") == []  # short words must be equal
+    assert suggest.goal_matches(["bus"], None) == []
 
 
 def test_suggestions_are_ranked_by_the_documented_score(con):
-    # Scores (completion 0.35, benefit 0.25 × lift / 2 kept within ±1, concern 0.15, goals 0.15 × min(n, 2) / 2,
-    # preferences 0.10 × min(n, 2) / 2); benefit is 0.25 everywhere (every lift prior is +2.0):
-    #   L003 Worry diary (journaling 1.0): 0.35 + 0.25 + 0.15 worry + 0.15 ('worry', 'night')      = 0.900
-    #   L001 Thought record (journaling):  0.35 + 0.25 + 0.15 worry + 0.075 ('worry')               = 0.825
-    #   L031 Read a leaflet (other 0.75):  0.2625 + 0.25 + 0.15 worry + 0.075 ('worry') + 0.05 quiet = 0.7875
-    #   L018 Leaves on a stream (mindfulness 0.5): 0.175 + 0.25 + 0.15 + 0.15 + 0.05 quiet          = 0.775
-    frame = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=4)
-    assert list(frame.columns) == planner.SUGGESTION_COLUMNS
+    # Scores (completion 0.25, benefit 0.20 × lift / 2 kept within ±1, pace 0.15, concern 0.10, goals
+    # 0.15 × min(n, 2) / 2, preferences 0.15 for one or more). Robin has no homework yet, so every template keeps
+    # its own times a week and earns the whole pace weight; every lift prior is +2.0, so benefit is 0.20:
+    #   L018 Leaves on a stream (mindfulness 0.5): 0.125 + 0.20 + 0.15 + 0.10 worry + 0.15 ('worry', 'night')
+    #                                              + 0.15 quiet                                         = 0.875
+    #   L031 Read a leaflet (other 0.75):  0.1875 + 0.20 + 0.15 + 0.10 + 0.075 ('worry') + 0.15 quiet   = 0.8625
+    #   L003 Worry diary (journaling 1.0): 0.25 + 0.20 + 0.15 + 0.10 + 0.15 ('worry', 'night')          = 0.85
+    #   L013 Breathing exercise (mindfulness): 0.125 + 0.20 + 0.15 + 0.10 + 0.075 ('night') + 0.15      = 0.80
+    frame = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=4)
+    assert list(frame.columns) == suggest.SUGGESTION_COLUMNS
     assert list(frame["rank"]) == [1, 2, 3, 4]
-    assert list(frame["template_id"]) == ["L003", "L001", "L031", "L018"]
-    assert list(frame["score"]) == pytest.approx([0.9, 0.825, 0.7875, 0.775])
+    assert list(frame["template_id"]) == ["L018", "L031", "L003", "L013"]
+    assert list(frame["score"]) == pytest.approx([0.875, 0.8625, 0.85, 0.80])
     top = frame.iloc[0]
-    assert (top["expected_completion"], top["expected_mood_lift"]) == (1.0, 2.0)
-    assert (top["concern_match"], top["goal_matches"], top["preference_matches"]) == (True, "worry;night", "")
-    assert top["reason"] == ("Suits worry, matches the goal ('worry', 'night'); no journaling homework for Robin yet; "
-                             "the caseload completes 100%; mood lift +2.0 across the caseload")
-    assert "fits 'quiet'" in frame.iloc[3]["reason"]
+    assert (top["expected_completion"], top["expected_mood_lift"]) == (0.5, 2.0)
+    assert (top["concern_match"], top["goal_matches"], top["preference_matches"]) == (True, "worry;night", "quiet")
+    assert top["reason"] == ("Suits worry, matches the goal ('worry', 'night'), fits 'quiet'; 3 a week as written: no "
+                             "homework yet to pace it by; no mindfulness homework for Robin yet; the caseload completes "
+                             "50%; mood lift +2.0 across the caseload")
+    assert top["load_note"] is None and list(frame["times_per_week"]) == [3, 1, 7, 7]  # their own, without history
+    assert len(set(frame["reason"])) == 4
+
+
+def test_a_client_doing_little_is_offered_what_fits_their_pace(con):
+    # Pat did 2.5 a week... in 4 weeks: 0.625 a week ("0.6"); 1.5 × 0.625 = 0.94, so every template is offered once a
+    # week. Pat's caseload (T4) is Pat alone: journaling 2.5 / 10 = 0.25, the prior of every type; no lifts (benefit 0).
+    # Completion: 0.25 × 0.25 = 0.0625 for every template; pace 0.15 × 1 / (own times a week):
+    #   L019 Collage of goals (creative, 1 a week): 0.0625 + 0.15 + 0.10 low mood + 0.15 ('enjoy', 'weekends')
+    #                                               + 0.15 visual                                       = 0.6125
+    #   L024 Photo walk (creative, 2 a week):       0.0625 + 0.075 + 0.10 + 0.15 + 0.15 visual          = 0.5375
+    #   L021 Playlist for hard days (1 a week):     0.0625 + 0.15 + 0.10 + 0.15 ('enjoy', 'weekends')   = 0.4625
+    frame = suggest.suggestions(con, scope=Scope.therapist("T4"), client_id="P1", today=TODAY, limit=8)
+    assert list(frame["template_id"][:3]) == ["L019", "L024", "L021"]
+    assert list(frame["score"][:3]) == pytest.approx([0.6125, 0.5375, 0.4625])
+    assert set(frame["times_per_week"]) == {1}  # 1-2 a week at most: here 1
+    assert frame["recent_times_per_week"][0] == pytest.approx(0.625)
+    photo = frame.iloc[1]
+    assert "fits 'visual'" in photo["reason"]
+    assert "1 a week instead of 2: they did 0.6 a week over the last 4 weeks" in photo["reason"]
+    assert photo["load_note"] == ("Adding it at 1 a week takes them from 0.6 to 1.6 tasks a week; at its usual 2 a week "
+                                  "it would be 2.6.")
+    assert frame.iloc[0]["load_note"] == "Adding it at 1 a week takes them from 0.6 to 1.6 tasks a week."
+    assert len(set(frame["reason"])) == len(frame)  # never the same sentence on two cards
+    daily = suggest.suggestions(con, scope=Scope.therapist("T4"), client_id="P1", today=TODAY, limit=50)
+    gratitude = daily.set_index("template_id").loc["L002"]
+    assert (gratitude["times_per_week"], gratitude["template_times_per_week"]) == (1, 7)
+    assert gratitude["load_note"].endswith("at its usual 7 a week it would be 7.6.")
+
+
+def test_a_type_whose_mood_falls_after_it_is_never_first(con):
+    # H1's mindfulness lifts become -1 and 0: mindfulness's caseload lift is -0.5, and so is every type's prior
+    # (the only lifts there are). Robin's scores, benefit 0.20 × -0.25 = -0.05 everywhere:
+    #   L018 Leaves on a stream: 0.125 - 0.05 + 0.15 + 0.10 + 0.15 + 0.15 = 0.625  (mindfulness: negative)
+    #   L031 Read a leaflet:     0.1875 - 0.05 + 0.15 + 0.10 + 0.075 + 0.15 = 0.6125 (other: no lift of its own)
+    #   L003 Worry diary:        0.25 - 0.05 + 0.15 + 0.10 + 0.15 = 0.60
+    con.execute("update submissions set mood_before = 3, mood_after = 2 where submission_id = 'SM1'")
+    con.execute("update submissions set mood_before = 2, mood_after = 2 where submission_id = 'SM2'")
+    frame = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=3)
+    assert list(frame["template_id"]) == ["L031", "L018", "L003"]
+    assert list(frame["score"]) == pytest.approx([0.6125, 0.625, 0.60])
+    assert list(frame["negative_lift"]) == [False, True, False]
+    assert "mood tends to fall after mindfulness (\u22120.5 across the caseload)" in frame.iloc[1]["reason"]
 
 
 def test_suggestions_change_when_the_clients_history_changes(con):
-    before = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
-    # Robin is set 10 journaling tasks and does none. Journaling prior (4 + 0) / (4 + 10) = 0.2857 (k 10);
-    # Robin's shrunk rate (0 + 10 × 0.2857) / (10 + 10) = 0.1429, so the Worry diary scores
-    # 0.35 × 0.1429 + 0.25 + 0.30 = 0.6 and drops from the top.
+    before = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
+    # Robin is set 10 journaling tasks (03-02 to 03-09) and does none. Journaling prior (4 + 0) / (4 + 10) = 0.2857
+    # (k 10); Robin's shrunk rate (0 + 10 × 0.2857) / (10 + 10) = 0.1429. She now has history: nothing done in the
+    # 2 weeks since 03-02, so her pace limit is 1 a week. The Worry diary (7 a week) scores
+    # 0.25 × 0.1429 + 0.20 + 0.15 / 7 + 0.10 + 0.15 = 0.5071 and drops from the top.
     add_assignment(con, "J-R1", "R1", "journaling", "2026-03-02", "2026-03-09", 10)
-    after = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
-    assert before.loc["L003", "rank"] == 1
+    after = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
+    assert before.loc["L003", "rank"] == 3
     assert after.loc["L003", "expected_completion"] == pytest.approx(0.142857, abs=1e-6)
-    assert after.loc["L003", "score"] == pytest.approx(0.6, abs=1e-6)
-    assert after.loc["L003", "rank"] > 1
+    assert after.loc["L003", "score"] == pytest.approx(0.25 / 7 + 0.2 + 0.15 / 7 + 0.25, abs=1e-6)
+    assert after.loc["L003", "rank"] > 3 and after.loc["L003", "times_per_week"] == 1
     assert "Robin completes 0% of journaling homework (caseload 29%)" in after.loc["L003", "reason"]
-    # ... and she turns out to love creative work: 5 of 5 done, each lifting her mood by 4.
+    # ... and she turns out to love creative work: 5 of 5 done (03-03 to 03-07), each lifting her mood by 4.
     add_assignment(con, "C-R1", "R1", "creative", "2026-03-02", "2026-03-09", 5)
     for i in range(5):
         add_submission(con, f"SC{i}", "C-R1", f"2026-03-0{i + 3}", lift=4)
-    later = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
-    # creative prior = Robin's own 5/5 = 1.0 (she is the only one), lift +4: L022 Safe-place drawing
-    # scores 0.35 + 0.25 + 0.15 worry + 0.05 quiet = 0.80, up from 0.7125
-    assert before.loc["L022", "score"] == pytest.approx(0.7125)
-    assert later.loc["L022", "score"] == pytest.approx(0.80)
+    later = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50).set_index("template_id")
+    # creative prior = Robin's own 5/5 = 1.0 (she is the only one), lift +4; her pace is now 5 in 2 weeks, 2.5 a
+    # week, limit 3: L022 Safe-place drawing (1 a week) scores 0.25 + 0.20 + 0.15 + 0.10 worry + 0.15 quiet = 0.85,
+    # up from 0.1875 + 0.20 + 0.15 + 0.10 + 0.15 = 0.7875
+    assert before.loc["L022", "score"] == pytest.approx(0.7875)
+    assert later.loc["L022", "score"] == pytest.approx(0.85)
     assert later.loc["L022", "rank"] < before.loc["L022", "rank"]
     assert later.loc["L022", "reason"].endswith(
         "Robin completes 100% of creative homework (caseload 100%); their mood lifts +4.0 after it (5 ratings)")
 
 
 def test_homework_the_client_already_has_is_not_suggested_again(con):
-    # L003 (Worry diary) tops Robin's list; once she has a Worry diary due after today it is left out,
+    # L003 (Worry diary) is third on Robin's list; once she has a Worry diary due after today it is left out,
     # and comes back when that one is past its due date.
-    assert planner.suggestions(con, scope=T1, client_id="R1", today=TODAY).loc[0, "template_id"] == "L003"
+    assert suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY).loc[2, "template_id"] == "L003"
     con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
                 "values ('WD1', 'R1', 'journaling', ' worry DIARY', ?, ?)", [TODAY, TODAY + timedelta(days=7)])
-    listed = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50)
+    listed = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50)
     assert "L003" not in set(listed["template_id"])
     later = TODAY + timedelta(days=8)
-    assert "L003" in set(planner.suggestions(con, scope=T1, client_id="R1", today=later, limit=50)["template_id"])
+    assert "L003" in set(suggest.suggestions(con, scope=T1, client_id="R1", today=later, limit=50)["template_id"])
 
 
 def test_suggestions_include_user_templates_and_respect_the_limit(con):
@@ -166,17 +222,18 @@ def test_suggestions_include_user_templates_and_respect_the_limit(con):
     save_template(con, {"assignment_type": "journaling", "title": "Night worry list", "default_minutes": 5,
                         "times_per_week": 7, "instructions": "Write tonight's worries on a list, then close the book.",
                         "suits_concerns": "worry", "suits_goals": "worry;night", "suits_preferences": "quiet"})
-    frame = planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=3)
-    # U0001: 0.35 + 0.25 + 0.15 + 0.15 + 0.05 = 0.95, above the Worry diary
-    assert list(frame["template_id"]) == ["U0001", "L003", "L001"]
+    frame = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=3)
+    # U0001 (journaling 1.0, no history so 7 a week as written):
+    # 0.25 + 0.20 + 0.15 + 0.10 + 0.15 + 0.15 = 1.0, above Leaves on a stream (0.875)
+    assert list(frame["template_id"]) == ["U0001", "L018", "L031"]
     assert frame.iloc[0]["source"] == "user"
     with pytest.raises(ValueError):
-        planner.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=0)
+        suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=0)
 
 
 def test_a_therapist_gets_no_suggestions_for_another_therapists_client(con):
     with pytest.raises(ScopeError):
-        planner.suggestions(con, scope=T2, client_id="R1", today=TODAY)
+        suggest.suggestions(con, scope=T2, client_id="R1", today=TODAY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -171,11 +171,38 @@ def test_the_handout_says_what_how_often_by_when_and_why(saved):
     assert "3 times a week, about 10 minutes each time (3 times in all)" in page
     assert "Monday 23 March 2026" in page
     assert "It works toward your goal: Spend less time worrying at night" in page
-    assert "Talk with your therapist about how this helps you." in page  # the body scan has no goal
+    # The body scan has no goal: what mindfulness does, with the client's goals in their words when given.
+    assert "Regular practice trains your attention to step back from worries and lets your body settle." in page
     assert "Once, about 30 minutes</p>" in page
-    # a mood table per item: rows = min(expected, 14 // 3 = 4): 3 + 4 + 1
+    # a mood table per item, one numbered row per time expected: 3 + 14 + 1
     assert page.count("Mood before (0–10)") == 3
-    assert page.count("<tr><td></td><td></td><td></td><td></td></tr>") == 3 + 4 + 1
+    assert page.count("</td><td></td><td></td><td></td><td></td></tr>") == 3 + 14 + 1
+    assert "<tr><td>14</td>" in page and "<tr><td>15</td>" not in page
+    assert "Your practice" not in page
+
+
+def test_the_handout_never_contradicts_the_plan_and_says_why_without_a_goal(saved):
+    _, frame = saved
+    page = takehome.plan_handout_html(frame, client_label="Robin", client_goals="Sleep   through the night")
+    assert ("Regular practice trains your attention to step back from worries and lets your body settle. What you "
+            "said you want from therapy: Sleep through the night") in page
+    # How often comes from the plan: the body scan is daily here, whatever a template once said.
+    assert "Every day, about 15 minutes each time (14 times in all)" in page
+    # A task expected more often than a page holds: 31 rows, then a line to go on overleaf.
+    long = [PlanItem("mindfulness", "Breathing", "Breathe.", date(2026, 3, 1), date(2026, 4, 30), 7, 5, None, True)]
+    page = takehome.plan_handout_html(long, client_label="Robin")
+    assert "<tr><td>31</td>" in page and "Times 32 to 60: go on overleaf." in page
+
+
+def test_no_bundled_template_states_a_frequency_that_could_contradict_a_plan():
+    # How often is the plan's to say (times a week, from the planner); the instructions say how.
+    import re
+
+    from analytics.planning import library
+    frequency = re.compile(r"\b(each|every)\s+(day|morning|evening|night)\b|\b(once|twice|three times|\d+ times)"
+                           r"\s+(a|per|this)\s+(day|week)\b|\bdaily\b", re.IGNORECASE)
+    offenders = [row.template_id for row in library.load_bundled().itertuples() if frequency.search(row.instructions)]
+    assert offenders == []
 
 
 def test_the_handout_escapes_everything_a_user_typed(saved):
