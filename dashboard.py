@@ -90,6 +90,7 @@ PERIOD_KEY = "period_preset"  # a name from analytics.store.period.PRESETS, or C
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
 CURSOR_KEY = "store_cursor"  # (store path, script thread, this session's cursor for that thread)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
+PENDING_PAGE_KEY = "frame_pending_page"  # (page, query params) a deep link asked for before the frame had run
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
@@ -107,8 +108,13 @@ WHOLE_PRACTICE = "Whole practice"
 
 
 def require_frame() -> None:
-    """Every page's first line: a page run without the frame (see the module docstring) goes through it."""
+    """Every page's first line: a page run without the frame (see the module docstring) goes through it, and
+    the frame then opens that page with the same query parameters (a deep link such as /client?client=C1)."""
     if not st.session_state.get(FRAME_KEY):
+        caller = Path(sys._getframe(1).f_globals.get("__file__", "")).resolve()
+        page = f"pages/{caller.name}"
+        if page in {path for path, _, _ in PAGES}:
+            st.session_state[PENDING_PAGE_KEY] = (page, st.query_params.to_dict())
         st.switch_page("dashboard.py")
 
 
@@ -515,6 +521,8 @@ def main() -> None:
         view_as_picker()
         period_picker()
     st.session_state[FRAME_KEY] = True
+    if (pending := st.session_state.pop(PENDING_PAGE_KEY, None)) and pending[0] in allowed:
+        st.switch_page(pending[0], query_params=pending[1])
     run_page(navigation, scope)
 
 
