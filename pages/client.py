@@ -312,7 +312,7 @@ with answer.container(border=True):
         except ScopeError:
             st.error("This submission is not in your caseload, so no feedback was saved.")
         except ValueError as exc:  # FeedbackRefused and the like: the real reason, in words; the text stays in the box
-            st.error(f"Nothing was saved. {formats.inert_markdown(exc)}")
+            st.error(f"Nothing was saved. {exc}")  # our own words: FeedbackRefused holds no typed text
         else:
             st.session_state[FEEDBACK_SAVED_KEY] = True
             st.session_state[FEEDBACK_FOR_KEY] = chosen

@@ -232,7 +232,7 @@ def save_feedback(
         version, unrecorded = _version_of(con, submission_id, current)
         if expected_version is not None and expected_version != version:
             raise FeedbackConflict("Someone changed the feedback on this submission at the same time, so yours was not "
-                                   "saved. Your text is still in the box: read theirs above, then save again.")
+                                   "saved. Your text is still in the box: read theirs in the list, then save again.")
         if current == feedback:
             raise FeedbackRefused("This is the feedback already saved: nothing changed.")
         if unrecorded:  # feedback that came with an import: kept as the version before this one

@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_SECONDS = 60
 WAIT_MS = 20_000
+expect.set_options(timeout=WAIT_MS)  # every expect() waits as long as the pages may (a loaded machine draws slowly)
 
 
 def free_port() -> int:

@@ -27,7 +27,8 @@ from analytics.metrics import adherence
 from analytics.store import access, audit, users
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
-from tests.pages.test_pages import DASHBOARD, no_exception
+from tests.pages.test_pages import DASHBOARD, no_exception, table
+from tests.pages.test_pages_client_caseload import choose_submission
 
 AUTH = {"auth": {
     "redirect_uri": "http://localhost:8501/oauth2callback",
@@ -353,12 +354,13 @@ def test_client_page_views_are_recorded_once_per_client_shown(store: Path) -> No
 def test_feedback_from_the_client_page_keeps_the_old_version_and_says_edited(store: Path) -> None:
     at = signed_in("ada@example.test")
     visit(at, "pages/client.py")
-    no_exception(at.selectbox(key="feedback_submission_C1").set_value("S1").run())
-    at.text_area(key="feedback_text").input("Good start, keep going.")
+    choose_submission(at, "C1", "S1")
+    at.text_area(key="feedback_text_S1").input("Good start, keep going.")
     no_exception(at.button(key="feedback_save").click().run())
-    no_exception(at.selectbox(key="feedback_submission_C1").set_value("S1").run())
-    assert any(c.value.endswith(", edited (saving adds a new version; earlier ones are kept):") for c in at.caption)
-    assert "Good start, keep going." in [t.value for t in at.text]
+    choose_submission(at, "C1", "S1")
+    assert any(c.value.startswith("Feedback given") and ", edited; saving adds a new version" in c.value for c in at.caption)
+    listed = table(at, "submission_id", "client_note").set_index("submission_id")
+    assert listed.loc["S1", "therapist_feedback"] == "Good start, keep going."
     con = open_store(store)
     history = con.execute("select version, text, written_by from feedback_versions where submission_id = 'S1' "
                           "order by version").fetchall()
@@ -370,19 +372,20 @@ def test_feedback_from_the_client_page_keeps_the_old_version_and_says_edited(sto
 def test_a_feedback_save_over_someone_elses_newer_text_is_refused_and_the_text_kept(store: Path) -> None:
     at = signed_in("ada@example.test")
     visit(at, "pages/client.py")
-    no_exception(at.selectbox(key="feedback_submission_C1").set_value("S1").run())
+    choose_submission(at, "C1", "S1")
     con = open_store(store)  # meanwhile, an admin edits the same feedback
     from analytics.metrics import clients
     clients.save_feedback(con, scope=ADMIN, submission_id="S1", text="Admin's words",
                           at=signin.current_time())
     con.close()
-    at.text_area(key="feedback_text").input("My words")
+    at.text_area(key="feedback_text_S1").input("My words")
     no_exception(at.button(key="feedback_save").click().run())
     assert [e.value for e in at.error] == [
         "Nothing was saved. Someone changed the feedback on this submission at the same time, so yours was not saved. "
-        "Your text is still in the box: read theirs above, then save again."]
-    assert at.text_area(key="feedback_text").value == "My words"
-    assert "Admin's words" in [t.value for t in at.text]
+        "Your text is still in the box: read theirs in the list, then save again."]
+    assert at.text_area(key="feedback_text_S1").value == "My words"
+    listed = table(at, "submission_id", "client_note").set_index("submission_id")
+    assert listed.loc["S1", "therapist_feedback"] == "Admin's words"
     no_exception(at.button(key="feedback_save").click().run())  # having seen it, saving again works
     assert not at.error
 

@@ -271,8 +271,8 @@ def test_feedback_on_work_stamped_later_than_now_says_so(app: AppTest, detailed_
     assert app.text_area(key="feedback_text_S11")  # the newest waiting for feedback
     app.text_area(key="feedback_text_S11").input("Great")
     no_exception(app.button(key="feedback_save").click().run())
-    assert [e.value for e in app.error] == ["Nothing was saved: feedback cannot be given before the submission was "
-                                            "made. Your text is still in the box."]
+    assert [e.value for e in app.error] == ["Nothing was saved. Feedback cannot be dated before the submission was made: "
+                                            "check this machine's clock."]
     assert app.text_area(key="feedback_text_S11").value == "Great"
 
 
