@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from duckdb import DuckDBPyConnection
 
@@ -18,9 +18,13 @@ class Scope:
     Every read of client data in `analytics` takes a Scope and passes `therapist_id` into its SQL
     (the `scope_therapist` argument of the `assignment_progress` macro, or a `where` clause), so
     the limit holds in the query itself, whatever the screen shows.
+
+    `deidentified`: the viewer sees the de-identified tier (pseudonyms for people, no free text, small counts
+    suppressed); the pages read it, and an export by this viewer is de-identified.
     """
 
     therapist_id: str | None = None
+    deidentified: bool = False
 
     @classmethod
     def practice(cls) -> Scope:
@@ -44,8 +48,12 @@ class Scope:
         if therapist_id is None or therapist_id == self.therapist_id:
             return self
         if self.is_practice:
-            return Scope.therapist(therapist_id)
+            return replace(self, therapist_id=Scope.therapist(therapist_id).therapist_id)
         raise ScopeError("a therapist can only see their own caseload")
+
+    def with_deidentified_view(self, on: bool = True) -> Scope:
+        """This scope, seeing the de-identified tier (or not)."""
+        return replace(self, deidentified=on)
 
     def sees_client(self, con: DuckDBPyConnection, client_id: str) -> bool:
         """True when the client exists and belongs to this scope."""
