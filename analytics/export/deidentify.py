@@ -41,7 +41,7 @@ def practice_secret(con: DuckDBPyConnection) -> bytes:
             with transaction(con):
                 con.execute("insert into settings values ($key, $value) on conflict (key) do nothing",
                             {"key": SECRET_KEY, "value": secrets.token_hex(32)})
-        except duckdb.TransactionException:
+        except (duckdb.TransactionException, duckdb.ConstraintException):
             pass  # another session stored its secret first: read that one
         found = _setting(con, SECRET_KEY)
     return bytes.fromhex(found)
@@ -152,8 +152,9 @@ def recoverable(tables: Sequence[np.ndarray], masks: Sequence[np.ndarray], *, ro
 
 
 def _complement(table: np.ndarray, mask: np.ndarray, i: int, j: int, row_totals: bool) -> tuple[int, int] | None:
-    """The cell to hide beside (i, j): the smallest shown count in its row (a count above 0 first, a part before
-    the total), else in its column, else anywhere in the table."""
+    """The cell to hide beside (i, j): the smallest shown count (a count above 0 first, a part before a total) in the
+    line that gives it away (its row or column when that holds no other hidden cell; the row first), else in the
+    other line, else anywhere in the table."""
     rows, columns = table.shape
 
     def best(cells: list[tuple[int, int]]) -> tuple[int, int] | None:
@@ -163,8 +164,10 @@ def _complement(table: np.ndarray, mask: np.ndarray, i: int, j: int, row_totals:
         return min(shown, key=lambda rc: (table[rc] == 0, rc[0] == rows - 1 or (row_totals and rc[1] == columns - 1),
                                           table[rc], rc))
 
-    return (best([(i, c) for c in range(columns)]) or best([(r, j) for r in range(rows)])
-            or best([(r, c) for r in range(rows) for c in range(columns)]))
+    row = [(i, c) for c in range(columns)] if row_totals else []
+    column = [(r, j) for r in range(rows)]
+    lines = [row, column] if mask[i].sum() == 1 or mask[:, j].sum() > 1 else [column, row]
+    return best(lines[0]) or best(lines[1]) or best([(r, c) for r in range(rows) for c in range(columns)])
 
 
 def suppress(tables: Sequence[np.ndarray], k: int, *, row_totals: bool = True) -> list[np.ndarray]:

@@ -345,6 +345,8 @@ def write_xlsx(target: IO[bytes], sheets: Mapping[str, Iterable[pd.DataFrame]]) 
                 sheet.append(header)
             rows += len(frame)
             if rows >= EXCEL_MAX_ROWS:
+                for opened in workbook.worksheets:
+                    opened.close()  # its temporary file, before the workbook is dropped
                 raise TooManyRowsError(f"{name} has more than {EXCEL_MAX_ROWS - 1:,} rows, more than an Excel sheet holds")
             for row in _rows(frame):
                 sheet.append([_xlsx_cell(sheet, value) for value in row])
