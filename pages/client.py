@@ -11,7 +11,9 @@ from analytics.store.scope import ScopeError
 from dashboard import (
     current_period,
     current_scope,
+    current_view,
     db,
+    download_table,
     pick_client,
     require_frame,
     scope_label,
@@ -36,6 +38,7 @@ if client is None:
     st.stop()
 
 profile = clients.client_profile(db(), scope=scope, client_id=client)
+view = current_view()  # de-identified: a pseudonym, no text people typed, small counts hidden
 # The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
 their_caseload = scope.narrowed_to(profile.therapist_id)
 as_of = period.as_of(now)
@@ -46,8 +49,8 @@ with st.container(border=True):
     for column, (caption, value) in zip(
         st.columns(4),
         [
-            ("Client", profile.label),
-            ("Therapist", profile.therapist_name or profile.therapist_id),
+            ("Client", view.client(profile.client_id, profile.label)),
+            ("Therapist", view.therapist(profile.therapist_id, profile.therapist_name)),
             ("Status", profile.status),
             ("Intake", formats.day_label(profile.intake_date, with_year=True) if profile.intake_date else formats.NO_VALUE),
         ],
@@ -55,13 +58,15 @@ with st.container(border=True):
     ):
         column.caption(caption)
         column.text(value)
+    if view.on:
+        st.caption("De-identified view: the client's concern, preferences and goals are not shown.")
     for column, (caption, value) in zip(
-        st.columns([1, 1, 2]),
+        st.columns([1, 1, 2]) if not view.on else [],
         [
             ("Main concern", profile.primary_concern or formats.NO_VALUE),
             ("Preferences", ", ".join(profile.preferences) or formats.NO_VALUE),
             ("Goals, in the client's words", profile.goals or formats.NO_VALUE),
-        ],
+        ] if not view.on else [],
         strict=True,
     ):
         column.caption(caption)
@@ -166,7 +171,7 @@ else:
 if lifts.empty:
     st.info("No submission in this period has both a mood before and a mood after, so there is no mood lift to show.")
 else:
-    st.plotly_chart(figures.mood_before_after(lifts), key="client_mood_lifts")
+    st.plotly_chart(figures.mood_before_after(view.titled_by_type(lifts)), key="client_mood_lifts")
     st.caption("Each submission with both moods: the open circle is the mood before the homework, the filled one "
                "the mood after (0 worst – 10 best); the line between them is the mood lift.")
 
@@ -193,7 +198,7 @@ else:
 # --- By type of homework ------------------------------------------------------------------------------------
 
 st.subheader("By type of homework")
-by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now, client_id=client)
+by_type = view.by_type(effectiveness.by_type(db(), scope=scope, period=period, today=now, client_id=client))
 if by_type.empty:
     st.info("Nothing was due and no mood lift was reported in this period. Choose a longer period.")
 else:
@@ -218,13 +223,15 @@ submissions = clients.submission_list(db(), scope=scope, client_id=client, perio
 if submissions.empty:
     st.info("No submissions in this period. Choose a longer period to see earlier work.")
 else:
+    shown = view.people(tables.submissions_table(submissions))
+    columns = [c for c in ["submitted_at", "title", "completion", "on_time", "mood_before", "mood_after", "client_note",
+                           "therapist_feedback", "quality", "assignment_type", "assignment_status"] if c in shown.columns]
     st.dataframe(
-        tables.submissions_table(submissions),
+        shown,
         hide_index=True,
         key="client_submissions",
         placeholder="",
-        column_order=["submitted_at", "title", "completion", "on_time", "mood_before", "mood_after", "client_note",
-                      "therapist_feedback", "quality", "assignment_type", "assignment_status"],
+        column_order=columns,
         column_config={
             "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm"),
             "title": st.column_config.TextColumn("Assignment"),
@@ -241,10 +248,15 @@ else:
                 "Homework", help="cancelled: the homework was withdrawn, so it counts in no rate"),
         },
     )
+    download_table(shown[columns], what="submissions of one client",
+                   file_name=f"submissions-{formats.file_stem(view.client(client))}.csv", key="client_submissions_download")
 
 # --- Feedback ------------------------------------------------------------------------------------------------
 
 st.subheader("Give feedback")
+if view.on:
+    st.info("Feedback is written in the identified view: the de-identified view shows no text people typed.")
+    st.stop()
 if submissions.empty:
     st.info("There is no submission in this period to give feedback on.")
     st.stop()

@@ -45,6 +45,8 @@ class Request:
     parts: tuple[str, ...] = PARTS
 
     def __post_init__(self) -> None:
+        if self.tier == "identified" and self.scope.deidentified:
+            raise ExportError("a de-identified view exports the de-identified tier only")
         if self.tier == "identified" and self.format == "parquet" and (
                 not self.scope.is_practice or self.date_from or self.date_to):
             raise ExportError("the Parquet backup is of the whole store: it takes no therapist and no dates")
@@ -177,16 +179,16 @@ def download(con: DuckDBPyConnection, request: Request, *, exported_by: str, wha
             folder = Path(tmp)
             rows = _write_files(cursor, request, folder, request.tier)
             members = _described(folder, rows)
-            stem = f"{request.tier}-{datetime.now(UTC):%Y%m%d}"
+            name, mime = download_name(request), download_mime(request)
             if request.format == "xlsx":
-                name, data, mime = f"{stem}.xlsx", (folder / f"{request.tier}.xlsx").read_bytes(), MIME["xlsx"]
+                data = (folder / f"{request.tier}.xlsx").read_bytes()
                 files: tuple[ExportFile, ...] = (ExportFile.of(name, data, None),)
             else:
                 buffer = io.BytesIO()
                 with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                     for path in sorted(folder.iterdir()):
                         archive.write(path, path.name)
-                name, data, mime = f"{stem}-{request.format}.zip", buffer.getvalue(), MIME["zip"]
+                data = buffer.getvalue()
                 files = (*members, ExportFile.of(name, data, None))
         record_export(cursor, Export(request.tier, request.format, what, request.scope, request.date_from,
                                      request.date_to, rows, files), exported_by=exported_by)
@@ -195,6 +197,28 @@ def download(con: DuckDBPyConnection, request: Request, *, exported_by: str, wha
     finally:
         cursor.close()
     return name, data, mime
+
+
+def download_name(request: Request, *, on: date | None = None) -> str:
+    """The download's file name: identified-20260311.xlsx, deidentified-20260311-csv.zip, backup-20260311-parquet.zip."""
+    stem = "backup" if request.tier == "identified" and request.format == "parquet" else request.tier
+    stem += "-summary" if request.parts == ("aggregates",) else ""
+    day = f"{on or datetime.now(UTC).date():%Y%m%d}"
+    return f"{stem}-{day}.xlsx" if request.format == "xlsx" else f"{stem}-{day}-{request.format}.zip"
+
+
+def download_mime(request: Request) -> str:
+    return MIME["xlsx"] if request.format == "xlsx" else MIME["zip"]
+
+
+def fits_excel(con: DuckDBPyConnection, request: Request) -> bool:
+    """Whether every table of the request fits on an Excel sheet (counted, not read)."""
+    queries = tiers.identified_queries(scope=request.scope, date_from=request.date_from, date_to=request.date_to)
+    for query in queries.values():
+        rows = con.execute(f"select count(*) from ({query.sql})", query.params).fetchall()[0][0]
+        if rows >= safe_files.EXCEL_MAX_ROWS:
+            return False
+    return True
 
 
 def table_csv(frame: pd.DataFrame) -> bytes:
@@ -211,5 +235,10 @@ def record_table_download(con: DuckDBPyConnection, *, data: bytes, file_name: st
 
 
 def suppression_k(con: DuckDBPyConnection) -> int:
-    """The practice's k (deidentify.suppression_k), for the pages' wording."""
+    """The practice's k (deidentify.suppression_k)."""
     return deidentify.suppression_k(con)
+
+
+def set_suppression_k(con: DuckDBPyConnection, k: int) -> None:
+    """Store the practice's k (deidentify.set_suppression_k)."""
+    deidentify.set_suppression_k(con, k)

@@ -26,6 +26,11 @@ from analytics.present.formats import (
 )
 
 
+def _hidden_notes(frame: pd.DataFrame) -> list[str]:
+    """Per row, why its figures are hidden in the de-identified view (present.deidentified), or ""."""
+    return list(frame["hidden_note"]) if "hidden_note" in frame.columns else [""] * len(frame)
+
+
 def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     """Completion rate per week as bars and on-time rate as a line, both in % of expected homework.
 
@@ -40,13 +45,18 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     expected = frame["expected"].astype(float)
     on_time_credit = frame["on_time_rate"].astype(float) * expected
 
+    notes = _hidden_notes(frame)
     completed_hover = [
+        f"Week of {label}: hidden ({note})" if note else
         f"Week of {label}: {percent(rate)} completed ({amount(credit)} of {amount(exp)} expected)"
-        for label, rate, credit, exp in zip(labels, frame["completion_rate"], frame["credit"], expected, strict=True)
+        for label, rate, credit, exp, note in zip(labels, frame["completion_rate"], frame["credit"], expected, notes,
+                                                  strict=True)
     ]
     on_time_hover = [
+        f"Week of {label}: hidden ({note})" if note else
         f"Week of {label}: {percent(rate)} on time ({amount(credit)} of {amount(exp)} expected)"
-        for label, rate, credit, exp in zip(labels, frame["on_time_rate"], on_time_credit, expected, strict=True)
+        for label, rate, credit, exp, note in zip(labels, frame["on_time_rate"], on_time_credit, expected, notes,
+                                                  strict=True)
     ]
 
     figure = go.Figure()
@@ -54,7 +64,7 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
         x=weeks,
         y=frame["completion_rate"].astype(float) * 100,
         name="Completed (by the period's end)",
-        text=[percent(r) for r in frame["completion_rate"]],
+        text=["" if note else percent(r) for r, note in zip(frame["completion_rate"], notes, strict=True)],
         # Above the bar: the on-time line never rises above its bar (on-time credit <= credit), so the
         # label stays clear of it, and a 0% week still reads as 0% rather than as a gap.
         textposition="outside",
@@ -285,17 +295,20 @@ def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
         raise ValueError("completion_by_group needs at least one group; show a message instead")
     rate = frame["completion_rate"].astype(float)
     names = [plain(label) for label in frame["label"]]
-    ticks = [name if due else f"{name} (nothing due)" for name, due in zip(names, frame["due"], strict=True)]
+    notes = _hidden_notes(frame)
+    ticks = [f"{name} ({note})" if note else name if due else f"{name} (nothing due)"
+             for name, due, note in zip(names, frame["due"], notes, strict=True)]
     hover = [
+        f"{name}: hidden ({note})" if note else
         f"{name}: {percent(r)} completed ({amount(c)} of {amount(e)} expected); previous period {percent(p)}"
         if due else f"{name}: nothing due in this period"
-        for name, r, c, e, p, due in zip(names, rate, frame["credit"], frame["expected"],
-                                         frame["previous_completion_rate"], frame["due"], strict=True)
+        for name, r, c, e, p, due, note in zip(names, rate, frame["credit"], frame["expected"],
+                                               frame["previous_completion_rate"], frame["due"], notes, strict=True)
     ]
     figure = go.Figure()
     figure.add_bar(
         y=ticks, x=rate * 100, orientation="h", name="This period",
-        text=[percent(r) if due else "" for r, due in zip(rate, frame["due"], strict=True)],
+        text=[percent(r) if due and not note else "" for r, due, note in zip(rate, frame["due"], notes, strict=True)],
         textposition="outside", cliponaxis=False,
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )
@@ -341,6 +354,10 @@ def completion_heatmap(grid: pd.DataFrame, *, row_title: str) -> go.Figure:
                 z_row.append(None)
                 text_row.append("")
                 hover_row.append(f"{label}: nothing due")
+            elif cell.get("hidden_note"):
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append(f"{label}: hidden ({cell['hidden_note']})")
             else:
                 z_row.append(cell["completion_rate"] * 100)
                 text_row.append(percent(cell["completion_rate"]))
