@@ -18,6 +18,7 @@ LAST_REPORT_KIND_KEY = "last_import_report_kind"  # "import" or "validate"
 UPLOAD_ROUND_KEY = "import_upload_round"  # a new uploader (empty) after each accepted import
 DRAFTS_KEY = "import_drafts"  # (file id, target, sheet) -> importer.FileDraft: each upload is read once
 SAVED_KEY = "import_mapping_saved"  # the name the last mapping was saved under (said once beside the form)
+K_SAVED_KEY = "suppression_k_saved"  # the k just saved (said once, after the rerun)
 IGNORE = ""  # the "ignore this column" / "keep the word as written" choice
 PREVIEW_ROWS = 20
 
@@ -325,7 +326,10 @@ if scope.is_practice and not scope.deidentified:
                                   "hidden, and so is the next smallest where a total would give it away.")
         if save_column.form_submit_button("Save k", key="suppression_k_save"):
             exports.set_suppression_k(db(), int(k))
-            st.success(f"Saved: counts from 1 to {int(k)} are suppressed.")
+            st.session_state[K_SAVED_KEY] = int(k)
+            st.rerun()  # so every text on the page says the new k
+    if saved_k := st.session_state.pop(K_SAVED_KEY, None):
+        st.success(f"Saved: counts from 1 to {saved_k} are suppressed.")
     st.subheader("Export log")
     st.dataframe(export_log(db()), hide_index=True, key="export_log", placeholder="",
                  column_order=["exported_at", "exported_by", "tier", "format", "what", "therapist_id", "date_from",
