@@ -49,8 +49,9 @@ import streamlit as st
 from duckdb import DuckDBPyConnection
 
 import signin
+from analytics.export import exports
 from analytics.metrics import adherence, clients, effectiveness
-from analytics.present import formats, tables
+from analytics.present import deidentified, formats, tables
 from analytics.store import access, audit, users
 from analytics.store.database import StoreError, WriteConflict, default_db_path, is_empty, open_store
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
@@ -97,6 +98,7 @@ RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides o
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
+DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (until roles set it: see current_scope)
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"
@@ -171,15 +173,20 @@ def therapist_filter(key: str, *, container=st) -> Scope:
 
 
 def show_effectiveness_table(by_type, *, key: str) -> None:
-    """The by-type table of `effectiveness.by_type` (Client and Effectiveness pages), with its help texts."""
+    """The by-type table of `effectiveness.by_type` (Client and Effectiveness pages), with its help texts.
+
+    In the de-identified view `by_type` has been through `current_view().by_type` and hidden counts read as text.
+    """
+    view = current_view()
+    counts = st.column_config.TextColumn if view.on else st.column_config.NumberColumn
     st.dataframe(
-        tables.effectiveness_table(by_type),
+        view.effectiveness_table(tables.effectiveness_table(by_type), by_type),
         hide_index=True,
         key=key,
         placeholder=formats.NO_VALUE,
         column_config={
             "type": st.column_config.TextColumn("Type"),
-            "due": st.column_config.NumberColumn("Due", help="Assignments (not cancelled) due in the period"),
+            "due": counts("Due", help="Assignments (not cancelled) due in the period"),
             "completion": st.column_config.NumberColumn("Completion", format="%.0f%%",
                                                         help="Credit earned ÷ homework expected"),
             "on_time": st.column_config.NumberColumn("On time", format="%.0f%%",
@@ -188,10 +195,10 @@ def show_effectiveness_table(by_type, *, key: str) -> None:
                 "Mood lift", help="Mean of mood after − mood before, in points (0–10 scale), over submissions made in "
                 f"the period to homework not cancelled; shown from {effectiveness.MIN_N} ratings"),
             "lift_interval": st.column_config.TextColumn("95% interval", help="Mean ± t · sd / √n"),
-            "lift_n": st.column_config.NumberColumn("Ratings", help="Submissions with both moods"),
+            "lift_n": counts("Ratings", help="Submissions with both moods"),
             "quality": st.column_config.TextColumn(
                 "Quality", help=f"Mean rating of the work, 0–4; shown from {effectiveness.MIN_N} ratings"),
-            "quality_n": st.column_config.NumberColumn("Rated", help="Submissions with a quality rating"),
+            "quality_n": counts("Rated", help="Submissions with a quality rating"),
         },
     )
 
@@ -203,8 +210,10 @@ def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
     if detailed:
         columns[4:4] = ["times_per_week", "est_minutes"]
         columns[-1:-1] = ["assignment_id"]
+    shown = current_view().people(tables.current_homework_table(current))
+    columns = [c for c in columns if c in shown.columns]
     st.dataframe(
-        tables.current_homework_table(current),
+        shown,
         hide_index=True,
         key=key,
         placeholder="",
@@ -223,6 +232,25 @@ def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
             "assignment_id": st.column_config.TextColumn("Id", width=120),
         },
     )
+    download_table(shown[columns], what="current homework", file_name="current-homework.csv", key=f"{key}_download")
+
+
+def download_table(frame, *, what: str, file_name: str, key: str) -> None:
+    """A table's own download button (the dataframe toolbar's is off: .streamlit/config.toml): formula-safe CSV
+    from the export module, recorded in the export log when pressed; de-identified in the de-identified view."""
+    scope = current_scope()
+    data = exports.table_csv(frame)
+    st.download_button(
+        "Download CSV", data=data, file_name=file_name, mime="text/csv", key=key, icon=":material/download:",
+        on_click=_record_table_download, args=(data, file_name, len(frame), what, scope),
+        help="This table as a CSV file that is safe to open in a spreadsheet: text a spreadsheet could run as a "
+        "formula starts with an apostrophe. Each download is written in the export log.",
+    )
+
+
+def _record_table_download(data: bytes, file_name: str, rows: int, what: str, scope: Scope) -> None:
+    exports.record_table_download(db(), data=data, file_name=file_name, rows=rows, what=what, scope=scope,
+                                  exported_by="dashboard")
 
 
 def today() -> date:
@@ -242,6 +270,11 @@ def db_path() -> Path:
 def _store_connection(path: str) -> DuckDBPyConnection:
     """The process's one connection to the store at `path` (created or upgraded on first use)."""
     return open_store(path)
+
+
+def store() -> DuckDBPyConnection:
+    """The process's connection to the store, for work in another thread (a deferred download makes its own cursor)."""
+    return _store_connection(str(db_path().resolve()))
 
 
 def db() -> DuckDBPyConnection:
@@ -287,11 +320,18 @@ def signed_in_scope() -> Scope:
 
 
 def current_scope() -> Scope:
-    """The scope every page reads: who signed in, narrowed to one therapist when the practice chose "View as"."""
+    """The scope every page reads: who signed in, narrowed to one therapist when the practice chose "View as",
+    de-identified when the role says so (an analyst) or the "De-identified view" switch is on."""
     viewer = signed_in_scope()
-    if not viewer.is_practice or viewer.role not in VIEW_AS_ROLES:
-        return viewer  # a therapist stays in their own caseload; an analyst has no "View as"
-    return viewer.narrowed_to(st.session_state.get(VIEW_AS_KEY) or None)
+    scope = viewer
+    if viewer.is_practice and viewer.role in VIEW_AS_ROLES:  # a therapist stays in their own caseload
+        scope = viewer.narrowed_to(st.session_state.get(VIEW_AS_KEY) or None)
+    return scope.with_deidentified_view(viewer.deidentified or bool(st.session_state.get(DEIDENTIFIED_KEY)))
+
+
+def current_view() -> deidentified.View:
+    """How pages show data to the current scope: as stored, or de-identified (analytics.present.deidentified)."""
+    return deidentified.View.of(db(), current_scope())
 
 
 def current_period() -> Period:
@@ -321,7 +361,8 @@ def therapist_names() -> dict[str, str]:
     """
     frame = adherence.therapists(db(), scope=signed_in_scope())
     ids, names = list(frame["therapist_id"]), list(frame["name"])
-    return {tid: f"{name} ({tid})" if names.count(name) > 1 else name for tid, name in zip(ids, names, strict=True)}
+    shown = {tid: f"{name} ({tid})" if names.count(name) > 1 else name for tid, name in zip(ids, names, strict=True)}
+    return current_view().names(shown)  # pseudonyms in the de-identified view
 
 
 def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str | None]:
@@ -368,8 +409,9 @@ def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
     if not ids:
         st.session_state.pop(CLIENT_KEY, None)
         return None
-    labels = [f"{label} · {therapist or 'no therapist'}"
-              for label, therapist in zip(choices["label"], choices["therapist_name"], strict=True)]
+    view = current_view()
+    labels = [view.client(cid) if view.on else f"{label} · {therapist or 'no therapist'}"
+              for cid, label, therapist in zip(ids, choices["label"], choices["therapist_name"], strict=True)]
     # Two clients shown alike get their id added, so every choice can be told apart.
     shown = {cid: f"{text} ({cid})" if labels.count(text) > 1 else text for cid, text in zip(ids, labels, strict=True)}
     chosen = st.session_state.get(CLIENT_KEY)
@@ -418,6 +460,22 @@ def view_as_picker() -> None:
         key=VIEW_AS_KEY,
         help="See the dashboard as one therapist sees it: only their clients count.",
     )
+
+
+def deidentified_switch() -> None:
+    """The "De-identified view" switch (a role that must see the de-identified tier sets it in signed_in_scope)."""
+    if signed_in_scope().deidentified:
+        st.caption("You see the de-identified view.")
+        return
+    st.toggle(
+        "De-identified view",
+        key=DEIDENTIFIED_KEY,
+        help="See the dashboard as an analyst does: pseudonyms instead of names, no text people typed, and counts "
+        "from 1 to k shown as “fewer than k+1”. Downloads are then de-identified too.",
+    )
+    view = current_view()
+    if view.on:
+        st.caption(f"Pseudonyms, no typed text; counts from 1 to {view.k} read “{view.hidden}” ({view.hidden_short}).")
 
 
 def period_picker() -> None:
@@ -519,6 +577,7 @@ def main() -> None:
     with st.sidebar:
         who_is_looking(scope)
         view_as_picker()
+        deidentified_switch()
         period_picker()
     st.session_state[FRAME_KEY] = True
     if (pending := st.session_state.pop(PENDING_PAGE_KEY, None)) and pending[0] in allowed:

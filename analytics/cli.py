@@ -1,4 +1,5 @@
-"""The command line: `python -m analytics demo | import | summary | plan | load-demo | settings | timezone | users | audit`."""
+"""The command line: `python -m analytics demo | import | summary | plan | load-demo | settings | timezone | users |
+audit | export`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from analytics import cli_admin, demo
+from analytics.export import backup, exports
 from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
 from analytics.metrics import adherence, attention, caseload, effectiveness
@@ -73,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "assignments.csv, submissions.csv, measures.csv), a flat export or a MindLogger report.csv")
     p.add_argument("--skip-invalid", action="store_true",
                    help="write the valid rows and list the rejected ones (default: refuse the whole batch)")
-    p.add_argument("--format", choices=list(PRESET_MAPPINGS), default="canonical",
+    p.add_argument("--format", choices=[*PRESET_MAPPINGS, "parquet"], default="canonical",
                    help="canonical (default): each file is one of the five tables, recognised by its name or "
                    "headers; flat: one row per submission or assignment with client and therapist columns; "
-                   "mindlogger: a MindLogger/Curious report.csv")
+                   "mindlogger: a MindLogger/Curious report.csv; parquet: restore a backup folder (written by "
+                   "`export --tier identified --format parquet`) into a new, empty store")
     p.add_argument("--mapping", type=Path, default=None, metavar="FILE.json",
                    help="a saved column mapping (JSON, as the Data page downloads it); overrides --format")
     p.add_argument("--date-order", choices=list(DATE_ORDERS), default=None,
@@ -128,7 +131,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("zone", nargs="?", help="IANA name, e.g. Europe/London")
 
     cli_admin.add_parsers(commands, add_db)
+    add_export_parser(commands, add_db)
     return parser
+
+
+def add_export_parser(commands, add_db) -> None:
+    p = commands.add_parser("export", help="write an export: identified or de-identified; CSV, Excel or Parquet")
+    add_db(p)
+    p.add_argument("--tier", choices=["identified", "deidentified"], required=True,
+                   help="identified: the data as stored, for people allowed to see it; deidentified: pseudonyms, "
+                   "days instead of dates, no free text, small counts suppressed (data/README.md)")
+    p.add_argument("--format", choices=["csv", "xlsx", "parquet"], required=True,
+                   help="csv: a formula-safe file per table; xlsx: one workbook; parquet: with --tier identified the "
+                   "lossless backup of the whole store (restore it with `import --format parquet DIR`)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="a new (or empty) folder to write into")
+    p.add_argument("--therapist", type=cli_admin.therapist_id, default=None, metavar="ID",
+                   help="only this therapist's clients (default: the whole practice)")
+    p.add_argument("--from", dest="date_from", type=_iso_date, default=None, metavar="DATE",
+                   help="only homework due on or after this date (with its submissions), and measures taken from it")
+    p.add_argument("--to", dest="date_to", type=_iso_date, default=None, metavar="DATE",
+                   help="only homework due on or before this date, and measures taken up to it")
+    p.add_argument("--aggregates-only", action="store_true",
+                   help="deidentified: only the counts by type, therapist and week (small counts suppressed)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +177,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.format == "parquet":
+        return run_restore(args)
     missing = [str(f) for f in [*args.files, *([args.mapping] if args.mapping else [])] if not f.is_file()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -284,8 +310,10 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
             out[column] = out[column].dt.strftime("%Y-%m-%d" if column == "week" else "%Y-%m-%dT%H:%M:%S")
     if "week" in out.columns and not pd.api.types.is_string_dtype(out["week"]):
         out["week"] = out["week"].astype(str)
-    if fmt == "csv":
-        return out.to_csv(index=False, float_format="%.4f").rstrip("\n")
+    if fmt == "csv":  # formula-safe (the export module), figures to 4 decimals
+        floats = [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
+        out[floats] = out[floats].round(4)
+        return exports.table_csv(out).decode("utf-8-sig").rstrip("\r\n")
     if fmt == "json":
         return json.dumps(json.loads(out.to_json(orient="records", double_precision=4)), indent=2)
     if out.empty:
@@ -333,6 +361,54 @@ def run_timezone(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def run_export(args: argparse.Namespace) -> int:
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        print("error: --from is after --to", file=sys.stderr)
+        return EXIT_USAGE
+    if args.aggregates_only and args.tier != "deidentified":
+        print("error: --aggregates-only goes with --tier deidentified", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        request = exports.Request(args.tier, args.format, Scope.therapist(args.therapist) if args.therapist
+                                  else Scope.practice(), args.date_from, args.date_to,
+                                  parts=("aggregates",) if args.aggregates_only else exports.PARTS)
+    except exports.ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    con = open_store(args.db)
+    if args.therapist and not con.execute("select count(*) from therapists where therapist_id = ?",
+                                          [args.therapist]).fetchall()[0][0]:
+        print(f"error: no therapist {args.therapist!r} in the store", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        done = exports.write_folder(con, request, args.out, exported_by=f"{getpass.getuser()} (command line)")
+    except exports.ExportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    for file in done.files:
+        rows = f"{file.rows} rows, " if file.rows is not None else ""
+        print(f"{args.out / file.name}: {rows}{file.size:,} bytes, sha256 {file.sha256}")
+    print(f"{args.tier} export of {'therapist ' + args.therapist if args.therapist else 'the whole practice'} "
+          "written and recorded in the export log")
+    return EXIT_OK
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    if len(args.files) != 1 or not args.files[0].is_dir():
+        print("error: --format parquet restores one backup folder: import --db NEW --format parquet DIR", file=sys.stderr)
+        return EXIT_USAGE
+    con = open_store(args.db)
+    try:
+        restored = backup.restore_backup(con, args.files[0])
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    for table, rows in restored.items():
+        print(f"{table}: {rows} rows")
+    print(f"Restored {args.files[0]} into {args.db or default_db_path()}.")
+    return EXIT_OK
+
+
 COMMANDS = {
     "demo": run_demo,
     "import": run_import,
@@ -343,4 +419,5 @@ COMMANDS = {
     "timezone": run_timezone,
     "users": cli_admin.run_users,
     "audit": cli_admin.run_audit,
+    "export": run_export,
 }

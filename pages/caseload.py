@@ -7,7 +7,9 @@ from analytics.present import figures, formats, tables
 from analytics.store import vocabulary
 from dashboard import (
     current_period,
+    current_view,
     db,
+    download_table,
     open_client,
     require_data,
     require_frame,
@@ -44,6 +46,7 @@ assignment_type = type_filter.selectbox(
 ) or None
 one_therapist = not scope.is_practice
 as_of = period.as_of(now)
+view = current_view()  # de-identified: pseudonyms, counts from 1 to k hidden
 
 who = names.get(scope.therapist_id, scope.therapist_id) if one_therapist else "All therapists"
 what = vocabulary.TYPE_LABELS[assignment_type] if assignment_type else "all types"
@@ -76,20 +79,21 @@ CREDIT_RULE = (
 )
 metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no label is cut short
 active, due, completion, on_time, needing, idle = [metric_row] * 6
-active.metric("Active clients", headline.active_clients, border=True, height="stretch",
+active.metric("Active clients", view.count(headline.active_clients), border=True, height="stretch",
               help="Clients whose status is active today (not paused or discharged), any type of homework.")
 due.metric(
     "Due",
-    rates.due,
-    **shown_change(formats.count_change(rates.due, before.due), neutral=True),
+    view.count(rates.due),
+    **shown_change(view.change(formats.count_change(rates.due, before.due), rates.due, before.due), neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}.",
     border=True,
     height="stretch",
 )
+rates_hidden = view.is_hidden(rates.due) or view.is_hidden(before.due)
 completion.metric(
     "Completion",
-    formats.percent(rates.completion_rate),
-    **shown_change(formats.points_change(rates.completion_rate, before.completion_rate)),
+    formats.NO_VALUE if view.is_hidden(rates.due) else formats.percent(rates.completion_rate),
+    **shown_change(None if rates_hidden else formats.points_change(rates.completion_rate, before.completion_rate)),
     help=f"Credit earned ÷ homework expected over the assignments due in the period, counting submissions up to "
     f"{as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -97,15 +101,15 @@ completion.metric(
 )
 on_time.metric(
     "On time",
-    formats.percent(rates.on_time_rate),
-    **shown_change(formats.points_change(rates.on_time_rate, before.on_time_rate)),
+    formats.NO_VALUE if view.is_hidden(rates.due) else formats.percent(rates.on_time_rate),
+    **shown_change(None if rates_hidden else formats.points_change(rates.on_time_rate, before.on_time_rate)),
     help="As the completion rate, counting only submissions made on or before each assignment's due date.",
     border=True,
     height="stretch",
 )
-needing.metric("Need attention", len(flagged), border=True, height="stretch",
+needing.metric("Need attention", view.count(len(flagged)), border=True, height="stretch",
                help="Active or paused clients who meet at least one of the rules below, as of today.")
-idle.metric("Nothing due", nothing_due, border=True, height="stretch",
+idle.metric("Nothing due", view.count(nothing_due), border=True, height="stretch",
             help="Clients (any status) with no homework due in the period: they have no completion rate.")
 
 # --- Needs attention ------------------------------------------------------------------------------------------
@@ -129,8 +133,9 @@ elif shown_flagged.empty:
     st.success(f"No client has a reason of this kind today ({attention.KINDS[kind].lower()}).")
 else:
     attention_rows = tables.attention_table(shown_flagged)
+    shown_attention = view.people(attention_rows.assign(therapist_id=list(shown_flagged["therapist_id"])))
     picked = st.dataframe(
-        attention_rows,
+        shown_attention,
         hide_index=True,
         key="attention_list",
         on_select="rerun",
@@ -148,6 +153,8 @@ else:
                                                 help="The Client page for this client: open it, or copy the address"),
         },
     )
+    download_table(shown_attention[["rank", "label", "therapist_name", "reasons"]], what="needs attention",
+                   file_name="needs-attention.csv", key="attention_download")
     if picked.selection.rows:
         open_client(list(attention_rows["client_id"])[picked.selection.rows[0]])
 with st.expander("The rules, with the practice's thresholds"):
@@ -159,9 +166,10 @@ with st.expander("The rules, with the practice's thresholds"):
 # --- Completion by therapist (or client) and the spread of client rates ---------------------------------------
 
 group = "client" if one_therapist else "therapist"
-by_group = caseload.breakdown(db(), scope=scope, period=period, today=now, by=group, assignment_type=assignment_type)
-distribution = caseload.completion_distribution(db(), scope=scope, period=period, today=now,
-                                                assignment_type=assignment_type)
+by_group = view.groups(caseload.breakdown(db(), scope=scope, period=period, today=now, by=group,
+                                          assignment_type=assignment_type))
+distribution, hidden_bins = view.distribution(caseload.completion_distribution(
+    db(), scope=scope, period=period, today=now, assignment_type=assignment_type))
 left, right = st.columns(2)
 with left:
     if by_group.empty:
@@ -171,19 +179,24 @@ with left:
         st.caption(f"Each bar: credit earned ÷ homework expected over the {group}'s assignments due in the period. "
                    "The dark tick is the previous period.")
 with right:
-    if not distribution["clients"].any():
+    if hidden_bins and not distribution["clients"].any():
+        st.info(f"De-identified view: every bin holds {view.hidden} clients, so there is no chart.")
+    elif not distribution["clients"].any():
         st.info("No client had anything due in this period, so there are no completion rates to compare.")
     else:
         st.plotly_chart(figures.completion_distribution(distribution), key="caseload_distribution")
         st.caption(
             "Each client's completion rate over their assignments due in the period, counted in bins of 10 points "
             "(a rate on a boundary goes to the higher bin; 100% is in the last). "
-            f"Clients with nothing due are not counted: {nothing_due}."
+            f"Clients with nothing due are not counted: {view.count(nothing_due)}."
         )
+        if hidden_bins:
+            st.caption(f"De-identified view: bins with {view.hidden} clients have no bar: {', '.join(hidden_bins)}.")
 
 # --- Week by week ---------------------------------------------------------------------------------------------
 
-grid = caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=group, assignment_type=assignment_type)
+grid = view.weekly(caseload.weekly_grid(db(), scope=scope, period=period, today=now, by=group,
+                                        assignment_type=assignment_type), kind=group)
 if grid.empty:
     st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
 else:
@@ -198,7 +211,7 @@ st.subheader("Every client")
 overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
 st.caption("Sorted by need: the needs-attention list's order first, then the lowest completion. "
            "Choose a row, or its link, to open that client on the Client page.")
-shown = tables.by_need(overview, flagged)
+shown = view.people(tables.by_need(overview, flagged))
 picked_client = st.dataframe(
     shown,
     hide_index=True,
@@ -237,5 +250,8 @@ picked_client = st.dataframe(
             help="Share of completed or partial submissions made in the period that have feedback"),
     },
 )
+download_table(shown[["label", "therapist_name", "status", "due", "completion_rate", "completion_change", "on_time_rate",
+                      "days_since_last_submission", "streak_weeks", "feedback_coverage"]],
+               what="every client", file_name="clients.csv", key="caseload_download")
 if picked_client.selection.rows:
     open_client(list(shown["client_id"])[picked_client.selection.rows[0]])

@@ -12,7 +12,9 @@ from analytics.store.scope import ScopeError
 from dashboard import (
     current_period,
     current_scope,
+    current_view,
     db,
+    download_table,
     link_to_data_page,
     pick_client,
     record_client_view,
@@ -41,6 +43,7 @@ if client is None:
 
 profile = clients.client_profile(db(), scope=scope, client_id=client)
 record_client_view(client)
+view = current_view()  # de-identified: a pseudonym, no text people typed, small counts hidden
 # The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
 their_caseload = scope.narrowed_to(profile.therapist_id)
 as_of = period.as_of(now)
@@ -64,8 +67,8 @@ with st.container(border=True):
     for column, (caption, value) in zip(
         st.columns(4),
         [
-            ("Client", profile.label),
-            ("Therapist", profile.therapist_name or profile.therapist_id),
+            ("Client", view.client(profile.client_id, profile.label)),
+            ("Therapist", view.therapist(profile.therapist_id, profile.therapist_name)),
             ("Status", profile.status),
             ("Intake", formats.day_label(profile.intake_date, with_year=True) if profile.intake_date else formats.NO_VALUE),
         ],
@@ -73,13 +76,15 @@ with st.container(border=True):
     ):
         column.caption(caption)
         column.text(value)
+    if view.on:
+        st.caption("De-identified view: the client's concern, preferences and goals are not shown.")
     for column, (caption, value) in zip(
-        st.columns([1, 1, 2]),
+        st.columns([1, 1, 2]) if not view.on else [],
         [
             ("Main concern", profile.primary_concern or formats.NO_VALUE),
             ("Preferences", ", ".join(profile.preferences) or formats.NO_VALUE),
             ("Goals, in the client's words", profile.goals or formats.NO_VALUE),
-        ],
+        ] if not view.on else [],
         strict=True,
     ):
         column.caption(caption)
@@ -180,7 +185,7 @@ st.caption(
 if lifts.empty:
     st.info("No submission in this period has both a mood before and a mood after, so there is no mood lift to show.")
 else:
-    st.plotly_chart(figures.mood_before_after(lifts), key="client_mood_lifts")
+    st.plotly_chart(figures.mood_before_after(view.titled_by_type(lifts)), key="client_mood_lifts")
     st.caption("Each submission with both moods: the open circle is the mood before the homework, the filled one "
                "the mood after (0 worst – 10 best); the line between them is the mood lift.")
 
@@ -207,7 +212,7 @@ else:
 # --- By type of homework ------------------------------------------------------------------------------------
 
 st.subheader("By type of homework")
-by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now, client_id=client)
+by_type = view.by_type(effectiveness.by_type(db(), scope=scope, period=period, today=now, client_id=client))
 if by_type.empty:
     st.info("Nothing was due and no mood lift was reported in this period. Choose a longer period.")
 else:
@@ -231,10 +236,39 @@ if not overdue.empty:
 
 # --- Submissions, each answered in place: choose a row, the feedback box is beside the list --------------------
 
+SUBMISSION_ORDER = ["review", "submitted_at", "title", "completion", "client_note", "therapist_feedback", "mood_before",
+                    "mood_after", "on_time", "quality", "assignment_type", "assignment_status"]
+SUBMISSION_COLUMNS = {
+    "review": st.column_config.TextColumn("Feedback", width=100,
+                                          help=f"{tables.AWAITING}: completed or partial work without feedback"),
+    "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm", width=110),
+    "title": st.column_config.TextColumn("Assignment"),
+    "assignment_type": st.column_config.TextColumn("Type"),
+    "completion": st.column_config.TextColumn("Done", width=85),
+    "on_time": st.column_config.CheckboxColumn("On time", help="Submitted on or before the due date", width=70),
+    "quality": st.column_config.NumberColumn("Quality", help="Rating 0–4", width=70),
+    "mood_before": st.column_config.NumberColumn("Mood before", help="0 worst – 10 best", width=95),
+    "mood_after": st.column_config.NumberColumn("Mood after", help="0 worst – 10 best", width=90),
+    "client_note": st.column_config.TextColumn("Client's note", width="medium"),
+    "therapist_feedback": st.column_config.TextColumn("Your feedback", width="medium"),
+    "assignment_status": st.column_config.TextColumn(
+        "Homework", help="cancelled: the homework was withdrawn, so it counts in no rate"),
+}
+
 st.subheader("Submissions in the period")
 submissions = clients.submission_list(db(), scope=scope, client_id=client, period=period, today=now)
 if submissions.empty:
     st.info("No submissions in this period. Choose a longer period to see earlier work.")
+    st.stop()
+
+if view.on:  # pseudonyms and no typed text; feedback is written in the identified view
+    shown = view.people(tables.submissions_table(submissions))
+    columns = [c for c in SUBMISSION_ORDER if c in shown.columns]
+    st.dataframe(shown, hide_index=True, key=f"client_submissions_{client}", placeholder="", column_order=columns,
+                 column_config=SUBMISSION_COLUMNS)
+    download_table(shown[columns], what="submissions of one client",
+                   file_name=f"submissions-{formats.file_stem(view.client(client))}.csv", key="client_submissions_download")
+    st.info("Feedback is written in the identified view: the de-identified view shows no text people typed.")
     st.stop()
 
 FEEDBACK_FOR_KEY = f"feedback_for_{client}"  # the submission the box is for, kept across reruns
@@ -254,25 +288,11 @@ with listed:
         on_select="rerun",
         selection_mode="single-row",
         height=tables.table_height(len(shown), most=12),
-        column_order=["review", "submitted_at", "title", "completion", "client_note", "therapist_feedback",
-                      "mood_before", "mood_after", "on_time", "quality", "assignment_type", "assignment_status"],
-        column_config={
-            "review": st.column_config.TextColumn("Feedback", width=100,
-                                                  help=f"{tables.AWAITING}: completed or partial work without feedback"),
-            "submitted_at": st.column_config.DatetimeColumn("Submitted", format="D MMM, HH:mm", width=110),
-            "title": st.column_config.TextColumn("Assignment"),
-            "assignment_type": st.column_config.TextColumn("Type"),
-            "completion": st.column_config.TextColumn("Done", width=85),
-            "on_time": st.column_config.CheckboxColumn("On time", help="Submitted on or before the due date", width=70),
-            "quality": st.column_config.NumberColumn("Quality", help="Rating 0–4", width=70),
-            "mood_before": st.column_config.NumberColumn("Mood before", help="0 worst – 10 best", width=95),
-            "mood_after": st.column_config.NumberColumn("Mood after", help="0 worst – 10 best", width=90),
-            "client_note": st.column_config.TextColumn("Client's note", width="medium"),
-            "therapist_feedback": st.column_config.TextColumn("Your feedback", width="medium"),
-            "assignment_status": st.column_config.TextColumn(
-                "Homework", help="cancelled: the homework was withdrawn, so it counts in no rate"),
-        },
+        column_order=SUBMISSION_ORDER,
+        column_config=SUBMISSION_COLUMNS,
     )
+    download_table(shown[SUBMISSION_ORDER], what="submissions of one client",
+                   file_name=f"submissions-{formats.file_stem(client)}.csv", key="client_submissions_download")
 ids = list(shown["submission_id"])
 if picked.selection.rows:
     st.session_state[FEEDBACK_FOR_KEY] = ids[picked.selection.rows[0]]

@@ -3,12 +3,15 @@ and see what the store holds."""
 
 import streamlit as st
 
+from analytics.export import exports
+from analytics.export.log import export_log
 from analytics.ingest import canonical, importer, mapping, saved_mappings
 from analytics.metrics import adherence
 from analytics.present import formats
 from analytics.store import settings
 from analytics.store.database import get_timezone
-from dashboard import current_scope, db, require_frame, scope_label
+from analytics.store.scope import Scope
+from dashboard import current_period, current_scope, current_view, db, require_frame, scope_label, store
 
 require_frame()
 
@@ -17,6 +20,7 @@ LAST_REPORT_KIND_KEY = "last_import_report_kind"  # "import" or "validate"
 UPLOAD_ROUND_KEY = "import_upload_round"  # a new uploader (empty) after each accepted import
 DRAFTS_KEY = "import_drafts"  # (file id, target, sheet) -> importer.FileDraft: each upload is read once
 SAVED_KEY = "import_mapping_saved"  # the name the last mapping was saved under (said once beside the form)
+K_SAVED_KEY = "suppression_k_saved"  # the k just saved (said once, after the rerun)
 IGNORE = ""  # the "ignore this column" / "keep the word as written" choice
 PREVIEW_ROWS = 20
 
@@ -181,6 +185,8 @@ scope = current_scope()
 st.subheader("Import files")
 if not scope.may_import:
     st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files.")
+elif scope.deidentified:
+    st.info("Importing is done in the identified view: switch the de-identified view off in the sidebar.")
 else:
     upload_round = st.session_state.setdefault(UPLOAD_ROUND_KEY, 0)
     limit = importer.upload_limit_bytes(db())
@@ -267,10 +273,75 @@ with st.expander("Columns of the five files"):
 
 st.subheader("What the store holds")
 st.text(f"{scope_label(scope)} · practice time zone: {get_timezone(db())}")
-st.dataframe(adherence.store_contents(db(), scope=scope), hide_index=True, column_config=CONTENTS_LABELS,
-             key="store_contents")
+st.dataframe(current_view().suppressed(adherence.store_contents(db(), scope=scope), "rows", total=False),
+             hide_index=True, column_config=CONTENTS_LABELS, key="store_contents")
 
-if scope.is_practice:
+
+def export_button(container, request: exports.Request, label: str, help_text: str, key: str) -> None:
+    """A download made when pressed (in its own thread, on its own cursor) and recorded in the export log."""
+    connection = store()
+    fits = request.format != "xlsx" or exports.fits_excel(db(), request)
+    container.download_button(
+        label, data=lambda: exports.download(connection, request, exported_by="dashboard", what="Data page")[1],
+        file_name=exports.download_name(request), mime=exports.download_mime(request), key=key, on_click="ignore",
+        icon=":material/download:", disabled=not fits,
+        help=help_text if fits else "A table has more rows than an Excel sheet holds: use CSV.")
+
+
+st.subheader("Export")
+st.caption("Every export is formula-safe (text a spreadsheet could run starts with an apostrophe) and written in the "
+           "export log. data/README.md describes each tier column by column.")
+period = current_period()
+dated = st.radio("Homework", options=["all", "period"], horizontal=True, key="export_dates",
+                 format_func={"all": "Everything", "period": f"Due {period.label()} (the sidebar's period)"}.get)
+dates = (period.start, period.end) if dated == "period" else (None, None)
+if not scope.deidentified:
+    st.markdown("**Identified**: the data as stored, for people allowed to see it (a therapist: their own caseload; "
+                "the practice: everything). Therapists, clients, assignments, submissions and measures.")
+    identified = st.container(horizontal=True)
+    export_button(identified, exports.Request("identified", "csv", scope, *dates), "Identified CSV (.zip)",
+                  "One CSV file per table, in a .zip.", "export_identified_csv")
+    export_button(identified, exports.Request("identified", "xlsx", scope, *dates), "Identified Excel",
+                  "One workbook, a sheet per table, every cell typed.", "export_identified_xlsx")
+    if scope.is_practice:
+        export_button(identified, exports.Request("identified", "parquet", Scope.practice()), "Backup (Parquet, .zip)",
+                      "Every table of the store, lossless, with a manifest (row counts, sha256). Restore it with "
+                      "python -m analytics import --db NEW --format parquet DIR.", "export_backup")
+st.markdown("**De-identified**: for analysts and research. Pseudonyms instead of ids, days since each client's start "
+            "instead of dates, no text people typed; summary tables by type, therapist and week with counts from 1 to "
+            f"{exports.suppression_k(db())} suppressed.")
+deidentified_buttons = st.container(horizontal=True)
+export_button(deidentified_buttons, exports.Request("deidentified", "csv", scope, *dates), "De-identified CSV (.zip)",
+              "Records and summary tables, one CSV each, in a .zip.", "export_deidentified_csv")
+export_button(deidentified_buttons, exports.Request("deidentified", "xlsx", scope, *dates), "De-identified Excel",
+              "Records and summary tables, a sheet each.", "export_deidentified_xlsx")
+export_button(deidentified_buttons, exports.Request("deidentified", "csv", scope, *dates, parts=("aggregates",)),
+              "Summary tables only (CSV, .zip)", "Only the suppressed counts: what can be shared most widely.",
+              "export_deidentified_summary")
+
+if scope.is_practice and not scope.deidentified:
+    with st.form("suppression_k_form", border=False):
+        k_column, save_column, _ = st.columns([1, 1, 2], vertical_alignment="bottom")
+        k = k_column.number_input("Suppress counts from 1 to k", min_value=1, max_value=1000, step=1,
+                                  value=exports.suppression_k(db()), key="suppression_k",
+                                  help="In de-identified tables and the de-identified view, a count from 1 to k is "
+                                  "hidden, and so is the next smallest where a total would give it away.")
+        if save_column.form_submit_button("Save k", key="suppression_k_save"):
+            exports.set_suppression_k(db(), int(k))
+            st.session_state[K_SAVED_KEY] = int(k)
+            st.rerun()  # so every text on the page says the new k
+    if saved_k := st.session_state.pop(K_SAVED_KEY, None):
+        st.success(f"Saved: counts from 1 to {saved_k} are suppressed.")
+    st.subheader("Export log")
+    st.dataframe(export_log(db()), hide_index=True, key="export_log", placeholder="",
+                 column_order=["exported_at", "exported_by", "tier", "format", "what", "therapist_id", "date_from",
+                               "date_to", "rows", "files"],
+                 column_config={"exported_at": "Exported at", "exported_by": "By", "tier": "Tier", "format": "Format",
+                                "what": "What", "therapist_id": "Therapist", "date_from": "From", "date_to": "To",
+                                "rows": st.column_config.JsonColumn("Rows"),
+                                "files": st.column_config.JsonColumn("Files and sha256", width="large")})
+
+if scope.is_practice and not scope.deidentified:
     st.subheader("Import log")
     st.dataframe(
         importer.import_log(db()),

@@ -8,6 +8,7 @@ from analytics.present import formats, tables, type_figures
 from analytics.store import vocabulary
 from dashboard import (
     current_period,
+    current_view,
     db,
     pick_client,
     require_data,
@@ -33,6 +34,7 @@ names = therapist_names()
 # --- Filters: a therapist (within what the viewer may see); the period and the client are in the sidebar -------
 
 scope = therapist_filter(THERAPIST_FILTER_KEY)
+view = current_view()  # de-identified: pseudonyms, counts from 1 to k hidden
 who = names.get(scope.therapist_id, scope.therapist_id) if scope.therapist_id else "All therapists"
 as_of = period.as_of(now)
 st.text(f"{who} · homework due {period.label()} · figures as of {as_of:%d %b %Y}")
@@ -40,16 +42,16 @@ st.text(f"{who} · homework due {period.label()} · figures as of {as_of:%d %b %
 # --- Types compared ----------------------------------------------------------------------------------------------
 
 st.subheader("Types of homework compared")
-by_type = effectiveness.by_type(db(), scope=scope, period=period, today=now)
+by_type = view.by_type(effectiveness.by_type(db(), scope=scope, period=period, today=now))
 if by_type.empty:
     st.info("Nothing was due and no mood was reported in this period. Choose a longer period.")
 else:
-    left_out = type_figures.left_out_of_type_chart(by_type)
+    left_out = view.left_out_of_type_chart(by_type, type_figures.left_out_of_type_chart(by_type))
     if len(left_out) == len(by_type):
         st.info(f"No type has both homework due and {effectiveness.MIN_N} or more mood ratings in this period, "
                 "so there is no chart. The table below has what there is.")
     else:
-        st.plotly_chart(type_figures.type_comparison(by_type), key="effectiveness_types")
+        st.plotly_chart(type_figures.type_comparison(view.charted_types(by_type)), key="effectiveness_types")
         st.caption(
             "Each point is a type of homework: across, the share of the homework expected that was done; up, the mean "
             "change in mood from before to after doing it (points on the 0–10 scale). The bar is the mean's 95% "
@@ -67,9 +69,14 @@ st.subheader("Homework and change in questionnaire scores")
 measure = st.radio("Questionnaire", options=list(vocabulary.MEASURES), horizontal=True, key=MEASURE_KEY,
                    help="PHQ-9 measures depression, GAD-7 anxiety; lower scores are better.")
 outcome = effectiveness.adherence_outcome(db(), scope=scope, period=period, today=now, measure=measure)
-if outcome.n == 0:
+shown_outcome = view.outcome(outcome)
+if shown_outcome is None:
+    st.info(f"De-identified view: {view.hidden} clients have homework due and two {measure} scores in this period, "
+            "so there is nothing to show.")
+elif outcome.n == 0:
     st.info(outcome.wording)
 else:
+    outcome = shown_outcome
     st.plotly_chart(type_figures.adherence_outcome_scatter(outcome), key="effectiveness_outcome")
     st.text(outcome.wording)
     st.caption(
@@ -86,7 +93,8 @@ if client is None:
     st.info("No clients in this caseload yet.")
     st.stop()
 chosen = clients.client_profile(db(), scope=scope, client_id=client)
-st.text(f"{chosen.label} · {chosen.therapist_name or chosen.therapist_id} · homework due {period.label()}")
+st.text(f"{view.client(chosen.client_id, chosen.label)} · {view.therapist(chosen.therapist_id, chosen.therapist_name)} "
+        f"· homework due {period.label()}")
 client_types = profile.client_profile_by_type(db(), scope=scope, client_id=client, period=period, today=now)
 if not tables.has_own_figures(client_types):
     st.info("This client had nothing due and no mood ratings in this period, so what is likely for them is the "

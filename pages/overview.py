@@ -11,6 +11,7 @@ from dashboard import (
     client_link,
     current_period,
     current_scope,
+    current_view,
     db,
     require_data,
     require_frame,
@@ -28,6 +29,7 @@ require_data()
 TRIAGE_SHOWN = 6  # clients listed by name; the Caseload page lists them all
 
 scope, period, now = current_scope(), current_period(), today()
+view = current_view()  # de-identified: counts from 1 to k hidden, no client named
 
 # --- Needs attention today: whatever the period, clinical risk first --------------------------------------------
 
@@ -42,9 +44,11 @@ KIND_HELP = {name: "Clients with a reason of this kind today: " + "; ".join(text
              for name, texts in attention.rules_by_kind(thresholds).items()}
 for column, (kind, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
     name = attention.KINDS[kind]
-    column.metric(name, count, help=KIND_HELP[name], border=True, height="stretch")
+    column.metric(name, view.count(count), help=KIND_HELP[name], border=True, height="stretch")
 if flagged.empty:
     st.success("No client meets any needs-attention rule today.")
+elif view.on:  # no client is named in the de-identified view: the counts above are all it shows
+    st.caption("The de-identified view names no client; the counts by kind are shown above.")
 else:
     st.caption(f"{len(flagged)} clients in all, most urgent first: clinical risk, then engagement, then admin. "
                "Each opens on the Client page.")
@@ -63,6 +67,7 @@ else:
 st.subheader("Homework in the period")
 headline = adherence.headline(db(), scope=scope, period=period, today=now)
 current, previous = headline.current, headline.previous
+rates_hidden = view.is_hidden(current.due) or view.is_hidden(previous.due)
 
 st.text(f"{scope_label(scope)} · homework due {period.label()} · figures as of {current.as_of:%d %b %Y}")
 st.caption(f"Changes compare with the previous {period.days} days ({previous.period.label()}); "
@@ -78,7 +83,7 @@ metric_row = st.container(horizontal=True)  # wraps on a narrow screen, so no la
 active, due, completion, on_time, submitted = [metric_row] * 5
 active.metric(
     "Active clients",
-    headline.active_clients,
+    view.count(headline.active_clients),
     help="Clients whose status is active today (not paused or discharged). "
     "This is today's caseload, whatever the period, so it has no comparison.",
     border=True,
@@ -86,8 +91,9 @@ active.metric(
 )
 due.metric(
     "Assignments due",
-    current.due,
-    **shown_change(formats.count_change(current.due, previous.due), neutral=True),
+    view.count(current.due),
+    **shown_change(view.change(formats.count_change(current.due, previous.due), current.due, previous.due),
+                   neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}. "
     "Homework due after today is not counted until its due date. "
     "The change is against the previous period of the same length.",
@@ -96,8 +102,8 @@ due.metric(
 )
 completion.metric(
     "Completion rate",
-    formats.percent(current.completion_rate),
-    **shown_change(formats.points_change(current.completion_rate, previous.completion_rate)),
+    formats.NO_VALUE if view.is_hidden(current.due) else formats.percent(current.completion_rate),
+    **shown_change(None if rates_hidden else formats.points_change(current.completion_rate, previous.completion_rate)),
     help="Credit earned ÷ homework expected, over the assignments due in the period, "
     f"counting submissions made up to {current.as_of:%d %b %Y} (the period's end, or today). "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
@@ -106,8 +112,8 @@ completion.metric(
 )
 on_time.metric(
     "On-time rate",
-    formats.percent(current.on_time_rate),
-    **shown_change(formats.points_change(current.on_time_rate, previous.on_time_rate)),
+    formats.NO_VALUE if view.is_hidden(current.due) else formats.percent(current.on_time_rate),
+    **shown_change(None if rates_hidden else formats.points_change(current.on_time_rate, previous.on_time_rate)),
     help="As the completion rate, but counting only submissions made on or before each assignment's due date. "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -115,18 +121,22 @@ on_time.metric(
 )
 submitted.metric(
     "7-day submissions",
-    headline.submissions_last_7_days,
-    **shown_change(formats.count_change(headline.submissions_last_7_days, headline.submissions_previous_7_days)),
+    view.count(headline.submissions_last_7_days),
+    **shown_change(view.change(formats.count_change(headline.submissions_last_7_days,
+                                                    headline.submissions_previous_7_days),
+                               headline.submissions_last_7_days, headline.submissions_previous_7_days)),
     help=f"Submissions reported from {now - timedelta(days=6):%d %b} to {now:%d %b %Y} (practice time zone), "
     "completed, partial or skipped, whatever the period chosen.",
     border=True,
     height="stretch",
 )
 
-weekly = adherence.weekly_completion(db(), scope=scope, period=period, today=now)
-if not figures.anything_due(weekly):
+weekly = view.weekly(adherence.weekly_completion(db(), scope=scope, period=period, today=now))
+if weekly.empty or not figures.anything_due(weekly):
     st.info("Nothing was due in this period, so there is no weekly completion to show. Choose a longer period.")
 else:
     st.plotly_chart(figures.weekly_completion(weekly), key="overview_weekly_completion")
     st.caption("Every week of the period, empty ones included. The current week is lighter and marked “so far”: it "
                "is not over, so its homework is only what was due up to today, not a full week to compare.")
+    if view.on:
+        st.caption(f"De-identified view: a week with {view.hidden} homework expected has no bar.")

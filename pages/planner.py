@@ -32,6 +32,10 @@ NEW_TEMPLATE = ""
 st.title("Planner")
 
 scope, now = current_scope(), today()
+if scope.deidentified:
+    st.info("The planner works with what people wrote (titles, instructions, goals), so it is not part of the "
+            "de-identified view. Switch the de-identified view off in the sidebar to plan homework.")
+    st.stop()
 client = pick_client(scope)
 if client is None:
     st.info("No clients in your caseload yet. Import data on the Data page.")

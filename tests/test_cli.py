@@ -118,6 +118,10 @@ def read_csv(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+def header(text: str) -> list[str]:
+    return next(csv.reader(io.StringIO(text)))
+
+
 def number(text: str) -> float | None:
     return None if text == "" else float(text)
 
@@ -247,7 +251,7 @@ def test_import_of_a_nonexistent_file_exits_2(tmp_path, capsys):
 def test_summary_by_client_csv(practice, capsys):
     code, out, err = cli(capsys, "summary", "--db", practice, "--by", "client", "--format", "csv", "--as-of", AS_OF)
     assert code == 0, err
-    assert out.splitlines()[0].split(",") == BY_CLIENT_COLUMNS
+    assert header(out) == BY_CLIENT_COLUMNS
     table = {r["client_id"]: r for r in read_csv(out)}
     assert list(table) == ["C1", "C2", "C3", "C4"]  # every client, even one with nothing set
 
@@ -315,7 +319,7 @@ def test_summary_by_therapist_json(practice, capsys):
 def test_summary_by_type_csv(practice, capsys):
     code, out, err = cli(capsys, "summary", "--db", practice, "--by", "type", "--format", "csv", "--as-of", AS_OF)
     assert code == 0, err
-    assert out.splitlines()[0].split(",") == ["assignment_type", *GROUP_COLUMNS]
+    assert header(out) == ["assignment_type", *GROUP_COLUMNS]
     table = {r["assignment_type"]: r for r in read_csv(out)}
     # narrative (A5) is cancelled: no row.
     assert list(table) == ["behavioural", "creative", "journaling", "mindfulness"]
@@ -478,7 +482,7 @@ def test_summary_by_type_with_effectiveness_hides_means_under_five_ratings(pract
     code, out, err = cli(capsys, "summary", "--db", practice, "--by", "type", "--effectiveness", "--format", "csv",
                          "--as-of", AS_OF)
     assert code == 0, err
-    assert out.splitlines()[0].split(",") == ["assignment_type", *GROUP_COLUMNS, *EFFECTIVENESS_COLUMNS]
+    assert header(out) == ["assignment_type", *GROUP_COLUMNS, *EFFECTIVENESS_COLUMNS]
     table = {r["assignment_type"]: r for r in read_csv(out)}
     # mindfulness = A2: lifts S4 +4, S5 -1, S12 +1, S13 +2, S14 +4: n 5, mean 2; deviations 2, -3, -1, 0, 2,
     # sd = sqrt(18 / 4) = 2.12132, half width 2.776445 * 2.12132 / sqrt(5) = 2.63397 -> -0.6340 .. 4.6340;
@@ -608,3 +612,71 @@ def test_settings_set_practice_name_is_used_and_shown(tmp_path, capsys):
         assert con.execute("select count(*) from settings where key = 'practice_name'").fetchone()[0] == 0
     finally:
         con.close()
+# export, and import --format parquet (the backup)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_summary_csv_goes_through_the_formula_safe_writer(practice, capsys):
+    con = open_store(practice)
+    con.execute("insert into clients (client_id, therapist_id, label) values ('@SUM(1+1)', 'T2', 'x')")
+    con.close()
+    code, out, err = cli(capsys, "summary", "--db", practice, "--by", "client", "--format", "csv", "--as-of", AS_OF)
+    assert code == 0, err
+    rows = {r["client_id"]: r for r in read_csv(out)}
+    assert "'@SUM(1+1)" in rows and rows["'@SUM(1+1)"]["therapist_id"] == "T2"
+    assert '"\'@SUM(1+1)","T2",0,' in out  # text quoted, numbers bare
+
+
+def test_export_writes_the_files_lists_them_and_a_backup_restores_equal(practice, tmp_path, capsys):
+    code, out, err = cli(capsys, "export", "--db", practice, "--tier", "identified", "--format", "csv",
+                         "--out", tmp_path / "t1", "--therapist", "T1")
+    assert code == 0, err
+    assert f"{tmp_path / 't1' / 'clients.csv'}: 2 rows" in out and "sha256" in out
+    assert sorted(p.name for p in (tmp_path / "t1").iterdir()) == [
+        "assignments.csv", "clients.csv", "measures.csv", "submissions.csv", "therapists.csv"]
+    code, out, err = cli(capsys, "export", "--db", practice, "--tier", "identified", "--format", "parquet",
+                         "--out", tmp_path / "backup")
+    assert code == 0, err
+    code, out, err = cli(capsys, "import", "--db", tmp_path / "new.duckdb", "--format", "parquet", tmp_path / "backup")
+    assert code == 0, err
+    assert "submissions: 11 rows" in out
+    old, new = duckdb.connect(str(practice), read_only=True), duckdb.connect(str(tmp_path / "new.duckdb"), read_only=True)
+    for table in ("therapists", "clients", "assignments", "submissions", "measures", "import_log"):
+        assert new.execute(f"select * from {table} order by all").fetchall() == \
+            old.execute(f"select * from {table} order by all").fetchall(), table
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), [
+    (["--tier", "identified", "--format", "csv", "--therapist", ""], 2, "a therapist id cannot be empty"),
+    (["--tier", "identified", "--format", "csv", "--therapist", "  "], 2, "a therapist id cannot be empty"),
+    (["--tier", "identified", "--format", "csv", "--therapist", "T9"], 1, "no therapist 'T9' in the store"),
+    (["--tier", "identified", "--format", "parquet", "--therapist", "T1"], 2, "takes no therapist and no dates"),
+    (["--tier", "identified", "--format", "parquet", "--from", "2026-03-01"], 2, "takes no therapist and no dates"),
+    (["--tier", "deidentified", "--format", "csv", "--from", "2026-03-09", "--to", "2026-03-01"], 2,
+     "--from is after --to"),
+    (["--tier", "identified", "--format", "csv", "--aggregates-only"], 2, "goes with --tier deidentified"),
+    (["--tier", "public", "--format", "csv"], 2, "invalid choice"),
+    (["--tier", "identified", "--format", "csv", "--from", "03/01/2026"], 2, "is not a date"),
+])
+def test_export_refuses_bad_usage_with_a_clear_message(practice, tmp_path, capsys, argv, code, message):
+    found, out, err = cli(capsys, "export", "--db", practice, "--out", tmp_path / "out", *argv)
+    assert found == code and message in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_export_never_writes_into_a_folder_that_holds_files(practice, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    code, out, err = cli(capsys, "export", "--db", practice, "--tier", "deidentified", "--format", "xlsx",
+                         "--out", tmp_path / "out")
+    assert code == 1 and "is not an empty folder" in err
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["keep.txt"]
+
+
+def test_import_parquet_takes_one_backup_folder(practice, tmp_path, capsys):
+    code, _, err = cli(capsys, "import", "--db", tmp_path / "new.duckdb", "--format", "parquet",
+                       tmp_path / "nowhere")
+    assert code == 2 and "restores one backup folder" in err
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli(capsys, "import", "--db", tmp_path / "new.duckdb", "--format", "parquet", tmp_path / "empty")
+    assert code == 1 and "holds no manifest.json" in err

@@ -27,6 +27,11 @@ from analytics.present.formats import (
 )
 
 
+def _hidden_notes(frame: pd.DataFrame) -> list[str]:
+    """Per row, why its figures are hidden in the de-identified view (present.deidentified), or ""."""
+    return list(frame["hidden_note"]) if "hidden_note" in frame.columns else [""] * len(frame)
+
+
 def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     """Completion rate per week as bars and on-time rate as a line, both in % of expected homework.
 
@@ -47,14 +52,18 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
     rates = frame["completion_rate"].astype(float)
     on_time_credit = frame["on_time_rate"].astype(float) * expected
 
+    notes = _hidden_notes(frame)
     completed_hover = [
+        f"Week of {label}: hidden ({note})" if note else
         f"Week of {label}: {percent(rate)} completed ({amount(credit)} of {amount(exp)} expected)" if has
         else f"Week of {label}: nothing due"
-        for label, rate, credit, exp, has in zip(labels, rates, frame["credit"], expected, due, strict=True)
+        for label, rate, credit, exp, has, note in zip(labels, rates, frame["credit"], expected, due, notes, strict=True)
     ]
     on_time_hover = [
+        f"Week of {label}: hidden ({note})" if note else
         f"Week of {label}: {percent(rate)} on time ({amount(credit)} of {amount(exp)} expected)"
-        for label, rate, credit, exp in zip(labels, frame["on_time_rate"], on_time_credit, expected, strict=True)
+        for label, rate, credit, exp, note in zip(labels, frame["on_time_rate"], on_time_credit, expected, notes,
+                                                  strict=True)
     ]
 
     figure = go.Figure()
@@ -62,8 +71,8 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
         x=weeks,
         y=(rates * 100).where(due, 0),
         name="Completed (by the period's end)",
-        text=[(f"{percent(r)} so far" if partial else percent(r)) if has else "nothing due"
-              for r, has, partial in zip(rates, due, so_far, strict=True)],
+        text=["" if note else (f"{percent(r)} so far" if partial else percent(r)) if has else "nothing due"
+              for r, has, partial, note in zip(rates, due, so_far, notes, strict=True)],
         # Above the bar: the on-time line never rises above its bar (on-time credit <= credit), so the
         # label stays clear of it, and a 0% week still reads as 0% rather than as a gap.
         textposition="outside",
@@ -238,19 +247,22 @@ def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
         raise ValueError("completion_by_group needs at least one group; show a message instead")
     rate = frame["completion_rate"].astype(float)
     names = [plain(label) for label in frame["label"]]
-    ticks = [name if due else f"{name} (nothing due)" for name, due in zip(names, frame["due"], strict=True)]
+    notes = _hidden_notes(frame)
+    ticks = [f"{name} ({note})" if note else name if due else f"{name} (nothing due)"
+             for name, due, note in zip(names, frame["due"], notes, strict=True)]
     hover = [
+        f"{name}: hidden ({note})" if note else
         f"{name}: {percent(r)} completed ({amount(c)} of {amount(e)} expected); previous period {percent(p)}"
         if due else f"{name}: nothing due in this period"
-        for name, r, c, e, p, due in zip(names, rate, frame["credit"], frame["expected"],
-                                         frame["previous_completion_rate"], frame["due"], strict=True)
+        for name, r, c, e, p, due, note in zip(names, rate, frame["credit"], frame["expected"],
+                                               frame["previous_completion_rate"], frame["due"], notes, strict=True)
     ]
     figure = go.Figure()
     # The value sits inside its bar, at the start, so the previous period's tick at the bar's end never covers it;
     # a bar too short to hold it has it just outside.
     figure.add_bar(
         y=ticks, x=rate * 100, orientation="h", name="This period",
-        text=[percent(r) if due else "" for r, due in zip(rate, frame["due"], strict=True)],
+        text=[percent(r) if due and not note else "" for r, due, note in zip(rate, frame["due"], notes, strict=True)],
         textposition=["inside" if due and r >= 0.15 else "outside" for r, due in zip(rate, frame["due"], strict=True)],
         insidetextanchor="start", textfont={"color": "white"}, outsidetextfont={"color": "#1f2a30"}, cliponaxis=False,
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
@@ -300,6 +312,10 @@ def completion_heatmap(grid: pd.DataFrame, *, row_title: str, week_so_far: date 
                 z_row.append(None)
                 text_row.append("")
                 hover_row.append(f"{label}: nothing due")
+            elif cell.get("hidden_note"):
+                z_row.append(None)
+                text_row.append("")
+                hover_row.append(f"{label}: hidden ({cell['hidden_note']})")
             else:
                 z_row.append(cell["completion_rate"] * 100)
                 text_row.append(percent(cell["completion_rate"]))

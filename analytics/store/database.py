@@ -20,7 +20,7 @@ DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds
 # migrations/NNN_what.sql (NNN = the version it upgrades to) and raises this number.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CANONICAL_TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 
@@ -125,6 +125,23 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
         if found < target_version:
             con.execute("insert into schema_meta (version) values (?)", [target_version])
         return found
+
+
+# Each id sequence moved past the ids already stored (a restored backup holds rows the new sequences have not seen).
+ADVANCE_SEQUENCES = (
+    "select max(nextval('audit_seq')) from range((select coalesce(max(seq), 0) from audit_log))",
+    "select max(nextval('feedback_version_seq')) from range((select coalesce(max(version_id), 0) from feedback_versions))",
+    "select max(nextval('user_template_seq')) from range((select coalesce(max(try_cast(substr(template_id, 2) as integer)), 0)"
+    " from library_templates where template_id like 'U%'))",
+    "select max(nextval('plan_assignment_seq')) from range((select coalesce(max(try_cast(regexp_extract("
+    "assignment_id, '^P[0-9]{8}-([0-9]+)$', 1) as integer)), 0) from assignments))",
+)
+
+
+def advance_sequences(con: DuckDBPyConnection) -> None:
+    """Move every id sequence past the ids stored, so a new row never takes an id a restored row holds."""
+    for statement in ADVANCE_SEQUENCES:
+        con.execute(statement)
 
 
 @contextmanager

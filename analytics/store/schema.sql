@@ -116,6 +116,23 @@ create table if not exists import_log (
     updated     bigint not null
 );
 
+-- Every export (schema version 5; migrations/005_export_log.sql adds the same to older files): who, which tier
+-- and format, what (the whole store or one table on a page), the scope (therapist_id null: the practice) and
+-- dates, rows per table (JSON {table: rows}) and the files written (JSON [{file, rows, bytes, sha256}]).
+create table if not exists export_log (
+    export_id   varchar primary key,
+    exported_at timestamptz not null,
+    exported_by varchar not null,
+    tier        varchar not null check (tier in ('identified', 'deidentified')),
+    format      varchar not null check (format in ('csv', 'xlsx', 'parquet')),
+    what        varchar not null,
+    therapist_id varchar,
+    date_from   date,
+    date_to     date,
+    rows        varchar not null,
+    files       varchar not null
+);
+
 -- Column mappings saved by name on the Data page (schema version 3; migrations/003_saved_mappings.sql
 -- adds the same to older files). mapping is the JSON of analytics.mapping.Mapping.
 create table if not exists saved_mappings (

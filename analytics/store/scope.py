@@ -25,6 +25,9 @@ class Scope:
     Every read of client data in `analytics` takes a Scope and passes `therapist_id` into its SQL
     (the `scope_therapist` argument of the `assignment_progress` macro, or a `where` clause), so
     the limit holds in the query itself, whatever the screen shows.
+
+    `deidentified`: the viewer sees the de-identified tier (pseudonyms for people, no free text, small counts
+    suppressed); the pages read it, and an export by this viewer is de-identified.
     """
 
     therapist_id: str | None = None
@@ -34,6 +37,7 @@ class Scope:
     user: str = ""  # the signed-in email, or who ran the command line; written in the audit trail
     free_text: bool = True  # clients' free text (notes, feedback, goals) is shown
     pseudonyms: bool = False  # client labels are replaced by pseudonyms (analytics.store.access.pseudonym)
+    deidentified: bool = False
 
     @classmethod
     def practice(cls) -> Scope:
@@ -59,7 +63,7 @@ class Scope:
         if role == PRACTICE_MANAGER:
             return cls(None, role=role, user=user, free_text=manager_free_text)
         if role == ANALYST:
-            return cls(None, role=role, user=user, free_text=False, pseudonyms=True)
+            return cls(None, role=role, user=user, free_text=False, pseudonyms=True, deidentified=True)
         if role == ADMIN:
             return cls(None, role=role, user=user)
         raise ValueError(f"unknown role {role!r}")
@@ -97,6 +101,10 @@ class Scope:
         if self.is_practice:
             return replace(self, therapist_id=Scope.therapist(therapist_id).therapist_id)
         raise ScopeError("a therapist can only see their own caseload")
+
+    def with_deidentified_view(self, on: bool = True) -> Scope:
+        """This scope, seeing the de-identified tier (or not)."""
+        return replace(self, deidentified=on)
 
     def sees_client(self, con: DuckDBPyConnection, client_id: str) -> bool:
         """True when the client exists and belongs to this scope."""

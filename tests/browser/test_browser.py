@@ -148,7 +148,7 @@ def check_overview_and_import(page: Page, dashboard_url: str) -> None:
     expect(page.get_by_text("clients.csv", exact=True).first).to_be_visible()
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
-    expect(page.get_by_test_id("stDataFrame")).to_have_count(4)  # report, columns, store contents, import log
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(5)  # report, columns, contents, export and import logs
     expect_no_exception(page)
     screenshot(page, "data-after-import")
 

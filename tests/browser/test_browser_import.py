@@ -39,7 +39,8 @@ def test_upload_map_preview_and_import_a_flat_export(dashboard_url: str) -> None
 
         page.get_by_text("day/month/year", exact=True).click()
         expect(page.get_by_text("Preview", exact=False).first).to_be_visible()
-        expect(page.get_by_text("submissions", exact=True)).to_be_visible()
+        # the preview's table name (st.text), not the "submissions" row of the store-contents table further down
+        expect(page.get_by_test_id("stText").get_by_text("submissions", exact=True)).to_be_visible()
         page.wait_for_timeout(800)
         expect_no_exception(page)
         screenshot(page, "import-mapping-preview")
