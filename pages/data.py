@@ -10,7 +10,7 @@ from analytics.metrics import adherence
 from analytics.present import formats
 from analytics.store import settings
 from analytics.store.database import get_timezone
-from analytics.store.scope import Scope
+from analytics.store.scope import ANALYST, Scope
 from dashboard import current_period, current_scope, current_view, db, require_frame, scope_label, store
 
 require_frame()
@@ -185,7 +185,7 @@ scope = current_scope()
 st.subheader("Import files")
 if not scope.may_import:
     st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files.")
-elif scope.deidentified:
+elif scope.deidentified and scope.role != ANALYST:  # an analyst imports in the only view they have
     st.info("Importing is done in the identified view: switch the de-identified view off in the sidebar.")
 else:
     upload_round = st.session_state.setdefault(UPLOAD_ROUND_KEY, 0)

@@ -51,7 +51,8 @@ def test_users_add_list_disable_enable_set_role(db: Path, capsys) -> None:
     assert [(u["email"], u["role"], u["therapist_id"], u["active"]) for u in json.loads(out)] == [
         ("ada@example.test", "analyst", None, True), ("boss@example.test", "admin", None, True)]
     code, out, _ = run(capsys, "users", "list", "--db", str(db), "--format", "csv")
-    assert out.splitlines()[0] == "email,role,therapist_id,therapist_name,active,created_at,changed_at"
+    # Through the formula-safe writer: every text field quoted.
+    assert out.splitlines()[0] == '"email","role","therapist_id","therapist_name","active","created_at","changed_at"'
 
 
 @pytest.mark.parametrize("argv, code, message", [

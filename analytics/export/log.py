@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.store import audit
 from analytics.store.database import transaction
 from analytics.store.scope import Scope
 
@@ -63,9 +64,11 @@ class Export:
 
 
 def record_export(con: DuckDBPyConnection, export: Export, *, exported_by: str, at: datetime | None = None) -> str:
-    """Write one row of the export log (in its own transaction) and return its export_id (a new UUID)."""
+    """Write one row of the export log and its row in the audit trail (in one transaction); return its export_id
+    (a new UUID). `exported_by` is the signed-in person when the scope names one (Scope.user)."""
     export_id = str(uuid.uuid4())
     files = [{"file": f.name, "rows": f.rows, "bytes": f.size, "sha256": f.sha256} for f in export.files]
+    exported_by = export.scope.user or exported_by
     with transaction(con):
         con.execute(
             "insert into export_log values ($id, $at, $by, $tier, $format, $what, $therapist, $from, $to, $rows, $files)",
@@ -74,6 +77,11 @@ def record_export(con: DuckDBPyConnection, export: Export, *, exported_by: str, 
              "from": export.date_from, "to": export.date_to, "rows": json.dumps(export.rows),
              "files": json.dumps(files)},
         )
+        # Ids, counts and hashes only in the trail (never names or typed text).
+        detail = (f"{export.tier} {export.format}: {export.what}; therapist {export.scope.therapist_id or 'all'}; "
+                  f"rows {json.dumps(export.rows)}; " + ", ".join(f"{f.name} sha256 {f.sha256}" for f in export.files))
+        audit.append(con, actor=export.scope, action=audit.EXPORT, object_type="export", object_id=export_id,
+                     detail=detail)
     return export_id
 
 

@@ -20,8 +20,9 @@ from analytics.store.database import SCHEMA_VERSION, open_store
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS
 
-EXPECTED_TABLES = ["assignment_details", "assignments", "clients", "export_log", "import_log", "library_templates",
-                   "measures", "saved_mappings", "settings", "submissions", "therapists"]
+EXPECTED_TABLES = ["assignment_details", "assignments", "audit_head", "audit_log", "clients", "export_log",
+                   "feedback_versions", "import_log", "library_templates", "measures", "saved_mappings", "settings",
+                   "submissions", "therapists", "users"]
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -51,7 +52,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     con = open_store(path)
     at = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
     con.execute("insert into library_templates values ('U0001', 'journaling', 'Worry =diary', 'Write \"why\";\n=1+1', "
-                "10, 3, 'anxiety', null, 'writing', ?, ?, 'user')", [at, at])
+                "10, 3, 'anxiety', null, 'writing', ?, ?, 'user', 'ada@example.test', 'ada@example.test')", [at, at])
     assignment = con.execute("select assignment_id from assignments limit 1").fetchall()[0][0]
     con.execute("insert into assignment_details values (?, 'Breathe', 3, 'U0001', ?)", [assignment, at])
     con.execute("insert into saved_mappings values ('Clinic', 'flat', '{\"a\": 1}', ?, 'dashboard')", [at])

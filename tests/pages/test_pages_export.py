@@ -18,6 +18,7 @@ import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
+import signin
 from analytics.export import deidentify
 from analytics.store.database import open_store
 from tests.pages.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
@@ -109,7 +110,7 @@ def test_the_client_pages_tables_download_formula_safe_csv_and_each_download_is_
         app: AppTest, offered: dict[str, object], noted_store: Path) -> None:
     on_client(app)
     keys = [button.key for button in app.download_button]
-    assert keys == ["client_current_download", "client_submissions_download"]
+    assert keys == ["client_current_download", "client_overdue_download", "client_submissions_download"]
     data = offered["submissions-C1.csv"]
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
@@ -119,7 +120,7 @@ def test_the_client_pages_tables_download_formula_safe_csv_and_each_download_is_
     no_exception(app.download_button(key="client_submissions_download").click().run())
     (row,) = log_rows(noted_store)
     assert (row["tier"], row["format"], row["what"], row["exported_by"]) == (
-        "identified", "csv", "submissions of one client", "dashboard")
+        "identified", "csv", "submissions of one client", signin.LOCAL_USER)  # local mode: the machine's admin
     (file,) = json.loads(row["files"])
     # C1's submissions in the last 28 days: S1 (d-11), S2 (d-6), S3 (d-3), S8 (d-1)
     assert file == {"file": "submissions-C1.csv", "rows": 4, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
