@@ -16,6 +16,7 @@ import pandas as pd
 from analytics import demo
 from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
+from analytics.ingest.undo import undo_batch
 from analytics.metrics import adherence, attention, caseload, effectiveness
 from analytics.metrics.clients import client_profile
 from analytics.planning import planner
@@ -83,7 +84,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
     p.add_argument("--therapist", default=None, metavar="ID",
                    help="mindlogger: the therapist of respondents who are not clients in the store yet")
-    p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check and report exactly what the import would do (the same counts), write nothing")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--update-existing", action="store_true",
+                          help="change stored rows the files give other values for (default: refuse the batch "
+                          "and list them)")
+    existing.add_argument("--only-new", action="store_true",
+                          help="add only rows that are not stored yet; leave stored rows as they are")
+    p.add_argument("--show-free-text", action="store_true",
+                   help="quote clinical free text (notes, goals, concerns) in the list of changes (default: hidden)")
+
+    p = commands.add_parser("undo", help="undo an import batch: the store as it was before it")
+    add_db(p)
+    p.add_argument("--batch", required=True, metavar="ID", help="the batch id the import printed (or the Data page's log)")
 
     p = commands.add_parser("summary", help="completion, on-time rate and mood lift per group")
     add_db(p)
@@ -149,14 +163,24 @@ def run_import(args: argparse.Namespace) -> int:
     con = open_store(args.db)
     # A file of any size: DuckDB keeps its staging tables within this and spills the rest to disk.
     con.execute(f"set memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+    existing = "update" if args.update_existing else "skip" if args.only_new else "refuse"
     report = import_batch(con, [(f.name, f) for f in args.files], scope=Scope.practice(),
                           imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
-                          mapping=chosen, dry_run=args.dry_run)
-    print(report.to_text())
+                          mapping=chosen, dry_run=args.dry_run, existing=existing)
+    print(report.to_text(show_free_text=args.show_free_text))
     if args.dry_run and not report.errors:
         print("Valid: nothing was written (--dry-run).")
         return EXIT_OK
+    if report.accepted:
+        print(f"Undo with: python -m analytics undo --db {args.db or default_db_path()} --batch {report.batch_id}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    con = open_store(args.db)
+    result = undo_batch(con, args.batch, scope=Scope.practice(), undone_by=f"{getpass.getuser()} (command line)")
+    print(result.to_text())
+    return EXIT_OK if result.done else EXIT_REFUSED
 
 
 def import_mapping(args: argparse.Namespace) -> Mapping:
@@ -298,6 +322,7 @@ def run_timezone(args: argparse.Namespace) -> int:
 COMMANDS = {
     "demo": run_demo,
     "import": run_import,
+    "undo": run_undo,
     "summary": run_summary,
     "plan": run_plan,
     "load-demo": run_load_demo,

@@ -132,11 +132,11 @@ def test_import_of_valid_files_exits_0_and_prints_the_report(tmp_path, capsys):
                         submissions=SUBMISSIONS)
     code, out, err = cli(capsys, "import", "--db", db, *files)
     assert code == 0
-    assert out.splitlines()[0] == "Imported."
-    assert "therapists.csv -> therapists: 2 read, 2 inserted, 0 updated, 0 unchanged, 0 rejected" in out
-    assert "clients.csv -> clients: 4 read, 4 inserted" in out
-    assert "assignments.csv -> assignments: 8 read, 8 inserted" in out
-    assert "submissions.csv -> submissions: 11 read, 11 inserted" in out
+    assert out.splitlines()[0].startswith("Imported as batch ")
+    assert "therapists.csv -> therapists: 2 read, 2 added, 0 changed, 0 unchanged, 0 rejected" in out
+    assert "clients.csv -> clients: 4 read, 4 added" in out
+    assert "assignments.csv -> assignments: 8 read, 8 added" in out
+    assert "submissions.csv -> submissions: 11 read, 11 added" in out
     assert err == ""
     con = duckdb.connect(str(db))
     assert con.execute("select count(*) from submissions").fetchone()[0] == 11
@@ -146,7 +146,7 @@ def test_import_of_valid_files_exits_0_and_prints_the_report(tmp_path, capsys):
     # the same files again: nothing new
     code, out, _ = cli(capsys, "import", "--db", db, *files)
     assert code == 0
-    assert "submissions.csv -> submissions: 11 read, 0 inserted, 0 updated, 11 unchanged, 0 rejected" in out
+    assert "submissions.csv -> submissions: 11 read, 0 added, 0 changed, 11 unchanged, 0 rejected" in out
 
 
 BAD_SUBMISSIONS = """submission_id,assignment_id,submitted_at,completion,mood_before,mood_after
@@ -173,7 +173,7 @@ def test_import_with_skip_invalid_writes_the_valid_rows(practice, tmp_path, caps
     (path,) = write_files(tmp_path / "bad", submissions=BAD_SUBMISSIONS.replace("S1,A1", "S12,A1"))
     code, out, _ = cli(capsys, "import", "--db", practice, "--skip-invalid", path)
     assert code == 0
-    assert "submissions.csv -> submissions: 3 read, 1 inserted, 0 updated, 0 unchanged, 2 rejected" in out
+    assert "submissions.csv -> submissions: 3 read, 1 added, 0 changed, 0 unchanged, 2 rejected" in out
 
 
 def test_a_real_process_reports_bad_data_without_a_traceback(tmp_path):

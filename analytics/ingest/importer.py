@@ -10,10 +10,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
+from analytics.ingest.changes import EXISTING_MODES, plan_table, write_table
 from analytics.ingest.checks import StagedFile, check_references, validate, warn_unknown_types
 from analytics.ingest.columns import tables_of
 from analytics.ingest.mapping import CANONICAL, Mapping
@@ -114,39 +116,6 @@ def _stage_source(
     return staged
 
 
-def _write_table(con: DuckDBPyConnection, staged: StagedFile) -> None:
-    """Insert new rows and update changed ones from typed_<table>; count inserted/updated/unchanged."""
-    spec = staged.spec
-    assert spec is not None
-    table, present = spec.name, staged.present
-    key_match = " and ".join(f"s.{k} = t.{k}" for k in spec.key)
-    others = [c for c in present if c not in spec.key]
-    differs = " or ".join(f"s.{c} is distinct from t.{c}" for c in others) or "false"
-    con.execute(
-        f"create or replace temp table write_{table} as "
-        f"select t.*, s.{spec.key[0]} is null as is_new from typed_{table} t "
-        f"left join {table} s on {key_match} "
-        f"where s.{spec.key[0]} is null or {differs}"
-    )
-    inserted, changed = con.execute(
-        f"select count(*) filter (where is_new), count(*) filter (where not is_new) from write_{table}"
-    ).fetchone()
-    total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
-    staged.report.inserted, staged.report.updated = inserted, changed
-    staged.report.unchanged = total - inserted - changed
-    # A new client from a file without a label column is shown by its id; a stored label is kept.
-    derived = {"label": "client_id"} if table == "clients" and "label" not in present else {}
-    columns = ", ".join([*present, *derived])
-    values = ", ".join([*present, *derived.values()])
-    update = ", ".join(f"{c} = excluded.{c}" for c in others)
-    conflict = f"do update set {update}" if update else "do nothing"
-    con.execute(
-        f"insert into {table} ({columns}) select {values} from write_{table} "
-        f"on conflict ({', '.join(spec.key)}) {conflict}"
-    )
-    con.execute(f"drop table if exists write_{table}")
-
-
 def import_batch(
     con: DuckDBPyConnection,
     files: Sequence[tuple[str, bytes | Path]],
@@ -157,6 +126,8 @@ def import_batch(
     mapping: Mapping | Sequence[Mapping | None] | None = None,
     max_bytes: int | None = None,
     dry_run: bool = False,
+    existing: str = "refuse",
+    expect_changes: int | None = None,
 ) -> ImportReport:
     """Validate and import a batch of files as one transaction.
 
@@ -167,12 +138,21 @@ def import_batch(
     table by its name or headers, synonyms included. max_bytes refuses larger files.
 
     By default a batch with any rejected row is refused whole and the store is left exactly as it
-    was; with skip_invalid the valid rows are written and the rejected ones listed. dry_run
-    validates and reports without writing. Importing the same files again changes nothing. Only
-    the practice imports: a therapist scope raises ScopeError.
+    was; with skip_invalid the valid rows are written and the rejected ones listed. Importing the
+    same files again changes nothing. Only the practice imports: a therapist scope raises ScopeError.
+
+    Stored rows the files would change need a decision (existing, see changes.EXISTING_MODES):
+    "refuse" (the default) refuses the batch and reports them; "update" changes them, and with
+    expect_changes (the count the analyst confirmed) refuses if the store now differs from what was
+    checked; "skip" adds the new rows only. dry_run validates and reports exactly what the same call
+    without it would do (the same counts), without writing. A written batch keeps what it replaced:
+    undo.undo_batch restores the store as it was before it.
     """
+    if existing not in EXISTING_MODES:
+        raise ValueError(f"existing must be one of {', '.join(EXISTING_MODES)}")
     report, _ = _run_batch(con, files, scope=scope, imported_by=imported_by, skip_invalid=skip_invalid,
-                           mapping=mapping, max_bytes=max_bytes, dry_run=dry_run)
+                           mapping=mapping, max_bytes=max_bytes, dry_run=dry_run, existing=existing,
+                           expect_changes=expect_changes)
     return report
 
 
@@ -206,10 +186,12 @@ def _run_batch(
     max_bytes: int | None,
     dry_run: bool,
     preview_rows: int | None = None,
+    existing: str = "refuse",
+    expect_changes: int | None = None,
 ) -> tuple[ImportReport, dict[str, pd.DataFrame]]:
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
-    report = ImportReport()
+    report = ImportReport(dry_run=dry_run, existing=existing)
     frames: dict[str, pd.DataFrame] = {}
     if not files:
         report.problems.append(Problem("", None, "", "no files were given"))
@@ -247,19 +229,57 @@ def _run_batch(
                             f"select _line as line, * exclude (_line) from typed_{table} order by _line limit ?",
                             [preview_rows]).df()
                 raise ImportRefused
-            rejected = any(f.rejected for f in report.files)
-            if unreadable or (rejected and not skip_invalid) or dry_run:
-                raise ImportRefused
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
-                    _write_table(con, staged_by_table[table])
+                    plan_table(con, staged_by_table[table], existing=existing)
+            undecided = _changes_need_a_decision(report, existing, expect_changes)
+            rejected = any(f.rejected for f in report.files)
+            if unreadable or (rejected and not skip_invalid) or undecided or dry_run:
+                raise ImportRefused
             report.batch_id = uuid.uuid4().hex
+            for table in IMPORT_ORDER:
+                if table in staged_by_table:
+                    write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
             _log_batch(con, report, imported_by or getpass.getuser())
             _drop_temp_tables(con, batch_tables, len(files))
             report.accepted = True
     except ImportRefused:
         report.accepted = False
+    except (duckdb.TransactionException, duckdb.ConstraintException):
+        # Another session wrote the same rows between our check and our commit: nothing of ours was written.
+        _roll_back_quietly(con)
+        report.accepted, report.batch_id = False, None
+        report.problems.append(Problem(report.files[0].file if report.files else "", None, "",
+                                       "someone else changed the same rows at the same moment, so nothing was "
+                                       "written; check the files again and import"))
     return report, frames
+
+
+def _roll_back_quietly(con: DuckDBPyConnection) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # a failed commit has already ended the transaction
+
+
+def _changes_need_a_decision(report: ImportReport, existing: str, expect_changes: int | None) -> bool:
+    """Problems for stored rows the batch would change without a decision; True when the batch must be refused."""
+    if existing == "refuse":
+        for f in report.files:
+            if f.updated:
+                columns = ", ".join(f"{c} {n}" for c, n in f.changed_columns.items())
+                report.problems.append(Problem(
+                    f.file, None, "", f"{f.updated} {f.table} already stored would change ({columns}); nothing was "
+                    "written: confirm the change (tick it on the Data page, --update-existing on the command line) "
+                    "or add only the new rows (--only-new)"))
+        return report.changing > 0
+    if existing == "update" and expect_changes is not None and report.changing != expect_changes:
+        report.problems.append(Problem(
+            report.files[0].file if report.files else "", None, "",
+            f"the store changed since the check: {report.changing} stored row(s) would change now, not the "
+            f"{expect_changes} confirmed; nothing was written: check again"))
+        return True
+    return False
 
 
 def _register_type_aliases(con: DuckDBPyConnection) -> None:
@@ -271,7 +291,8 @@ def _register_type_aliases(con: DuckDBPyConnection) -> None:
 def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
     files = [
         {"file": f.file, "table": f.table, "sha256": f.sha256, "format": f.format, "rows_read": f.rows_read,
-         "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged, "rejected": f.rejected}
+         "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged, "kept": f.kept,
+         "rejected": f.rejected}
         for f in report.files
     ]
     con.execute(
@@ -280,11 +301,12 @@ def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
          "files": json.dumps(files), "inserted": sum(f.inserted for f in report.files),
          "updated": sum(f.updated for f in report.files)},
     )
+    con.execute("insert into import_batches (batch_id, existing) values (?, ?)", [report.batch_id, report.existing])
 
 
 def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int) -> None:
     for table in tables:
-        for prefix in ("stage", "problems", "typed", "write"):
+        for prefix in ("stage", "problems", "typed", "write", "before"):
             con.execute(f"drop table if exists {prefix}_{table}")
     for slot in range(slots):
         for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions"):
