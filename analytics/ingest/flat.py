@@ -29,6 +29,7 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
     values = {name: f"nullif(trim({columns.value(name)}), '')" for name in FLAT_FIELDS if name in fields}
     con.execute(f"create or replace temp table {flat}_text as select r._line, "
                 f"{', '.join(f'{v} as {n}' for n, v in values.items())} {columns.from_clause()}")
+    _set_missed_rows_aside(con, flat, fields, raw, columns, applied)
     derived: dict[str, str] = {}
     if "therapist_id" not in fields and "therapist_name" in fields:
         derived["therapist_id"] = "'T-' || left(sha256(lower(therapist_name)), 12)"
@@ -80,6 +81,23 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
             continue
         _stage_entities(con, flat, table, mapping, columns, applied, raw, available, row_level=table == row_level)
     con.execute(f"drop table if exists {flat}")
+
+
+def _set_missed_rows_aside(con: DuckDBPyConnection, flat: str, fields: set[str], raw: RawTable, columns: SourceColumns,
+                           applied: Applied) -> None:
+    """A row saying an assignment was missed (completion skipped, no time submitted) records no submission: its
+    submission fields are cleared, so the row gives the assignment only, which stays due and uncredited; counted."""
+    if "completion" not in fields or "submitted_at" not in fields:
+        return
+    missed = "submitted_at is null and lower(completion) = 'skipped'"
+    count, first = con.execute(f"select count(*), min(_line) from {flat}_text where {missed}").fetchone()
+    if not count:
+        return
+    cleared = ", ".join(f"{f} = null" for f in sorted(OWN_FIELDS["submissions"] | {"submission_id"}) if f in fields)
+    con.execute(f"update {flat}_text set {cleared} where {missed}")
+    applied.problems.append(Problem(raw.file, first, columns.labels["completion"],
+                                    f"{count} missed row(s) (skipped, no time submitted) are not submissions: "
+                                    "the assignment stays due and uncredited", "note"))
 
 
 def _stage_entities(
