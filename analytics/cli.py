@@ -48,6 +48,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def _match(text: str) -> tuple[str, str, str]:
+    """--match [therapist:|client:]NAME=ID as (kind or "", name, id)."""
+    name, sep, chosen = text.rpartition("=")
+    kind, colon, rest = name.partition(":")
+    if colon and kind in ("therapist", "client"):
+        name = rest
+    else:
+        kind = ""
+    if not sep or not name.strip() or not chosen.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=ID")
+    return kind, name.strip(), chosen.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analytics", description="Homework adherence store and reports.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,8 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
     p.add_argument("--mood-item", default=None, metavar="NAME",
                    help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
-    p.add_argument("--therapist", default=None, metavar="ID",
-                   help="mindlogger: the therapist of respondents who are not clients in the store yet")
+    therapist = p.add_mutually_exclusive_group()
+    therapist.add_argument("--therapist", default=None, metavar="ID",
+                           help="mindlogger: the therapist of respondents who are not clients in the store yet")
+    therapist.add_argument("--new-therapist-name", default=None, metavar="NAME",
+                           help="mindlogger: respondents new to the store get this therapist, matched to a stored "
+                           "one by name or else added (an empty store needs no therapists.csv)")
+    p.add_argument("--match", action="append", default=[], metavar="NAME=ID", type=_match,
+                   help="answer a question the import asked: the therapist or client written NAME is the stored ID "
+                   "(ID new: someone new); 'therapist:NAME=ID' or 'client:NAME=ID' for one kind only. Repeatable")
     p.add_argument("--dry-run", action="store_true",
                    help="check and report exactly what the import would do (the same counts), write nothing")
     existing = p.add_mutually_exclusive_group()
@@ -192,8 +212,15 @@ def import_mapping(args: argparse.Namespace) -> Mapping:
             raise MappingError(f"cannot read the mapping ({exc.__class__.__name__})") from exc
     else:
         chosen = PRESET_MAPPINGS[args.format]
-    options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist}
+    options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist,
+               "new_therapist_name": args.new_therapist_name}
     chosen = replace(chosen, **{k: v for k, v in options.items() if v is not None})
+    if args.match:
+        answers = {kind: dict(chosen.answers(kind)) for kind in ("therapist", "client")}
+        for kind, name, person in args.match:
+            for each in (kind,) if kind else ("therapist", "client"):
+                answers[each][name] = person
+        chosen = replace(chosen, matches=tuple((k, tuple(v.items())) for k, v in answers.items() if v))
     return replace(chosen, decimal_comma=True) if args.decimal_comma else chosen
 
 

@@ -55,6 +55,7 @@ class Applied:
     tables: list[StagedTable] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     ok: bool = True
+    matches: list = field(default_factory=list)  # report.Match: the people the file names, and whom they are
 
 
 def tables_of(mapping: Mapping) -> tuple[str, ...]:

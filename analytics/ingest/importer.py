@@ -104,6 +104,7 @@ def _stage_source(
             return [unreadable]
     applied = apply_mapping(con, resolved, raw, slot=slot, strict=strict)
     report.problems.extend(applied.problems)
+    report.matches.extend(applied.matches)
     if not applied.ok or not applied.tables:
         return [unreadable]
     staged = []
@@ -309,10 +310,10 @@ def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int
         for prefix in ("stage", "problems", "typed", "write", "before"):
             con.execute(f"drop table if exists {prefix}_{table}")
     for slot in range(slots):
-        for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions"):
+        for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions", f"flat_{slot}_text"):
             con.execute(f"drop table if exists {name}")
-    con.execute("drop table if exists type_aliases")
-    con.execute("drop table if exists value_maps")
+    for name in ("type_aliases", "value_maps", "match_answers", "therapist_people", "client_people"):
+        con.execute(f"drop table if exists {name}")
 
 
 def import_log(con: DuckDBPyConnection) -> pd.DataFrame:

@@ -334,6 +334,8 @@ def resolve(con: DuckDBPyConnection, given: Mapping, raw: RawTable) -> Mapping:
         decimal_comma=given.decimal_comma or proposal.decimal_comma,
         mood_item=given.mood_item or proposal.mood_item,
         mood_before_item=given.mood_before_item or proposal.mood_before_item,
-        therapist_id=given.therapist_id or proposal.therapist_id,
+        therapist_id=given.therapist_id or (None if given.new_therapist_name else proposal.therapist_id),
         sheet=given.sheet,
+        new_therapist_name=given.new_therapist_name,
+        matches=given.matches,
     )
