@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,23 +29,29 @@ from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
 
-__all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
-           "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
+__all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Preview", "Problem", "Progress",
+           "display_name", "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
 
 
-DEFAULT_UPLOAD_MB = 50
+DEFAULT_UPLOAD_MB = 50  # the Data page's limit for one file; .streamlit/config.toml's server.maxUploadSize agrees
+
+
+UPLOAD_SECONDS = 20.0  # the time reading one uploaded file may take on the Data page (none on the command line)
 
 
 CHUNK_ROWS = 50_000  # rows staged per round trip: bounds the memory an import holds in Python
 
 
-def upload_limit_bytes(con: DuckDBPyConnection) -> int:
-    """The size limit of one uploaded file: the practice setting `import.max_upload_mb` (50 MB by default)."""
+def upload_limit_bytes(con: DuckDBPyConnection, server_mb: int | None = None) -> int:
+    """The size limit of one uploaded file: the practice setting `import.max_upload_mb` (50 MB by default), and
+    never more than the web server takes (server_mb, its server.maxUploadSize)."""
     row = con.execute("select value from settings where key = 'import.max_upload_mb'").fetchone()
     try:
         megabytes = float(row[0]) if row else DEFAULT_UPLOAD_MB
     except ValueError:
         megabytes = DEFAULT_UPLOAD_MB
+    if server_mb is not None:
+        megabytes = min(megabytes, server_mb)
     return int(max(megabytes, 0.001) * (1 << 20))
 
 
@@ -66,6 +72,8 @@ def _stage_source(
     max_bytes: int | None,
     max_records: int | None = None,
     taken: dict[str, str],
+    seconds: float | None = None,
+    on_rows: Callable[[int, int | None], None] | None = None,
 ) -> list[StagedFile]:
     """Read one file and stage the canonical tables it gives; file-level problems go to the report.
 
@@ -75,7 +83,8 @@ def _stage_source(
     """
     strict = given is None
     options = ReadOptions(strict=strict, max_bytes=max_bytes, max_records=max_records,
-                          sheet=given.sheet if given else None, header_score=None if strict else header_score)
+                          sheet=given.sheet if given else None, header_score=None if strict else header_score,
+                          seconds=seconds, on_rows=on_rows)
     raw = read_source(con, name, source, slot=slot, options=options)
     report.problems.extend(raw.problems[:MAX_LISTED_PROBLEMS])
     report.unlisted_problems += raw.rejected - raw.rejected_listed
@@ -129,6 +138,8 @@ def import_batch(
     dry_run: bool = False,
     existing: str = "refuse",
     expect_changes: int | None = None,
+    seconds: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> ImportReport:
     """Validate and import a batch of files as one transaction.
 
@@ -136,7 +147,9 @@ def import_batch(
     subset of the five), read strictly (UTF-8, commas, the column names as documented). A Mapping
     (for every file) or a list of them (one per file, None for the canonical preset): files as they
     come, mapped (see analytics/ingest/mapping.py); the preset mapping.CANONICAL recognises each file's
-    table by its name or headers, synonyms included. max_bytes refuses larger files.
+    table by its name or headers, synonyms included. max_bytes refuses larger files; seconds limits the
+    time reading one file may take (the Data page's uploads: UPLOAD_SECONDS). progress, when given, is
+    called with a Progress as the work goes (reading with row counts, checking, writing).
 
     By default a batch with any rejected row is refused whole and the store is left exactly as it
     was; with skip_invalid the valid rows are written and the rejected ones listed. Importing the
@@ -153,8 +166,22 @@ def import_batch(
         raise ValueError(f"existing must be one of {', '.join(EXISTING_MODES)}")
     report, _ = _run_batch(con, files, scope=scope, imported_by=imported_by, skip_invalid=skip_invalid,
                            mapping=mapping, max_bytes=max_bytes, dry_run=dry_run, existing=existing,
-                           expect_changes=expect_changes)
+                           expect_changes=expect_changes, seconds=seconds, progress=progress)
     return report
+
+
+@dataclass
+class Preview:
+    """The first rows of each table as they would be imported, and why a table is empty or missing.
+
+    tables: table -> frame (the source `line` and the table's columns the files fill). empty: table or file
+    name -> the reason it shows no rows (e.g. "no column was mapped to submitted_at"). report: what reading
+    the first rows said, with the people matched.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    empty: dict[str, str]
+    report: ImportReport
 
 
 def preview(
@@ -164,16 +191,35 @@ def preview(
     rows: int = 20,
     *,
     max_bytes: int | None = None,
-) -> dict[str, pd.DataFrame]:
+    seconds: float | None = None,
+) -> Preview:
     """The first rows of each table as they would be imported (typed, after every check), without writing.
 
-    Keys are "<table>" (or "<table> from <file>" when two files give one table); each frame has the
-    source line (`line`) and the table's columns the files fill. Reads only the first rows of each
-    file: run import_batch(dry_run=True) to validate the whole batch.
+    Reads only the first rows of each file: run import_batch(dry_run=True) to check the whole batch.
     """
-    _, frames = _run_batch(con, files, scope=Scope.practice(), imported_by=None, skip_invalid=True,
-                           mapping=mapping, max_bytes=max_bytes, dry_run=True, preview_rows=rows)
-    return frames
+    report, frames = _run_batch(con, files, scope=Scope.practice(), imported_by=None, skip_invalid=True,
+                                mapping=mapping, max_bytes=max_bytes, dry_run=True, preview_rows=rows,
+                                seconds=seconds)
+    return Preview(frames, _empty_reasons(report, frames), report)
+
+
+def _empty_reasons(report: ImportReport, frames: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Why each table of the preview is empty, and why each file gave no table, in a sentence."""
+    reasons: dict[str, str] = {}
+    for f in report.files:
+        errors = [p for p in report.errors if p.file == f.file]
+        first = errors[0] if errors else None
+        where = "" if first is None else (f"line {first.line}, " if first.line else "") + \
+            (f"{first.column}: " if first.column else "")
+        if f.table is None:
+            reasons[f.file] = first.reason if first else "nothing could be read from it"
+        elif f.table in frames and frames[f.table].empty:
+            if f.rows_read == 0:
+                reasons[f.table] = f"{f.file} has no data rows"
+            else:
+                reasons[f.table] = (f"all {f.rows_read} row(s) read from {f.file} have problems (the first: "
+                                    f"{where}{first.reason if first else 'see the problems listed'})")
+    return reasons
 
 
 def _run_batch(
@@ -189,6 +235,8 @@ def _run_batch(
     preview_rows: int | None = None,
     existing: str = "refuse",
     expect_changes: int | None = None,
+    seconds: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> tuple[ImportReport, dict[str, pd.DataFrame]]:
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
@@ -198,6 +246,7 @@ def _run_batch(
         report.problems.append(Problem("", None, "", "no files were given"))
         return report, frames
     preset_for_none = mapping is not None and not isinstance(mapping, Mapping)
+    told = _Teller(progress, len(files))
     try:
         with transaction(con):
             _register_type_aliases(con)
@@ -208,9 +257,12 @@ def _run_batch(
                 given = _mapping_for(mapping, slot)
                 if given is None and preset_for_none:
                     given = CANONICAL
+                told.reading(slot, display_name(name), 0, None)
                 staged_files = _stage_source(
                     con, name, source, given, report, slot=slot, max_bytes=max_bytes, taken=taken,
-                    max_records=None if preview_rows is None else max(preview_rows * 50, 1000))
+                    max_records=None if preview_rows is None else max(preview_rows * 50, 1000), seconds=seconds,
+                    on_rows=None if progress is None else
+                    (lambda rows, total, slot=slot, name=name: told.reading(slot, display_name(name), rows, total)))
                 for staged in staged_files:
                     report.files.append(staged.report)
                     if staged.spec is None:
@@ -220,6 +272,7 @@ def _run_batch(
             batch_tables = set(staged_by_table)
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
+                    told.step("checking", staged_by_table[table])
                     validate(con, staged_by_table[table], report)
                     check_references(con, staged_by_table[table], report, batch_tables)
                     warn_unknown_types(con, staged_by_table[table], report)
@@ -240,6 +293,7 @@ def _run_batch(
             report.batch_id = uuid.uuid4().hex
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
+                    told.step("writing", staged_by_table[table])
                     write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
             _log_batch(con, report, imported_by or getpass.getuser())
             _drop_temp_tables(con, batch_tables, len(files))
@@ -254,6 +308,38 @@ def _run_batch(
                                        "someone else changed the same rows at the same moment, so nothing was "
                                        "written; check the files again and import"))
     return report, frames
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a batch has got: step (reading, checking or writing), the file and table, rows read so far (or
+    the table's rows), and the share of the batch's work done (0 to 1)."""
+
+    step: str
+    file: str
+    table: str | None
+    rows: int
+    done: float
+
+
+class _Teller:
+    """Turns the batch's steps into Progress calls: reading is the first 60% of the work, checking the next 30%,
+    writing the rest."""
+
+    def __init__(self, progress: Callable[[Progress], None] | None, files: int):
+        self.progress, self.files = progress, max(files, 1)
+
+    def reading(self, slot: int, file: str, rows: int, total: int | None) -> None:
+        if self.progress:
+            within = min(rows / total, 1.0) if total else 0.0
+            self.progress(Progress("reading", file, None, rows, 0.6 * (slot + within) / self.files))
+
+    def step(self, step: str, staged: StagedFile) -> None:
+        if self.progress and staged.spec is not None:
+            order = IMPORT_ORDER.index(staged.spec.name) / len(IMPORT_ORDER)
+            start, share = (0.6, 0.3) if step == "checking" else (0.9, 0.1)
+            rows = staged.report.rows_read
+            self.progress(Progress(step, staged.report.file, staged.spec.name, rows, start + share * order))
 
 
 def _roll_back_quietly(con: DuckDBPyConnection) -> None:
@@ -352,9 +438,11 @@ def inspect_file(
     max_bytes: int | None = None,
     target: str | None = None,
     sheet: str | None = None,
+    seconds: float | None = None,
 ) -> FileDraft:
     """Read the start of one file (nothing is written) and propose a mapping for it; target forces one."""
-    options = ReadOptions(max_bytes=max_bytes, max_records=SAMPLE_ROWS, sheet=sheet, header_score=header_score)
+    options = ReadOptions(max_bytes=max_bytes, max_records=SAMPLE_ROWS, sheet=sheet, header_score=header_score,
+                          seconds=seconds)
     try:
         with transaction(con):
             raw = read_source(con, name, source, slot=0, options=options)

@@ -20,9 +20,10 @@ import csv
 import hashlib
 import io
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from analytics.ingest.raw import (
     BLOCK,
     DELIMITERS,
     HEADER_SEARCH_RECORDS,
+    MAX_CELL_CHARS,
     FileRefused,
     Problem,
     RawTable,
@@ -308,6 +310,8 @@ def read_source(
     """
     size = source_size(source)
     raw = RawTable(file=display_name(name), name=name, sha256="", size=size)
+    if options.seconds is not None:
+        options = replace(options, started=time.monotonic())
     if printable(name, 400) != display_name(name) and name.strip():
         raw.problems.append(Problem(raw.file, None, "", "the file name held a folder path or unusual characters; "
                                     f"it is shown as {raw.file}", "note"))
@@ -368,6 +372,8 @@ def _read_csv(
     if padded:
         raw.problems.append(Problem(raw.file, None, "", "fields are padded with spaces (an aligned export): read "
                                     "with the spaces around them removed", "note"))
+    if options.on_rows is not None:
+        options = replace(options, expected=scan.logical_lines)
     with open_bytes(source) as stream:
         lines = _text_lines(stream, scan.codec, scan.line_break)
         reader = csv.reader(_unpadded(lines, raw.delimiter) if padded else lines, delimiter=raw.delimiter, strict=True)
@@ -375,6 +381,9 @@ def _read_csv(
         try:
             complete = stage_records(con, raw, records, slot=slot, options=options)
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise FileRefused(f"a field is longer than {MAX_CELL_CHARS:,} characters, the limit for one cell",
+                                  reader.line_num) from exc
             raise FileRefused(f"the CSV is malformed ({printable(str(exc), 80)})", reader.line_num) from exc
     if complete and records.count != scan.logical_lines:
         line = _first_stray_quote_line(scan.open_quote_lines, records.spans)

@@ -134,7 +134,8 @@ def _cases() -> list[Case]:
         Case("stray_quote.csv", lines(clients, 'C9,T1,Kim 5" tall', "C10,T1,Lee").encode(), "refused",
              "independent count", 2),
         Case("field_too_long.csv", lines(SUBMISSION_HEADER, "S9,A1,2026-03-03T10:00:00,completed,"
-                                         + '"' + "x" * 140_000 + '"').encode(), "refused", "field larger than field limit"),
+                                         + '"' + "x" * 140_000 + '"').encode(), "refused",
+             "longer than 131,072 characters, the limit for one cell", 2),
         Case("unknown_columns.csv", lines("client_id,shoe_size,therapist_id", "C9,44,T1").encode(), "imported",
              "not mapped to any field", 1, inserted={"clients": 1}),
         Case("duplicated_column.csv", lines("client_id,therapist_id,label,label", "C9,T1,Kim,Kimmy").encode(),
