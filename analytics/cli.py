@@ -7,6 +7,7 @@ import getpass
 import json
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "and list them)")
     existing.add_argument("--only-new", action="store_true",
                           help="add only rows that are not stored yet; leave stored rows as they are")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (printed for work over a few seconds)")
     p.add_argument("--show-free-text", action="store_true",
                    help="quote clinical free text (notes, goals, concerns) in the list of changes (default: hidden)")
 
@@ -186,7 +188,8 @@ def run_import(args: argparse.Namespace) -> int:
     existing = "update" if args.update_existing else "skip" if args.only_new else "refuse"
     report = import_batch(con, [(f.name, f) for f in args.files], scope=Scope.practice(),
                           imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
-                          mapping=chosen, dry_run=args.dry_run, existing=existing)
+                          mapping=chosen, dry_run=args.dry_run, existing=existing,
+                          progress=None if args.quiet else StderrProgress())
     print(report.to_text(show_free_text=args.show_free_text))
     if args.dry_run and not report.errors:
         print("Valid: nothing was written (--dry-run).")
@@ -194,6 +197,28 @@ def run_import(args: argparse.Namespace) -> int:
     if report.accepted:
         print(f"Undo with: python -m analytics undo --db {args.db or default_db_path()} --batch {report.batch_id}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
+
+
+class StderrProgress:
+    """Progress lines on stderr for long work: nothing in the first `after` seconds, then at most one line a `every`
+    seconds (and each new step), e.g. "reading submissions.csv: 250,000 rows (30%)"."""
+
+    def __init__(self, *, after: float = 2.0, every: float = 1.0, clock=time.monotonic, stream=None):
+        self.after, self.every, self.clock = after, every, clock
+        self.stream = stream or sys.stderr
+        self.started = clock()
+        self.last_line, self.last_step = None, None
+
+    def __call__(self, progress) -> None:
+        now = self.clock()
+        if now - self.started < self.after:
+            return
+        step = (progress.step, progress.file, progress.table)
+        if step == self.last_step and self.last_line is not None and now - self.last_line < self.every:
+            return
+        self.last_line, self.last_step = now, step
+        what = f"{progress.table} from {progress.file}" if progress.table else progress.file
+        print(f"{progress.step} {what}: {progress.rows:,} rows ({progress.done:.0%})", file=self.stream, flush=True)
 
 
 def run_undo(args: argparse.Namespace) -> int:

@@ -560,3 +560,47 @@ def test_plan_without_an_action_is_a_usage_error(practice, capsys):
     code, _, err = cli(capsys, "plan", "--db", practice, "--client", "C1")
     assert code == 2
     assert "add --suggest" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# progress on long work
+# ---------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_wait_a_few_seconds_then_come_at_most_once_a_second():
+    from analytics.cli import StderrProgress
+    from analytics.ingest.importer import Progress
+
+    now = [100.0]
+    out = io.StringIO()
+    told = StderrProgress(after=2.0, every=1.0, clock=lambda: now[0], stream=out)
+    for at, rows in ((100.5, 0), (102.1, 50_000), (102.5, 100_000), (103.2, 150_000)):
+        now[0] = at
+        told(Progress("reading", "submissions.csv", None, rows, rows / 300_000 * 0.6))
+    now[0] = 103.3
+    told(Progress("checking", "submissions.csv", "submissions", 150_000, 0.66))  # a new step: said at once
+    assert out.getvalue().splitlines() == [
+        "reading submissions.csv: 50,000 rows (10%)",
+        "reading submissions.csv: 150,000 rows (30%)",
+        "checking submissions from submissions.csv: 150,000 rows (66%)",
+    ]
+
+
+def test_a_long_import_prints_progress_to_stderr_unless_quiet(tmp_path, capsys, monkeypatch):
+    import analytics.cli as cli_module
+
+    rows = "".join(f"C{n},T1,Client {n}\n" for n in range(60_000))
+    (path,) = write_files(tmp_path / "big", clients="client_id,therapist_id,label\n" + rows)
+    therapists = write_files(tmp_path / "t", therapists=THERAPISTS)[0]
+    original = cli_module.StderrProgress.__init__
+
+    def at_once(self, **kwargs):
+        original(self, after=0.0, every=0.0)  # as if the work took long: every step is said
+
+    monkeypatch.setattr(cli_module.StderrProgress, "__init__", at_once)
+    code, out, err = cli(capsys, "import", "--db", tmp_path / "s.duckdb", therapists, path)
+    assert code == 0, out
+    assert "reading clients.csv: 50,000 rows" in err and "writing clients from clients.csv: 60,000 rows" in err
+    assert "reading" not in out  # the report stays clean on stdout
+    code, out, err = cli(capsys, "import", "--db", tmp_path / "s2.duckdb", "--quiet", therapists, path)
+    assert code == 0 and err == ""
