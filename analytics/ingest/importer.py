@@ -21,7 +21,7 @@ from analytics.ingest.columns import tables_of
 from analytics.ingest.mapping import CANONICAL, Mapping
 from analytics.ingest.raw import Problem, ReadOptions, display_name, printable
 from analytics.ingest.recognition import header_score, mindlogger_items, propose, recognise, resolve, strict_mapping
-from analytics.ingest.report import MAX_LISTED_PROBLEMS, FileReport, ImportRefused, ImportReport
+from analytics.ingest.report import DECISION, MAX_LISTED_PROBLEMS, FileReport, ImportRefused, ImportReport
 from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
@@ -356,13 +356,13 @@ def _changes_need_a_decision(report: ImportReport, existing: str, expect_changes
             if f.updated:
                 columns = ", ".join(f"{c} {n}" for c, n in f.changed_columns.items())
                 report.problems.append(Problem(
-                    f.file, None, "", f"{f.updated} {f.table} already stored would change ({columns}); nothing was "
+                    f.file, None, DECISION, f"{f.updated} {f.table} already stored would change ({columns}); nothing was "
                     "written: confirm the change (tick it on the Data page, --update-existing on the command line) "
                     "or add only the new rows (--only-new)"))
         return report.changing > 0
     if existing == "update" and expect_changes is not None and report.changing != expect_changes:
         report.problems.append(Problem(
-            report.files[0].file if report.files else "", None, "",
+            report.files[0].file if report.files else "", None, DECISION,
             f"the store changed since the check: {report.changing} stored row(s) would change now, not the "
             f"{expect_changes} confirmed; nothing was written: check again"))
         return True

@@ -158,8 +158,9 @@ def recognise(raw: RawTable) -> str | None:
         return "mindlogger"
     flat = {field for k in keys if (field := _synonyms("flat").get(k))}
     has = {table: bool(flat & own) for table, own in OWN_FIELDS.items()}
-    if (has["assignments"] and (has["submissions"] or "therapist_id" in flat or has["clients"])) or (
-            has["submissions"] and "client_id" in flat and ("therapist_id" in flat or has["clients"])):
+    therapist = "therapist_id" in flat or has["therapists"]
+    if (has["assignments"] and (has["submissions"] or therapist or has["clients"])) or (
+            has["submissions"] and "client_id" in flat and (therapist or has["clients"])):
         return "flat"
     fits = []
     for table, spec in TABLES.items():

@@ -10,11 +10,23 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from analytics.ingest.raw import Problem, printable
+from analytics.store.scope import Scope
 
 MAX_LISTED_PROBLEMS = 1_000  # per file; the counts stay exact beyond it
 
 
 HIDDEN = "(free text: hidden)"  # what a change of clinical free text shows to someone not allowed to read it
+
+
+DECISION = "rows already stored"  # the column of the problems that ask for a decision about stored rows
+
+
+def shows_free_text(scope: Scope) -> bool:
+    """Whether this viewer may read clinical free text (notes, goals, concerns) in an import's list of changes.
+
+    The one place that decides it: until there are roles, whoever has the practice's view.
+    """
+    return scope.is_practice
 
 
 @dataclass
@@ -82,6 +94,12 @@ class ImportReport:
     def differing(self) -> int:
         """Stored rows whose values differ from the files', changed or left as stored."""
         return sum(f.updated + f.kept for f in self.files)
+
+    @property
+    def undecided(self) -> bool:
+        """True when the only reason the batch was not written is stored rows that need a decision."""
+        errors = self.errors
+        return bool(errors) and all(p.column == DECISION for p in errors)
 
     @property
     def questions(self) -> list[Match]:

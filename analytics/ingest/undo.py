@@ -171,6 +171,12 @@ def _restore(con: DuckDBPyConnection, batch_id: str) -> tuple[dict[str, int], di
     return removed, restored
 
 
+def store_stamp(con: DuckDBPyConnection) -> tuple:
+    """Changes whenever an import is written or undone: a key for anything computed against the store's rows."""
+    return con.execute("select count(*), max(log.imported_at), count(b.undone_at) from import_log log "
+                       "left join import_batches b using (batch_id)").fetchone()
+
+
 def batch_history(con: DuckDBPyConnection, *, limit: int = LOG_ROWS) -> pd.DataFrame:
     """The import log for people, newest first: batch_id, imported_at, imported_by, files (names), tables, rows
     (read), added, changed, undone_at, can_undo (recorded for undo and not undone yet)."""

@@ -1,0 +1,192 @@
+"""The Data page's safe import, run headless with AppTest: Validate says what will change; stored rows change
+only after the tick naming their count (or stay with "only new"); the import log is a readable table whose rows
+show their files' hashes and undo the batch; a name that fits two therapists is asked; the upload limit is one
+number; the preview of a file is computed once."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.ingest import importer
+from analytics.store.database import open_store
+from tests.conftest import fixture_files
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
+STORED = dict(fixture_files())["submissions.csv"].decode()
+
+
+def changed_submissions() -> bytes:
+    """The fixture's submissions with S2 and S3 changed (partial -> completed, completed -> skipped), S11 added."""
+    lines = STORED.splitlines()
+    header, rows = lines[0], lines[1:]
+    out = []
+    for row in rows:
+        cells = row.split(",")
+        if cells[0] == "S2":
+            cells[3] = "completed"
+        if cells[0] == "S3":
+            cells[3] = "skipped"
+        out.append(",".join(cells))
+    new = rows[0].split(",")
+    new[0] = "S11"
+    return "\n".join([header, *out, ",".join(new)]).encode() + b"\n"
+
+
+def no_exception(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def frame_with(at: AppTest, *columns: str):
+    return next((d.value for d in at.dataframe if set(columns) <= set(d.value.columns)), None)
+
+
+def texts(at: AppTest) -> list[str]:
+    return [t.value for t in at.text]
+
+
+@pytest.fixture
+def data_page(store_path: Path) -> AppTest:
+    at = no_exception(AppTest.from_file(str(DASHBOARD), default_timeout=60).run())
+    return no_exception(at.switch_page("pages/data.py").run())
+
+
+def completions(store_path: Path) -> dict[str, str]:
+    con = open_store(store_path)
+    try:
+        return dict(con.execute("select submission_id, completion from submissions").fetchall())
+    finally:
+        con.close()
+
+
+def test_changes_to_stored_rows_are_shown_and_written_only_after_the_tick_naming_them(data_page, store_path):
+    at = data_page
+    before = completions(store_path)
+    at.file_uploader[0].set_value([("submissions.csv", changed_submissions(), "text/csv")])
+    no_exception(at.run())
+    no_exception(at.button(key="validate_button").click().run())
+    assert [w.value for w in at.warning] == [
+        "Valid, but 2 rows already stored would change (listed below); nothing was written. Tick “Change …” below "
+        "to change them, or “Add only new rows”."]
+    files = frame_with(at, "rows_read", "kept")
+    assert files[["inserted", "updated", "unchanged", "rejected"]].values.tolist() == [[1, 2, 8, 0]]
+    samples = frame_with(at, "key", "before", "after")
+    assert samples[["key", "column", "before", "after"]].values.tolist() == [
+        ["S2", "completion", "partial", "completed"], ["S3", "completion", "completed", "skipped"]]
+
+    # Import without the tick: refused, nothing written.
+    no_exception(at.button(key="import_button").click().run())
+    assert completions(store_path) == before
+    assert at.warning[0].value.startswith("Not imported: 2 rows already stored would change")
+
+    tick = next(c for c in at.checkbox if c.label == "Change the 2 rows already stored, as listed below")
+    no_exception(tick.check().run())
+    no_exception(at.button(key="import_button").click().run())
+    assert [s.value for s in at.success] == ["Imported. Every page now includes these rows."]
+    after = completions(store_path)
+    assert (after["S2"], after["S3"], after["S11"]) == ("completed", "skipped", "completed")
+    assert len(after) == len(before) + 1
+
+
+def test_only_new_rows_leaves_the_stored_ones_as_they_are(data_page, store_path):
+    at = data_page
+    before = completions(store_path)
+    at.file_uploader[0].set_value([("submissions.csv", changed_submissions(), "text/csv")])
+    no_exception(at.run())
+    no_exception(at.checkbox(key="import_only_new").check().run())
+    no_exception(at.button(key="import_button").click().run())
+    assert [s.value for s in at.success] == ["Imported. Every page now includes these rows."]
+    files = frame_with(at, "rows_read", "kept")
+    assert files[["inserted", "updated", "unchanged", "kept"]].values.tolist() == [[1, 0, 8, 2]]
+    after = completions(store_path)
+    assert {k: after[k] for k in before} == before and "S11" in after
+
+
+def test_the_import_log_is_readable_and_a_batch_is_undone_from_it(data_page, store_path):
+    at = data_page
+    data = changed_submissions()
+    con = open_store(store_path)
+    before = con.execute("select * from submissions order by all").fetchall()
+    con.close()
+    at.file_uploader[0].set_value([("submissions.csv", data, "text/csv")])
+    no_exception(at.run())
+    no_exception(at.checkbox(key="import_only_new").check().run())
+    no_exception(at.button(key="import_button").click().run())
+
+    log = frame_with(at, "imported_by", "files", "rows")
+    assert log[["imported_by", "files", "tables", "rows", "added", "changed"]].values.tolist()[0] == [
+        "dashboard", "submissions.csv", "submissions", 11, 1, 0]
+    assert "sha256" not in log.columns and "batch_id" in log.columns  # the hash is one click away
+    at.session_state["import_log"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    no_exception(at.run())
+    batch_files = frame_with(at, "sha256", "format")
+    assert batch_files["sha256"].tolist() == [hashlib.sha256(data).hexdigest()]
+
+    no_exception(at.button(key="undo_button").click().run())
+    assert at.success[0].value.startswith("Undone: the store is as it was before batch ")
+    con = open_store(store_path)
+    assert con.execute("select * from submissions order by all").fetchall() == before
+    con.close()
+    at.session_state["import_log"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    no_exception(at.run())
+    assert at.button(key="undo_button").disabled  # undone once
+
+
+def test_a_therapist_name_that_fits_two_is_asked_and_the_answer_imports(data_page, store_path):
+    con = open_store(store_path)
+    con.execute("insert into therapists values ('T7', 'Ada Byron', null)")  # a second Ada Byron (T1 is one)
+    con.close()
+    at = data_page
+    export = b"Client ID,Therapist name,Homework,Assigned,Due date\nC9,Ada Byron,Walk,2026-03-01,2026-03-07\n"
+    at.file_uploader[0].set_value([("export.csv", export, "text/csv")])
+    no_exception(at.run())
+    people = frame_with(at, "written", "by", "matched")
+    assert people[["kind", "written", "by", "candidates"]].values.tolist()[0] == [
+        "therapist", "Ada Byron", "question", "T1, T7"]
+    question = next(s for s in at.selectbox if s.label.startswith("The therapist “Ada Byron” in export.csv fits 2"))
+    assert question.options == ["— say which —", "T1", "T7", "someone new (a new therapist)"]
+    no_exception(question.set_value("T7").run())
+    no_exception(at.button(key="import_button").click().run())
+    assert [s.value for s in at.success] == ["Imported. Every page now includes these rows."]
+    con = open_store(store_path)
+    assert con.execute("select therapist_id from clients where client_id = 'C9'").fetchone() == ("T7",)
+    assert con.execute("select count(*) from therapists").fetchone() == (3,)
+    con.close()
+
+
+def test_the_upload_limit_is_one_number_on_the_uploader_and_in_its_help(data_page):
+    uploader = data_page.file_uploader[0]
+    assert uploader.proto.max_upload_size_mb == importer.DEFAULT_UPLOAD_MB
+    assert uploader.help.startswith(f"Up to {importer.DEFAULT_UPLOAD_MB} MB a file")
+    assert "import-guide" not in uploader.help
+
+
+def test_the_preview_is_computed_once_for_the_same_files_and_mapping(data_page, monkeypatch):
+    at = data_page
+    at.file_uploader[0].set_value([("submissions.csv", changed_submissions(), "text/csv")])
+    no_exception(at.run())
+    calls = []
+    original = importer.preview
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "preview", counted)
+    no_exception(at.checkbox(key="import_skip_invalid").check().run())  # a rerun that changes neither
+    no_exception(at.checkbox(key="import_skip_invalid").uncheck().run())
+    assert calls == []
+    no_exception(at.selectbox(key="map_0_0_target_").set_value("flat").run())  # another mapping: computed again
+    assert calls == [1]
+
+
+def test_the_page_says_in_one_line_each_how_importing_is_safe(data_page):
+    lines = [m.value for m in data_page.markdown]
+    for said in ("- Validate shows what the import will change", "- Rows already stored are changed only when you "
+                 "tick", "- Every import can be undone from the import log", "- Therapists and clients named in an "
+                 "export are matched"):
+        assert any(line.startswith(said) for line in lines), said
