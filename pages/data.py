@@ -22,6 +22,7 @@ PREVIEW_KEY = "import_preview"  # (key, importer.Preview): the preview of the fi
 ANSWERS_KEY = "import_answers"  # (upload prefix) -> {kind: {name as written: chosen id}}
 SAVED_KEY = "import_mapping_saved"  # the name the last mapping was saved under (said once beside the form)
 UNDONE_KEY = "import_undone"  # the last undo's result, said once above the log
+STEPS_KEY = "import_steps"  # (label, lines): the steps the last check or import went through, with row counts
 IGNORE = ""  # the "ignore this column" / "keep the word as written" choice
 NEW_THERAPIST = "\x00new"  # the "a new therapist" choice of the MindLogger therapist box
 PREVIEW_ROWS = 20
@@ -287,7 +288,8 @@ def show_preview(files, mappings: list, limit: int, uploads, prefixes: list[str]
 
 
 def run_batch(label: str, files, mappings: list, limit: int, **options) -> importer.ImportReport:
-    """import_batch with its steps and progress shown while it works."""
+    """import_batch with its steps and progress shown while it works; the steps are kept to show afterwards."""
+    steps: dict[tuple, str] = {}
     with st.status(label, expanded=True) as status:
         bar = st.progress(0.0)
         line = st.empty()
@@ -295,17 +297,24 @@ def run_batch(label: str, files, mappings: list, limit: int, **options) -> impor
         def told(progress: importer.Progress) -> None:
             bar.progress(min(max(progress.done, 0.0), 1.0))
             what = f"{progress.table} from {progress.file}" if progress.table else progress.file
-            line.text(f"{progress.step.capitalize()} {what}: {progress.rows:,} rows")
+            steps[(progress.step, progress.file, progress.table)] = f"{progress.step.capitalize()} {what}: " \
+                                                                     f"{progress.rows:,} rows"
+            line.text(steps[(progress.step, progress.file, progress.table)])
 
         report = importer.import_batch(db(), files, scope=scope, mapping=mappings, max_bytes=limit,
                                        seconds=importer.UPLOAD_SECONDS, progress=told, **options)
         bar.progress(1.0)
-        status.update(label=f"{label} done" if not report.errors or report.undecided else f"{label} done: problems",
-                      state="complete" if not report.errors or report.undecided else "error", expanded=False)
+        status.update(label=f"{label}: done", state="complete", expanded=False)
+    st.session_state[STEPS_KEY] = (f"{label}: done", list(steps.values()))
     return report
 
 
 def show_report(report: importer.ImportReport, kind: str) -> None:
+    held = st.session_state.get(STEPS_KEY)
+    if held is not None:
+        with st.status(held[0], state="complete", expanded=False):
+            for step in held[1]:
+                st.text(step)
     if kind == "validate":
         if report.undecided:
             st.warning(f"Valid, but {report.changing:,} rows already stored would change (listed below); nothing was "
@@ -371,7 +380,7 @@ def show_log() -> None:
                  help="Puts the store back as it was before this batch: rows it added are removed, rows it changed "
                  "get their old values. Refused, with the reason, if later imports or edits built on it."):
         st.session_state[UNDONE_KEY] = undo.undo_batch(db(), batch["batch_id"], scope=scope, undone_by="dashboard")
-        for held_key in (PREVIEW_KEY, LAST_REPORT_KEY):  # both were about the store before the undo
+        for held_key in (PREVIEW_KEY, LAST_REPORT_KEY, STEPS_KEY):  # all about the store before the undo
             st.session_state.pop(held_key, None)
         st.rerun()  # so the sidebar and every figure read the store as it now is
 

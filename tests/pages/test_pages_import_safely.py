@@ -190,3 +190,62 @@ def test_the_page_says_in_one_line_each_how_importing_is_safe(data_page):
                  "tick", "- Every import can be undone from the import log", "- Therapists and clients named in an "
                  "export are matched"):
         assert any(line.startswith(said) for line in lines), said
+
+
+def test_the_steps_of_a_check_are_shown_with_row_counts_and_cells_left_empty_show_empty(data_page):
+    at = data_page
+    at.file_uploader[0].set_value([("submissions.csv", changed_submissions(), "text/csv")])
+    no_exception(at.run())
+    no_exception(at.button(key="validate_button").click().run())
+    (status,) = [s for s in at.status if s.label == "Checking: done"]
+    assert [t.value for t in status.text] == ["Reading submissions.csv: 11 rows",
+                                              "Checking submissions from submissions.csv: 11 rows"]
+    # The tables that can hold empty cells (the preview, the sample of changes, the problems, the log) show them
+    # empty, never "None": their placeholder is set, to "".
+    holding_empty_cells = [d for d in at.dataframe if {"line", "batch_id", "written"} & set(d.value.columns)]
+    assert {tuple(d.value.columns[:2]) for d in holding_empty_cells} >= {
+        ("line", "submission_id"), ("table", "line"), ("severity", "file"), ("batch_id", "imported_at")}
+    assert all(d.proto.HasField("placeholder") and d.proto.placeholder == "" for d in holding_empty_cells)
+
+
+def test_the_same_numbers_on_the_page_and_in_the_command_lines_dry_run(data_page, store_path, tmp_path, capsys):
+    from analytics.cli import main
+
+    at = data_page
+    data = changed_submissions()
+    at.file_uploader[0].set_value([("submissions.csv", data, "text/csv")])
+    no_exception(at.run())
+    no_exception(at.button(key="validate_button").click().run())
+    page = frame_with(at, "rows_read", "kept")[["rows_read", "inserted", "updated", "unchanged", "rejected"]]
+    (tmp_path / "submissions.csv").write_bytes(data)
+    assert main(["import", "--db", str(store_path), "--dry-run", "--quiet", str(tmp_path / "submissions.csv")]) == 1
+    out = capsys.readouterr().out
+    read, added, changed, unchanged, rejected = page.values.tolist()[0]
+    assert (f"submissions.csv -> submissions: {read} read, {added} to add, {changed} to change, {unchanged} "
+            f"unchanged, {rejected} rejected") in out
+
+
+def test_an_empty_store_takes_a_mindlogger_report_with_a_new_therapist_and_mood_items_chosen(empty_store_path):
+    from tests.ingest.test_real_exports import OLD_COLUMNS, OLD_ROWS, plain
+
+    at = no_exception(AppTest.from_file(str(DASHBOARD), default_timeout=60).run())
+    at = no_exception(at.switch_page("pages/data.py").run())
+    at.file_uploader[0].set_value([("report.csv", plain(OLD_COLUMNS, OLD_ROWS), "text/csv")])
+    no_exception(at.run())
+    key = "map_0_0_mindlogger__"
+    assert at.selectbox(key=key + "mood_item").options == ["— no mood —", "mood_after", "mood_before", "feelings"]
+    no_exception(at.selectbox(key=key + "mood_item").set_value("mood_after").run())
+    no_exception(at.selectbox(key=key + "mood_before_item").set_value("mood_before").run())
+    no_exception(at.selectbox(key=key + "therapist").set_value("\x00new").run())
+    no_exception(at.text_input(key=key + "new_therapist_name").input("Nia Obi").run())
+    people = frame_with(at, "written", "by", "matched")
+    assert ["therapist", "Nia Obi", "new"] in people[["kind", "written", "by"]].values.tolist()
+    no_exception(at.button(key="import_button").click().run())
+    assert [s.value for s in at.success] == ["Imported. Every page now includes these rows."]
+    con = open_store(empty_store_path)
+    try:
+        assert con.execute("select name from therapists").fetchall() == [("Nia Obi",)]
+        assert con.execute("select submission_id, mood_before, mood_after from submissions order by 1").fetchall() == [
+            ("sub-1", 4, 7), ("sub-2", 3, 8)]
+    finally:
+        con.close()
