@@ -203,9 +203,15 @@ def _text_lines(raw: io.BufferedIOBase, codec: str, line_break: str) -> Iterator
 
 
 def _looks_padded(sample: str, delimiter: str) -> bool:
-    """True when fields are padded with spaces around quotes (`"a"   ,  "b"`), as aligned exports write them."""
+    """True when quoted fields are padded with spaces (`"a"   ,  "b"`), as aligned exports write them: when
+    unpadding the start of the file (which knows what is inside quotes) would change it."""
     d, pad = re.escape(delimiter), _padding(delimiter)
-    return re.search(rf'"{pad}+(?:{d}|\r?\n)|(?:^|{d}){pad}+"', sample, re.MULTILINE) is not None
+    if not re.search(rf'"{pad}+(?:{d}|\r?\n)|(?:^|{d}){pad}+"', sample, re.MULTILINE):
+        return False  # (quick: no space next to a quote at all)
+    lines = sample.splitlines(keepends=True)
+    if len(sample) >= SNIFF_BYTES:
+        lines = lines[:-1]  # the last line may be cut off
+    return any(a != b for a, b in zip(lines, _unpadded(lines, delimiter), strict=True))
 
 
 def _padding(delimiter: str) -> str:

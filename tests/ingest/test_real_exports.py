@@ -194,3 +194,11 @@ def test_missed_rows_without_a_time_are_counted_and_are_not_submissions(con):
                        "from assignments a left join submissions s using (assignment_id) group by 1, 2 order by 1"
                        ).fetchall() == [("Letter", "narrative", 0, 0), ("Walk", "behavioural", 1, 1),
                                         ("Worksheet", "journaling", 1, 0)]
+
+
+def test_a_quoted_note_with_spaces_beside_quotes_inside_is_not_taken_for_padding(con):
+    data = b'client_id,therapist_id,label,goals\nC9,T1,Kim,"felt better, ""quoted"" words , and "" more"\n'
+    report = import_batch(con, [("clients.csv", data)], scope=PRACTICE, mapping=Mapping("canonical"))
+    assert report.accepted, report.to_text()
+    assert not any("padded" in p.reason for p in report.problems)
+    assert con.execute("select goals from clients").fetchone() == ('felt better, "quoted" words , and " more',)
