@@ -162,3 +162,31 @@ def test_identical_rows_are_neither_changes_nor_new(con):
                                                                              (0, 0, 3), (0, 0, 1)]
     assert report.changing == 0
 
+
+
+def test_a_write_that_meets_someone_elses_write_to_the_same_row_is_refused_without_a_traceback(tmp_path, monkeypatch):
+    from analytics.ingest import importer
+
+    con = open_store(tmp_path / "store.duckdb")
+    assert import_batch(con, STORED, scope=PRACTICE).accepted
+    other = con.cursor()  # another session of the same process, as the dashboard gives each user
+    original = importer.write_table
+
+    def meanwhile(*args, **kwargs):
+        if not getattr(meanwhile, "done", False):
+            meanwhile.done = True
+            other.execute("update submissions set completion = 'partial' where submission_id = 'S2'")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_table", meanwhile)
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    assert not report.accepted and report.batch_id is None
+    assert [p.reason for p in report.errors] == [
+        "someone else changed the same rows at the same moment, so nothing was written; check the files again and "
+        "import"]
+    # the other session's write stands; ours left nothing behind
+    assert con.execute("select completion from submissions where submission_id = 'S2'").fetchone() == ("partial",)
+    assert con.execute("select count(*) from submissions").fetchone() == (3,)
+    assert con.execute("select count(*) from import_log").fetchone() == (1,)
+    monkeypatch.setattr(importer, "write_table", original)
+    assert import_batch(con, [SECOND], scope=PRACTICE, existing="update").accepted  # and it can be done again
