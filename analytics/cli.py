@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "reads YYYY-MM-DD only. Never guessed")
     p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
     p.add_argument("--mood-item", default=None, metavar="NAME",
-                   help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
+                   help="mindlogger: the item whose response is the mood after (default: the first item named mood...)")
+    p.add_argument("--mood-before-item", default=None, metavar="NAME",
+                   help="mindlogger: the item whose response is the mood before")
     therapist = p.add_mutually_exclusive_group()
     therapist.add_argument("--therapist", default=None, metavar="ID",
                            help="mindlogger: the therapist of respondents who are not clients in the store yet")
@@ -238,7 +240,7 @@ def import_mapping(args: argparse.Namespace) -> Mapping:
     else:
         chosen = PRESET_MAPPINGS[args.format]
     options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist,
-               "new_therapist_name": args.new_therapist_name}
+               "new_therapist_name": args.new_therapist_name, "mood_before_item": args.mood_before_item}
     chosen = replace(chosen, **{k: v for k, v in options.items() if v is not None})
     if args.match:
         answers = {kind: dict(chosen.answers(kind)) for kind in ("therapist", "client")}

@@ -8,6 +8,7 @@ import streamlit as st
 from analytics.ingest import canonical, importer, mapping, people, saved_mappings, undo
 from analytics.ingest.report import shows_free_text
 from analytics.metrics import adherence
+from analytics.present import formats
 from analytics.store.database import get_timezone
 from dashboard import current_scope, db, require_frame, scope_label
 
@@ -248,8 +249,9 @@ def ask_questions(preview_report, uploads, prefixes: list[str]) -> None:
         def keep(kind=question.kind, written=question.written, widget=widget, number=number) -> None:
             answers_for(prefixes[number])[kind][written] = st.session_state[widget]
 
-        st.selectbox(f"The {question.kind} “{question.written}” in {question.file} fits {len(question.candidates)} in "
-                     "the store: which is it?", options=options,
+        st.selectbox(f"The {question.kind} “{formats.inert_markdown(question.written)}” in "
+                     f"{formats.inert_markdown(question.file)} fits {len(question.candidates)} in the store: which is it?",
+                     options=options,
                      index=options.index(answered.get(question.written, IGNORE)),
                      format_func=lambda c, kind=question.kind: ("— say which —" if c == IGNORE else
                                                                 f"someone new (a new {kind})" if c == people.NEW else c),
@@ -335,7 +337,8 @@ def show_report(report: importer.ImportReport, kind: str) -> None:
     else:
         st.error("Refused: nothing was written to the store. Fix the problems listed below and import "
                  "the files again, or tick “Import the valid rows and skip the rejected ones”.")
-    st.dataframe(report.files_frame(), hide_index=True, column_config=REPORT_LABELS, key="import_files_report")
+    labels = REPORT_LABELS if report.accepted else {**REPORT_LABELS, "inserted": "To add", "updated": "To change"}
+    st.dataframe(report.files_frame(), hide_index=True, column_config=labels, key="import_files_report")
     if report.differing:
         verb = "are left as stored" if report.existing == "skip" else "change" if report.accepted else "would change"
         st.markdown(f"**Rows already stored whose values differ** ({report.differing:,}; they {verb}): the columns, "

@@ -172,8 +172,12 @@ def test_the_command_line_names_a_new_therapist_and_answers_a_question(tmp_path,
     report = tmp_path / "report.csv"
     report.write_bytes(plain(OLD_COLUMNS, OLD_ROWS))
     assert main(["import", "--db", str(db), "--format", "mindlogger", "--new-therapist-name", "Nia Obi",
-                 str(report)]) == 0
+                 "--mood-item", "mood_after", "--mood-before-item", "mood_before", str(report)]) == 0
     assert "therapist Nia Obi: new, added as T-" in capsys.readouterr().out
+    con = open_store(db)
+    assert con.execute("select mood_before, mood_after from submissions order by submission_id").fetchall() == [
+        (4, 7), (3, 8)]
+    con.close()
 
     con = open_store(db)
     con.execute("insert into therapists values ('T4', 'Sam Lee', null), ('T5', 'Sam Lee', null)")
