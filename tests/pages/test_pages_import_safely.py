@@ -171,18 +171,23 @@ def test_the_preview_is_computed_once_for_the_same_files_and_mapping(data_page, 
     at.file_uploader[0].set_value([("submissions.csv", changed_submissions(), "text/csv")])
     no_exception(at.run())
     calls = []
-    original = importer.preview
+    original_preview, original_inspect = importer.preview, importer.inspect_file
 
-    def counted(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+    def counted(name, original):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return original(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(importer, "preview", counted)
-    no_exception(at.checkbox(key="import_skip_invalid").check().run())  # a rerun that changes neither
+    monkeypatch.setattr(importer, "preview", counted("preview", original_preview))
+    monkeypatch.setattr(importer, "inspect_file", counted("inspect", original_inspect))
+    no_exception(at.checkbox(key="import_skip_invalid").check().run())  # reruns that change neither file nor mapping
     no_exception(at.checkbox(key="import_skip_invalid").uncheck().run())
     assert calls == []
-    no_exception(at.selectbox(key="map_0_0_target_").set_value("flat").run())  # another mapping: computed again
-    assert calls == [1]
+    no_exception(at.selectbox(key="map_0_0_target_").set_value("flat").run())  # another target: read and previewed
+    assert calls == ["inspect", "preview"]
+    no_exception(at.selectbox(key="map_0_0_target_").set_value("submissions").run())  # back: both already held
+    assert calls == ["inspect", "preview", "preview"]  # (the draft is held; the preview of this mapping is redone)
 
 
 def test_the_page_says_in_one_line_each_how_importing_is_safe(data_page):
