@@ -8,6 +8,7 @@ import getpass
 import json
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from analytics import cli_admin, demo
 from analytics.export import backup, exports
 from analytics.ingest.importer import import_batch
 from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
+from analytics.ingest.undo import undo_batch
 from analytics.metrics import adherence, attention, caseload, effectiveness
 from analytics.metrics.clients import client_profile
 from analytics.planning import suggest
@@ -49,6 +51,19 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _match(text: str) -> tuple[str, str, str]:
+    """--match [therapist:|client:]NAME=ID as (kind or "", name, id)."""
+    name, sep, chosen = text.rpartition("=")
+    kind, colon, rest = name.partition(":")
+    if colon and kind in ("therapist", "client"):
+        name = rest
+    else:
+        kind = ""
+    if not sep or not name.strip() or not chosen.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=ID")
+    return kind, name.strip(), chosen.strip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,10 +102,33 @@ def build_parser() -> argparse.ArgumentParser:
                    "reads YYYY-MM-DD only. Never guessed")
     p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
     p.add_argument("--mood-item", default=None, metavar="NAME",
-                   help="mindlogger: the item whose response is the mood (default: the first item named mood...)")
-    p.add_argument("--therapist", type=cli_admin.therapist_id, default=None, metavar="ID",
-                   help="mindlogger: the therapist of respondents who are not clients in the store yet")
-    p.add_argument("--dry-run", action="store_true", help="validate and report, write nothing")
+                   help="mindlogger: the item whose response is the mood after (default: the first item named mood...)")
+    p.add_argument("--mood-before-item", default=None, metavar="NAME",
+                   help="mindlogger: the item whose response is the mood before")
+    therapist = p.add_mutually_exclusive_group()
+    therapist.add_argument("--therapist", type=cli_admin.therapist_id, default=None, metavar="ID",
+                           help="mindlogger: the therapist of respondents who are not clients in the store yet")
+    therapist.add_argument("--new-therapist-name", default=None, metavar="NAME",
+                           help="mindlogger: respondents new to the store get this therapist, matched to a stored "
+                           "one by name or else added (an empty store needs no therapists.csv)")
+    p.add_argument("--match", action="append", default=[], metavar="NAME=ID", type=_match,
+                   help="answer a question the import asked: the therapist or client written NAME is the stored ID "
+                   "(ID new: someone new); 'therapist:NAME=ID' or 'client:NAME=ID' for one kind only. Repeatable")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check and report exactly what the import would do (the same counts), write nothing")
+    existing = p.add_mutually_exclusive_group()
+    existing.add_argument("--update-existing", action="store_true",
+                          help="change stored rows the files give other values for (default: refuse the batch "
+                          "and list them)")
+    existing.add_argument("--only-new", action="store_true",
+                          help="add only rows that are not stored yet; leave stored rows as they are")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr (printed for work over a few seconds)")
+    p.add_argument("--show-free-text", action="store_true",
+                   help="quote clinical free text (notes, goals, concerns) in the list of changes (default: hidden)")
+
+    p = commands.add_parser("undo", help="undo an import batch: the store as it was before it")
+    add_db(p)
+    p.add_argument("--batch", required=True, metavar="ID", help="the batch id the import printed (or the Data page's log)")
 
     p = commands.add_parser("summary", help="completion, on-time rate and mood lift per group")
     add_db(p)
@@ -191,14 +229,47 @@ def run_import(args: argparse.Namespace) -> int:
     con = open_store(args.db)
     # A file of any size: DuckDB keeps its staging tables within this and spills the rest to disk.
     con.execute(f"set memory_limit = '{IMPORT_MEMORY_LIMIT}'")
+    existing = "update" if args.update_existing else "skip" if args.only_new else "refuse"
     report = import_batch(con, [(f.name, f) for f in args.files], scope=cli_admin.command_line_actor(),
                           imported_by=f"{getpass.getuser()} (command line)", skip_invalid=args.skip_invalid,
-                          mapping=chosen, dry_run=args.dry_run)
-    print(report.to_text())
+                          mapping=chosen, dry_run=args.dry_run, existing=existing,
+                          progress=None if args.quiet else StderrProgress())
+    print(report.to_text(show_free_text=args.show_free_text))
     if args.dry_run and not report.errors:
         print("Valid: nothing was written (--dry-run).")
         return EXIT_OK
+    if report.accepted:
+        print(f"Undo with: python -m analytics undo --db {args.db or default_db_path()} --batch {report.batch_id}")
     return EXIT_OK if report.accepted else EXIT_REFUSED
+
+
+class StderrProgress:
+    """Progress lines on stderr for long work: nothing in the first `after` seconds, then at most one line a `every`
+    seconds (and each new step), e.g. "reading submissions.csv: 250,000 rows (30%)"."""
+
+    def __init__(self, *, after: float = 2.0, every: float = 1.0, clock=time.monotonic, stream=None):
+        self.after, self.every, self.clock = after, every, clock
+        self.stream = stream or sys.stderr
+        self.started = clock()
+        self.last_line, self.last_step = None, None
+
+    def __call__(self, progress) -> None:
+        now = self.clock()
+        if now - self.started < self.after:
+            return
+        step = (progress.step, progress.file, progress.table)
+        if step == self.last_step and self.last_line is not None and now - self.last_line < self.every:
+            return
+        self.last_line, self.last_step = now, step
+        what = f"{progress.table} from {progress.file}" if progress.table else progress.file
+        print(f"{progress.step} {what}: {progress.rows:,} rows ({progress.done:.0%})", file=self.stream, flush=True)
+
+
+def run_undo(args: argparse.Namespace) -> int:
+    con = open_store(args.db)
+    result = undo_batch(con, args.batch, scope=cli_admin.command_line_actor(), undone_by=f"{getpass.getuser()} (command line)")
+    print(result.to_text())
+    return EXIT_OK if result.done else EXIT_REFUSED
 
 
 def import_mapping(args: argparse.Namespace) -> Mapping:
@@ -210,8 +281,15 @@ def import_mapping(args: argparse.Namespace) -> Mapping:
             raise MappingError(f"cannot read the mapping ({exc.__class__.__name__})") from exc
     else:
         chosen = PRESET_MAPPINGS[args.format]
-    options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist}
+    options = {"date_order": args.date_order, "mood_item": args.mood_item, "therapist_id": args.therapist,
+               "new_therapist_name": args.new_therapist_name, "mood_before_item": args.mood_before_item}
     chosen = replace(chosen, **{k: v for k, v in options.items() if v is not None})
+    if args.match:
+        answers = {kind: dict(chosen.answers(kind)) for kind in ("therapist", "client")}
+        for kind, name, person in args.match:
+            for each in (kind,) if kind else ("therapist", "client"):
+                answers[each][name] = person
+        chosen = replace(chosen, matches=tuple((k, tuple(v.items())) for k, v in answers.items() if v))
     return replace(chosen, decimal_comma=True) if args.decimal_comma else chosen
 
 
@@ -412,6 +490,7 @@ def run_restore(args: argparse.Namespace) -> int:
 COMMANDS = {
     "demo": run_demo,
     "import": run_import,
+    "undo": run_undo,
     "summary": run_summary,
     "plan": run_plan,
     "load-demo": run_load_demo,

@@ -137,11 +137,11 @@ def test_import_of_valid_files_exits_0_and_prints_the_report(tmp_path, capsys):
                         submissions=SUBMISSIONS)
     code, out, err = cli(capsys, "import", "--db", db, *files)
     assert code == 0
-    assert out.splitlines()[0] == "Imported."
-    assert "therapists.csv -> therapists: 2 read, 2 inserted, 0 updated, 0 unchanged, 0 rejected" in out
-    assert "clients.csv -> clients: 4 read, 4 inserted" in out
-    assert "assignments.csv -> assignments: 8 read, 8 inserted" in out
-    assert "submissions.csv -> submissions: 11 read, 11 inserted" in out
+    assert out.splitlines()[0].startswith("Imported as batch ")
+    assert "therapists.csv -> therapists: 2 read, 2 added, 0 changed, 0 unchanged, 0 rejected" in out
+    assert "clients.csv -> clients: 4 read, 4 added" in out
+    assert "assignments.csv -> assignments: 8 read, 8 added" in out
+    assert "submissions.csv -> submissions: 11 read, 11 added" in out
     assert err == ""
     con = duckdb.connect(str(db))
     assert con.execute("select count(*) from submissions").fetchone()[0] == 11
@@ -151,7 +151,7 @@ def test_import_of_valid_files_exits_0_and_prints_the_report(tmp_path, capsys):
     # the same files again: nothing new
     code, out, _ = cli(capsys, "import", "--db", db, *files)
     assert code == 0
-    assert "submissions.csv -> submissions: 11 read, 0 inserted, 0 updated, 11 unchanged, 0 rejected" in out
+    assert "submissions.csv -> submissions: 11 read, 0 added, 0 changed, 11 unchanged, 0 rejected" in out
 
 
 BAD_SUBMISSIONS = """submission_id,assignment_id,submitted_at,completion,mood_before,mood_after
@@ -178,7 +178,7 @@ def test_import_with_skip_invalid_writes_the_valid_rows(practice, tmp_path, caps
     (path,) = write_files(tmp_path / "bad", submissions=BAD_SUBMISSIONS.replace("S1,A1", "S12,A1"))
     code, out, _ = cli(capsys, "import", "--db", practice, "--skip-invalid", path)
     assert code == 0
-    assert "submissions.csv -> submissions: 3 read, 1 inserted, 0 updated, 0 unchanged, 2 rejected" in out
+    assert "submissions.csv -> submissions: 3 read, 1 added, 0 changed, 0 unchanged, 2 rejected" in out
 
 
 def test_a_real_process_reports_bad_data_without_a_traceback(tmp_path):
@@ -612,6 +612,9 @@ def test_settings_set_practice_name_is_used_and_shown(tmp_path, capsys):
         assert con.execute("select count(*) from settings where key = 'practice_name'").fetchone()[0] == 0
     finally:
         con.close()
+
+
+# ---------------------------------------------------------------------------------------------
 # export, and import --format parquet (the backup)
 # ---------------------------------------------------------------------------------------------
 
@@ -680,3 +683,44 @@ def test_import_parquet_takes_one_backup_folder(practice, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = cli(capsys, "import", "--db", tmp_path / "new.duckdb", "--format", "parquet", tmp_path / "empty")
     assert code == 1 and "holds no manifest.json" in err
+# progress on long work
+# ---------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_wait_a_few_seconds_then_come_at_most_once_a_second():
+    from analytics.cli import StderrProgress
+    from analytics.ingest.importer import Progress
+
+    now = [100.0]
+    out = io.StringIO()
+    told = StderrProgress(after=2.0, every=1.0, clock=lambda: now[0], stream=out)
+    for at, rows in ((100.5, 0), (102.1, 50_000), (102.5, 100_000), (103.2, 150_000)):
+        now[0] = at
+        told(Progress("reading", "submissions.csv", None, rows, rows / 300_000 * 0.6))
+    now[0] = 103.3
+    told(Progress("checking", "submissions.csv", "submissions", 150_000, 0.66))  # a new step: said at once
+    assert out.getvalue().splitlines() == [
+        "reading submissions.csv: 50,000 rows (10%)",
+        "reading submissions.csv: 150,000 rows (30%)",
+        "checking submissions from submissions.csv: 150,000 rows (66%)",
+    ]
+
+
+def test_a_long_import_prints_progress_to_stderr_unless_quiet(tmp_path, capsys, monkeypatch):
+    import analytics.cli as cli_module
+
+    rows = "".join(f"C{n},T1,Client {n}\n" for n in range(60_000))
+    (path,) = write_files(tmp_path / "big", clients="client_id,therapist_id,label\n" + rows)
+    therapists = write_files(tmp_path / "t", therapists=THERAPISTS)[0]
+    original = cli_module.StderrProgress.__init__
+
+    def at_once(self, **kwargs):
+        original(self, after=0.0, every=0.0)  # as if the work took long: every step is said
+
+    monkeypatch.setattr(cli_module.StderrProgress, "__init__", at_once)
+    code, out, err = cli(capsys, "import", "--db", tmp_path / "s.duckdb", therapists, path)
+    assert code == 0, out
+    assert "reading clients.csv: 50,000 rows" in err and "writing clients from clients.csv: 60,000 rows" in err
+    assert "reading" not in out  # the report stays clean on stdout
+    code, out, err = cli(capsys, "import", "--db", tmp_path / "s2.duckdb", "--quiet", therapists, path)
+    assert code == 0 and err == ""

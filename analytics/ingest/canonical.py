@@ -146,6 +146,13 @@ TABLES: dict[str, TableSpec] = {
 IMPORT_ORDER = ("therapists", "clients", "assignments", "submissions", "measures")
 
 
+# Clinical free text: (table, column) of the notes, goals and concerns people write. Shown only to those
+# allowed to see it (a report of changes says "changed" instead of quoting it otherwise).
+FREE_TEXT = frozenset(
+    (t.name, c.name) for t in TABLES.values() for c in t.columns if c.kind == "note" or c.name == "primary_concern"
+)
+
+
 def columns_frame():
     """The canonical format as a table for people: table, column, required (bool), meaning.
 

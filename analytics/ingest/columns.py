@@ -55,6 +55,7 @@ class Applied:
     tables: list[StagedTable] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     ok: bool = True
+    matches: list = field(default_factory=list)  # report.Match: the people the file names, and whom they are
 
 
 def tables_of(mapping: Mapping) -> tuple[str, ...]:
@@ -233,8 +234,8 @@ def required_missing(spec_name: str, present: Iterable[str], raw: RawTable, appl
     missing = [c for c in TABLES[spec_name].required if c not in present and c not in derived]
     for column in missing:
         applied.problems.append(Problem(raw.file, raw.header_line, column,
-                                        f"required column is missing from the header of {spec_name}"
-                                        " (map a column of the file to it)"))
+                                        f"no column was mapped to {column}, which {spec_name} need: the required "
+                                        "column is missing from the header (map a column of the file to it)"))
     if missing:
         applied.ok = False
     return bool(missing)

@@ -11,6 +11,7 @@ from duckdb import DuckDBPyConnection
 from analytics.ingest.canonical import TABLES
 from analytics.ingest.columns import Applied, SourceColumns, StagedTable, flat_table_staged, required_missing
 from analytics.ingest.mapping import FLAT_FIELDS, FLAT_TABLE_FIELDS, OWN_FIELDS, Mapping
+from analytics.ingest.people import match_clients, match_therapists
 from analytics.ingest.raw import Problem, RawTable, printable
 
 
@@ -29,9 +30,12 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
     values = {name: f"nullif(trim({columns.value(name)}), '')" for name in FLAT_FIELDS if name in fields}
     con.execute(f"create or replace temp table {flat}_text as select r._line, "
                 f"{', '.join(f'{v} as {n}' for n, v in values.items())} {columns.from_clause()}")
+    _set_missed_rows_aside(con, flat, fields, raw, columns, applied)
+    if not _match_people(con, flat, fields, mapping, raw, columns, applied):
+        applied.ok = False
+        con.execute(f"drop table if exists {flat}_text")
+        return
     derived: dict[str, str] = {}
-    if "therapist_id" not in fields and "therapist_name" in fields:
-        derived["therapist_id"] = "'T-' || left(sha256(lower(therapist_name)), 12)"
     assignment_parts = ["client_id", "title", "assigned_on"]
     if OWN_FIELDS["assignments"] & fields or OWN_FIELDS["submissions"] & fields:
         generated = _derived_id("A-", assignment_parts)
@@ -54,8 +58,7 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
         con.execute(f"update {flat} set submission_key = {expr}")
     available = fields | set(derived) | ({"submission_id"} if has_submissions else set())
     submission_rows = " or ".join(f"{f} is not null" for f in OWN_FIELDS["submissions"] if f in fields) or "false"
-    for name, parts, prefix, rows in (
-            ("therapist_id", "the therapist's name", "T-", "therapist_name is not null"),
+    for name, parts, prefix, rows in (  # (a therapist's id, when derived from the name, is in the matches)
             ("assignment_id", "client, title and date assigned", "A-", "true"),
             ("submission_id", "assignment and time submitted", "S-", submission_rows)):
         if name == "submission_id" and not has_submissions:
@@ -82,6 +85,38 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
     con.execute(f"drop table if exists {flat}")
 
 
+def _match_people(con: DuckDBPyConnection, flat: str, fields: set[str], mapping: Mapping, raw: RawTable,
+                  columns: SourceColumns, applied: Applied) -> bool:
+    """Therapists and clients named in the export matched to the store (people.py); False when a name is a question.
+    Afterwards every row carries its therapist's id (stored, or new) in therapist_id."""
+    ok = True
+    named = [f for f in ("therapist_name", "therapist_email", "therapist_id") if f in fields]
+    if named:
+        ok = match_therapists(con, f"{flat}_text", mapping, raw, columns.labels[named[0]], applied.matches,
+                              applied.problems)
+        fields.add("therapist_id")
+    label = "client_label" if "client_label" in fields else None
+    return match_clients(con, f"{flat}_text", mapping, raw, columns.labels[label or "client_id"], applied.matches,
+                         applied.problems, label_column=label) and ok
+
+
+def _set_missed_rows_aside(con: DuckDBPyConnection, flat: str, fields: set[str], raw: RawTable, columns: SourceColumns,
+                           applied: Applied) -> None:
+    """A row saying an assignment was missed (completion skipped, no time submitted) records no submission: its
+    submission fields are cleared, so the row gives the assignment only, which stays due and uncredited; counted."""
+    if "completion" not in fields or "submitted_at" not in fields:
+        return
+    missed = "submitted_at is null and lower(completion) = 'skipped'"
+    count, first = con.execute(f"select count(*), min(_line) from {flat}_text where {missed}").fetchone()
+    if not count:
+        return
+    cleared = ", ".join(f"{f} = null" for f in sorted(OWN_FIELDS["submissions"] | {"submission_id"}) if f in fields)
+    con.execute(f"update {flat}_text set {cleared} where {missed}")
+    applied.problems.append(Problem(raw.file, first, columns.labels["completion"],
+                                    f"{count} missed row(s) (skipped, no time submitted) are not submissions: "
+                                    "the assignment stays due and uncredited", "note"))
+
+
 def _stage_entities(
     con: DuckDBPyConnection, flat: str, table: str, mapping: Mapping, columns: SourceColumns, applied: Applied,
     raw: RawTable, available: set[str], *, row_level: bool,
@@ -95,8 +130,9 @@ def _stage_entities(
     if required_missing(table, present, raw, applied):
         return
     key = source_of[key_column]
-    row_filter = {
-        "therapists": "therapist_id is not null or therapist_name is not null",
+    row_filter = {  # a therapist or client matched to a stored one by email or name is used, not changed
+        "therapists": "(therapist_id is not null or therapist_name is not null) and not _therapist_known",
+        "clients": "not _client_known",
         "submissions": " or ".join(f"{f} is not null" for f in OWN_FIELDS["submissions"] if f in available),
     }.get(table, "true")
     others = [c for c in present if c != key_column]

@@ -5,21 +5,23 @@ from __future__ import annotations
 import getpass
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
+from analytics.ingest.changes import EXISTING_MODES, plan_table, write_table
 from analytics.ingest.checks import StagedFile, check_references, validate, warn_unknown_types
 from analytics.ingest.columns import tables_of
 from analytics.ingest.mapping import CANONICAL, Mapping
 from analytics.ingest.raw import Problem, ReadOptions, display_name, printable
 from analytics.ingest.recognition import header_score, mindlogger_items, propose, recognise, resolve, strict_mapping
-from analytics.ingest.report import MAX_LISTED_PROBLEMS, FileReport, ImportRefused, ImportReport
+from analytics.ingest.report import DECISION, MAX_LISTED_PROBLEMS, FileReport, ImportRefused, ImportReport
 from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
@@ -28,23 +30,29 @@ from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
 
-__all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Problem", "display_name",
-           "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
+__all__ = ["CANONICAL", "FileDraft", "FileReport", "ImportReport", "Mapping", "Preview", "Problem", "Progress",
+           "display_name", "import_batch", "import_log", "inspect_file", "preview", "printable", "upload_limit_bytes"]
 
 
-DEFAULT_UPLOAD_MB = 50
+DEFAULT_UPLOAD_MB = 50  # the Data page's limit for one file; .streamlit/config.toml's server.maxUploadSize agrees
+
+
+UPLOAD_SECONDS = 20.0  # the time reading one uploaded file may take on the Data page (none on the command line)
 
 
 CHUNK_ROWS = 50_000  # rows staged per round trip: bounds the memory an import holds in Python
 
 
-def upload_limit_bytes(con: DuckDBPyConnection) -> int:
-    """The size limit of one uploaded file: the practice setting `import.max_upload_mb` (50 MB by default)."""
+def upload_limit_bytes(con: DuckDBPyConnection, server_mb: int | None = None) -> int:
+    """The size limit of one uploaded file: the practice setting `import.max_upload_mb` (50 MB by default), and
+    never more than the web server takes (server_mb, its server.maxUploadSize)."""
     row = con.execute("select value from settings where key = 'import.max_upload_mb'").fetchone()
     try:
         megabytes = float(row[0]) if row else DEFAULT_UPLOAD_MB
     except ValueError:
         megabytes = DEFAULT_UPLOAD_MB
+    if server_mb is not None:
+        megabytes = min(megabytes, server_mb)
     return int(max(megabytes, 0.001) * (1 << 20))
 
 
@@ -65,6 +73,8 @@ def _stage_source(
     max_bytes: int | None,
     max_records: int | None = None,
     taken: dict[str, str],
+    seconds: float | None = None,
+    on_rows: Callable[[int, int | None], None] | None = None,
 ) -> list[StagedFile]:
     """Read one file and stage the canonical tables it gives; file-level problems go to the report.
 
@@ -74,7 +84,8 @@ def _stage_source(
     """
     strict = given is None
     options = ReadOptions(strict=strict, max_bytes=max_bytes, max_records=max_records,
-                          sheet=given.sheet if given else None, header_score=None if strict else header_score)
+                          sheet=given.sheet if given else None, header_score=None if strict else header_score,
+                          seconds=seconds, on_rows=on_rows)
     raw = read_source(con, name, source, slot=slot, options=options)
     report.problems.extend(raw.problems[:MAX_LISTED_PROBLEMS])
     report.unlisted_problems += raw.rejected - raw.rejected_listed
@@ -103,6 +114,7 @@ def _stage_source(
             return [unreadable]
     applied = apply_mapping(con, resolved, raw, slot=slot, strict=strict)
     report.problems.extend(applied.problems)
+    report.matches.extend(applied.matches)
     if not applied.ok or not applied.tables:
         return [unreadable]
     staged = []
@@ -115,39 +127,6 @@ def _stage_source(
     return staged
 
 
-def _write_table(con: DuckDBPyConnection, staged: StagedFile) -> None:
-    """Insert new rows and update changed ones from typed_<table>; count inserted/updated/unchanged."""
-    spec = staged.spec
-    assert spec is not None
-    table, present = spec.name, staged.present
-    key_match = " and ".join(f"s.{k} = t.{k}" for k in spec.key)
-    others = [c for c in present if c not in spec.key]
-    differs = " or ".join(f"s.{c} is distinct from t.{c}" for c in others) or "false"
-    con.execute(
-        f"create or replace temp table write_{table} as "
-        f"select t.*, s.{spec.key[0]} is null as is_new from typed_{table} t "
-        f"left join {table} s on {key_match} "
-        f"where s.{spec.key[0]} is null or {differs}"
-    )
-    inserted, changed = con.execute(
-        f"select count(*) filter (where is_new), count(*) filter (where not is_new) from write_{table}"
-    ).fetchone()
-    total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
-    staged.report.inserted, staged.report.updated = inserted, changed
-    staged.report.unchanged = total - inserted - changed
-    # A new client from a file without a label column is shown by its id; a stored label is kept.
-    derived = {"label": "client_id"} if table == "clients" and "label" not in present else {}
-    columns = ", ".join([*present, *derived])
-    values = ", ".join([*present, *derived.values()])
-    update = ", ".join(f"{c} = excluded.{c}" for c in others)
-    conflict = f"do update set {update}" if update else "do nothing"
-    con.execute(
-        f"insert into {table} ({columns}) select {values} from write_{table} "
-        f"on conflict ({', '.join(spec.key)}) {conflict}"
-    )
-    con.execute(f"drop table if exists write_{table}")
-
-
 def import_batch(
     con: DuckDBPyConnection,
     files: Sequence[tuple[str, bytes | Path]],
@@ -158,6 +137,10 @@ def import_batch(
     mapping: Mapping | Sequence[Mapping | None] | None = None,
     max_bytes: int | None = None,
     dry_run: bool = False,
+    existing: str = "refuse",
+    expect_changes: int | None = None,
+    seconds: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> ImportReport:
     """Validate and import a batch of files as one transaction.
 
@@ -165,16 +148,41 @@ def import_batch(
     subset of the five), read strictly (UTF-8, commas, the column names as documented). A Mapping
     (for every file) or a list of them (one per file, None for the canonical preset): files as they
     come, mapped (see analytics/ingest/mapping.py); the preset mapping.CANONICAL recognises each file's
-    table by its name or headers, synonyms included. max_bytes refuses larger files.
+    table by its name or headers, synonyms included. max_bytes refuses larger files; seconds limits the
+    time reading one file may take (the Data page's uploads: UPLOAD_SECONDS). progress, when given, is
+    called with a Progress as the work goes (reading with row counts, checking, writing).
 
     By default a batch with any rejected row is refused whole and the store is left exactly as it
-    was; with skip_invalid the valid rows are written and the rejected ones listed. dry_run
-    validates and reports without writing. Importing the same files again changes nothing. Only
-    the practice imports: a therapist scope raises ScopeError.
+    was; with skip_invalid the valid rows are written and the rejected ones listed. Importing the
+    same files again changes nothing. Only the practice imports: a therapist scope raises ScopeError.
+
+    Stored rows the files would change need a decision (existing, see changes.EXISTING_MODES):
+    "refuse" (the default) refuses the batch and reports them; "update" changes them, and with
+    expect_changes (the count the analyst confirmed) refuses if the store now differs from what was
+    checked; "skip" adds the new rows only. dry_run validates and reports exactly what the same call
+    without it would do (the same counts), without writing. A written batch keeps what it replaced:
+    undo.undo_batch restores the store as it was before it.
     """
+    if existing not in EXISTING_MODES:
+        raise ValueError(f"existing must be one of {', '.join(EXISTING_MODES)}")
     report, _ = _run_batch(con, files, scope=scope, imported_by=imported_by, skip_invalid=skip_invalid,
-                           mapping=mapping, max_bytes=max_bytes, dry_run=dry_run)
+                           mapping=mapping, max_bytes=max_bytes, dry_run=dry_run, existing=existing,
+                           expect_changes=expect_changes, seconds=seconds, progress=progress)
     return report
+
+
+@dataclass
+class Preview:
+    """The first rows of each table as they would be imported, and why a table is empty or missing.
+
+    tables: table -> frame (the source `line` and the table's columns the files fill). empty: table or file
+    name -> the reason it shows no rows (e.g. "no column was mapped to submitted_at"). report: what reading
+    the first rows said, with the people matched.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    empty: dict[str, str]
+    report: ImportReport
 
 
 def preview(
@@ -184,16 +192,35 @@ def preview(
     rows: int = 20,
     *,
     max_bytes: int | None = None,
-) -> dict[str, pd.DataFrame]:
+    seconds: float | None = None,
+) -> Preview:
     """The first rows of each table as they would be imported (typed, after every check), without writing.
 
-    Keys are "<table>" (or "<table> from <file>" when two files give one table); each frame has the
-    source line (`line`) and the table's columns the files fill. Reads only the first rows of each
-    file: run import_batch(dry_run=True) to validate the whole batch.
+    Reads only the first rows of each file: run import_batch(dry_run=True) to check the whole batch.
     """
-    _, frames = _run_batch(con, files, scope=Scope.practice(), imported_by=None, skip_invalid=True,
-                           mapping=mapping, max_bytes=max_bytes, dry_run=True, preview_rows=rows)
-    return frames
+    report, frames = _run_batch(con, files, scope=Scope.practice(), imported_by=None, skip_invalid=True,
+                                mapping=mapping, max_bytes=max_bytes, dry_run=True, preview_rows=rows,
+                                seconds=seconds)
+    return Preview(frames, _empty_reasons(report, frames), report)
+
+
+def _empty_reasons(report: ImportReport, frames: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Why each table of the preview is empty, and why each file gave no table, in a sentence."""
+    reasons: dict[str, str] = {}
+    for f in report.files:
+        errors = [p for p in report.errors if p.file == f.file]
+        first = errors[0] if errors else None
+        where = "" if first is None else (f"line {first.line}, " if first.line else "") + \
+            (f"{first.column}: " if first.column else "")
+        if f.table is None:
+            reasons[f.file] = first.reason if first else "nothing could be read from it"
+        elif f.table in frames and frames[f.table].empty:
+            if f.rows_read == 0:
+                reasons[f.table] = f"{f.file} has no data rows"
+            else:
+                reasons[f.table] = (f"all {f.rows_read} row(s) read from {f.file} have problems (the first: "
+                                    f"{where}{first.reason if first else 'see the problems listed'})")
+    return reasons
 
 
 def _run_batch(
@@ -207,16 +234,21 @@ def _run_batch(
     max_bytes: int | None,
     dry_run: bool,
     preview_rows: int | None = None,
+    existing: str = "refuse",
+    expect_changes: int | None = None,
+    seconds: float | None = None,
+    progress: Callable[[Progress], None] | None = None,
 ) -> tuple[ImportReport, dict[str, pd.DataFrame]]:
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
     scope.require(scope.may_import, "import files")
-    report = ImportReport()
+    report = ImportReport(dry_run=dry_run, existing=existing)
     frames: dict[str, pd.DataFrame] = {}
     if not files:
         report.problems.append(Problem("", None, "", "no files were given"))
         return report, frames
     preset_for_none = mapping is not None and not isinstance(mapping, Mapping)
+    told = _Teller(progress, len(files))
     try:
         with transaction(con):
             _register_type_aliases(con)
@@ -227,9 +259,12 @@ def _run_batch(
                 given = _mapping_for(mapping, slot)
                 if given is None and preset_for_none:
                     given = CANONICAL
+                told.reading(slot, display_name(name), 0, None)
                 staged_files = _stage_source(
                     con, name, source, given, report, slot=slot, max_bytes=max_bytes, taken=taken,
-                    max_records=None if preview_rows is None else max(preview_rows * 50, 1000))
+                    max_records=None if preview_rows is None else max(preview_rows * 50, 1000), seconds=seconds,
+                    on_rows=None if progress is None else
+                    (lambda rows, total, slot=slot, name=name: told.reading(slot, display_name(name), rows, total)))
                 for staged in staged_files:
                     report.files.append(staged.report)
                     if staged.spec is None:
@@ -239,6 +274,7 @@ def _run_batch(
             batch_tables = set(staged_by_table)
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
+                    told.step("checking", staged_by_table[table])
                     validate(con, staged_by_table[table], report)
                     check_references(con, staged_by_table[table], report, batch_tables)
                     warn_unknown_types(con, staged_by_table[table], report)
@@ -249,13 +285,18 @@ def _run_batch(
                             f"select _line as line, * exclude (_line) from typed_{table} order by _line limit ?",
                             [preview_rows]).df()
                 raise ImportRefused
-            rejected = any(f.rejected for f in report.files)
-            if unreadable or (rejected and not skip_invalid) or dry_run:
-                raise ImportRefused
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
-                    _write_table(con, staged_by_table[table])
+                    plan_table(con, staged_by_table[table], existing=existing)
+            undecided = _changes_need_a_decision(report, existing, expect_changes)
+            rejected = any(f.rejected for f in report.files)
+            if unreadable or (rejected and not skip_invalid) or undecided or dry_run:
+                raise ImportRefused
             report.batch_id = uuid.uuid4().hex
+            for table in IMPORT_ORDER:
+                if table in staged_by_table:
+                    told.step("writing", staged_by_table[table])
+                    write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
             _log_batch(con, report, imported_by or getpass.getuser())
             _audit_batch(con, scope, report)
             _drop_temp_tables(con, batch_tables, len(files))
@@ -264,6 +305,13 @@ def _run_batch(
         report.accepted = False
         if not dry_run and preview_rows is None:
             _audit_batch(con, scope, report, refused=True)
+    except (duckdb.TransactionException, duckdb.ConstraintException):
+        # Another session wrote the same rows between our check and our commit: nothing of ours was written.
+        _roll_back_quietly(con)
+        report.accepted, report.batch_id = False, None
+        report.problems.append(Problem(report.files[0].file if report.files else "", None, "",
+                                       "someone else changed the same rows at the same moment, so nothing was "
+                                       "written; check the files again and import"))
     return report, frames
 
 
@@ -279,6 +327,65 @@ def _audit_batch(con: DuckDBPyConnection, scope: Scope, report: ImportReport, *,
         audit.append(con, **entry)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """How far a batch has got: step (reading, checking or writing), the file and table, rows read so far (or
+    the table's rows), and the share of the batch's work done (0 to 1)."""
+
+    step: str
+    file: str
+    table: str | None
+    rows: int
+    done: float
+
+
+class _Teller:
+    """Turns the batch's steps into Progress calls: reading is the first 60% of the work, checking the next 30%,
+    writing the rest."""
+
+    def __init__(self, progress: Callable[[Progress], None] | None, files: int):
+        self.progress, self.files = progress, max(files, 1)
+
+    def reading(self, slot: int, file: str, rows: int, total: int | None) -> None:
+        if self.progress:
+            within = min(rows / total, 1.0) if total else 0.0
+            self.progress(Progress("reading", file, None, rows, 0.6 * (slot + within) / self.files))
+
+    def step(self, step: str, staged: StagedFile) -> None:
+        if self.progress and staged.spec is not None:
+            order = IMPORT_ORDER.index(staged.spec.name) / len(IMPORT_ORDER)
+            start, share = (0.6, 0.3) if step == "checking" else (0.9, 0.1)
+            rows = staged.report.rows_read
+            self.progress(Progress(step, staged.report.file, staged.spec.name, rows, start + share * order))
+
+
+def _roll_back_quietly(con: DuckDBPyConnection) -> None:
+    try:
+        con.execute("rollback")
+    except duckdb.Error:
+        pass  # a failed commit has already ended the transaction
+
+
+def _changes_need_a_decision(report: ImportReport, existing: str, expect_changes: int | None) -> bool:
+    """Problems for stored rows the batch would change without a decision; True when the batch must be refused."""
+    if existing == "refuse":
+        for f in report.files:
+            if f.updated:
+                columns = ", ".join(f"{c} {n}" for c, n in f.changed_columns.items())
+                report.problems.append(Problem(
+                    f.file, None, DECISION, f"{f.updated} {f.table} already stored would change ({columns}); nothing was "
+                    "written: confirm the change (tick it on the Data page, --update-existing on the command line) "
+                    "or add only the new rows (--only-new)"))
+        return report.changing > 0
+    if existing == "update" and expect_changes is not None and report.changing != expect_changes:
+        report.problems.append(Problem(
+            report.files[0].file if report.files else "", None, DECISION,
+            f"the store changed since the check: {report.changing} stored row(s) would change now, not the "
+            f"{expect_changes} confirmed; nothing was written: check again"))
+        return True
+    return False
+
+
 def _register_type_aliases(con: DuckDBPyConnection) -> None:
     aliases = type_aliases()
     con.execute("create or replace temp table type_aliases (key varchar, canonical varchar)")
@@ -288,7 +395,8 @@ def _register_type_aliases(con: DuckDBPyConnection) -> None:
 def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
     files = [
         {"file": f.file, "table": f.table, "sha256": f.sha256, "format": f.format, "rows_read": f.rows_read,
-         "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged, "rejected": f.rejected}
+         "inserted": f.inserted, "updated": f.updated, "unchanged": f.unchanged, "kept": f.kept,
+         "rejected": f.rejected}
         for f in report.files
     ]
     con.execute(
@@ -297,17 +405,18 @@ def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
          "files": json.dumps(files), "inserted": sum(f.inserted for f in report.files),
          "updated": sum(f.updated for f in report.files)},
     )
+    con.execute("insert into import_batches (batch_id, existing) values (?, ?)", [report.batch_id, report.existing])
 
 
 def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int) -> None:
     for table in tables:
-        for prefix in ("stage", "problems", "typed", "write"):
+        for prefix in ("stage", "problems", "typed", "write", "before"):
             con.execute(f"drop table if exists {prefix}_{table}")
     for slot in range(slots):
-        for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions"):
+        for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions", f"flat_{slot}_text"):
             con.execute(f"drop table if exists {name}")
-    con.execute("drop table if exists type_aliases")
-    con.execute("drop table if exists value_maps")
+    for name in ("type_aliases", "value_maps", "match_answers", "therapist_people", "client_people"):
+        con.execute(f"drop table if exists {name}")
 
 
 def import_log(con: DuckDBPyConnection) -> pd.DataFrame:
@@ -346,9 +455,11 @@ def inspect_file(
     max_bytes: int | None = None,
     target: str | None = None,
     sheet: str | None = None,
+    seconds: float | None = None,
 ) -> FileDraft:
     """Read the start of one file (nothing is written) and propose a mapping for it; target forces one."""
-    options = ReadOptions(max_bytes=max_bytes, max_records=SAMPLE_ROWS, sheet=sheet, header_score=header_score)
+    options = ReadOptions(max_bytes=max_bytes, max_records=SAMPLE_ROWS, sheet=sheet, header_score=header_score,
+                          seconds=seconds)
     try:
         with transaction(con):
             raw = read_source(con, name, source, slot=0, options=options)

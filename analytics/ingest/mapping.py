@@ -145,6 +145,9 @@ class Mapping:
     values: (field, ((source word, our word), ...)) pairs: value maps for coded fields.
     date_order: iso | dmy | mdy. decimal_comma: numbers written 7,5 (and 1.000 for a thousand).
     mood_item / mood_before_item / therapist_id: MindLogger only. sheet: the .xlsx sheet.
+    new_therapist_name: MindLogger only: respondents new to the store get this therapist (matched to a stored
+    one by name, else added). matches: (kind, ((as written, id), ...)) pairs: the analyst's answers to the
+    questions an export's names raise ("therapist", "Sam Lee" -> "T2"; people.NEW adds a new one).
     """
 
     target: str = "canonical"
@@ -156,6 +159,8 @@ class Mapping:
     mood_before_item: str | None = None
     therapist_id: str | None = None
     sheet: str | None = None
+    new_therapist_name: str | None = None
+    matches: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if self.target not in (*TARGETS, "canonical"):
@@ -192,6 +197,7 @@ class Mapping:
             "columns": dict(self.columns), "values": {f: dict(pairs) for f, pairs in self.values},
             "date_order": self.date_order, "decimal_comma": self.decimal_comma, "mood_item": self.mood_item,
             "mood_before_item": self.mood_before_item, "therapist_id": self.therapist_id, "sheet": self.sheet,
+            "new_therapist_name": self.new_therapist_name, "matches": {k: dict(pairs) for k, pairs in self.matches},
         }
 
     def to_json(self) -> str:
@@ -204,7 +210,8 @@ class Mapping:
         if data.get("format", FORMAT_TAG) != FORMAT_TAG or data.get("version", FORMAT_VERSION) != FORMAT_VERSION:
             raise MappingError(f"not a mapping of this release (format {FORMAT_TAG}, version {FORMAT_VERSION})")
         unknown = set(data) - {"format", "version", "target", "columns", "values", "date_order", "decimal_comma",
-                               "mood_item", "mood_before_item", "therapist_id", "sheet"}
+                               "mood_item", "mood_before_item", "therapist_id", "sheet", "new_therapist_name",
+                               "matches"}
         if unknown:
             raise MappingError(f"unknown key(s) in the mapping: {', '.join(sorted(printable(str(k)) for k in unknown))}")
         columns = data.get("columns") or {}
@@ -217,7 +224,13 @@ class Mapping:
                                                                    for a, b in v.items())
                 for k, v in values.items()):
             raise MappingError("values must map each field to {source word: our word}")
-        for key in ("mood_item", "mood_before_item", "therapist_id", "sheet"):
+        matches = data.get("matches") or {}
+        if not isinstance(matches, dict) or not all(
+                k in ("therapist", "client") and isinstance(v, dict) and all(isinstance(a, str) and isinstance(b, str)
+                                                                             for a, b in v.items())
+                for k, v in matches.items()):
+            raise MappingError("matches must map therapist or client to {name as written: id}")
+        for key in ("mood_item", "mood_before_item", "therapist_id", "sheet", "new_therapist_name"):
             if data.get(key) is not None and not isinstance(data.get(key), str):
                 raise MappingError(f"{key} must be text")
         if not isinstance(data.get("decimal_comma", False), bool):
@@ -230,6 +243,8 @@ class Mapping:
             decimal_comma=bool(data.get("decimal_comma", False)),
             mood_item=data.get("mood_item"), mood_before_item=data.get("mood_before_item"),
             therapist_id=data.get("therapist_id"), sheet=data.get("sheet"),
+            new_therapist_name=data.get("new_therapist_name"),
+            matches=tuple((k, tuple(pairs.items())) for k, pairs in matches.items()),
         )
 
     @classmethod
@@ -249,6 +264,10 @@ class Mapping:
     def with_column(self, source: str, target_field: str) -> Mapping:
         pairs = [(s, f) for s, f in self.columns if s != source]
         return replace(self, columns=(*pairs, (source, target_field)))
+
+    def answers(self, kind: str) -> dict[str, str]:
+        """The analyst's answers for names of this kind (therapist or client): name as written -> id."""
+        return {name: chosen for k, pairs in self.matches if k == kind for name, chosen in pairs}
 
     def with_values(self, value_field: str, pairs: dict[str, str]) -> Mapping:
         others = [(f, p) for f, p in self.values if f != value_field]

@@ -9,15 +9,19 @@ from duckdb import DuckDBPyConnection
 from analytics.ingest.canonical import TABLES
 from analytics.ingest.columns import Applied, SourceColumns, StagedTable
 from analytics.ingest.mapping import MINDLOGGER_FIELDS, OPEN_ENDED_DUE, Mapping
+from analytics.ingest.people import match_clients, therapist_for_new_clients
 from analytics.ingest.raw import Problem, RawTable, printable
 
 MINDLOGGER_RULES = """\
 - One submission per activity submission: the item rows sharing an `id` are one submission (a report
   without `id` groups by respondent, activity and end time). `activity_flow_submission_id` groups
   several activities of one flow; each activity stays a submission of its own.
-- Client: `secret_user_id` (older exports: `target_user_secret_id`, `target_secret_id`,
-  `source_secret_id`, `source_subject_id`). Clients new to the store get the therapist the analyst
-  picks; without one they must already be in the store.
+- Client: `target_secret_id` (the newer responses layout), else `secret_user_id` (older exports:
+  `target_user_secret_id`, `source_secret_id`, `source_subject_id`). A respondent is matched to a
+  stored client by id, then by name (the client's label, case and spacing ignored; one that fits
+  several is a question). Clients new to the store get the therapist the analyst picks, or a new one
+  by name (matched to a stored therapist of that name first); without one they must already be in
+  the store.
 - submitted_at: `activity_end_time`, epoch milliseconds (an instant); `timezone_offset` (minutes
   east of UTC, e.g. 60 for Central European winter time) only sets the offset it is written with.
 - Scheduled entries: one assignment per client, activity and scheduled time, due (and assigned) on
@@ -72,6 +76,10 @@ def apply_mindlogger(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, c
                 f"{', '.join(f'{v} as {n}' for n, v in texts.items())} {columns.from_clause()}")
     con.execute(f"update {ml} set activity_id = coalesce(activity_id, activity_name), "
                 f"activity_name = coalesce(activity_name, activity_id)")
+    if not match_clients(con, ml, mapping, raw, columns.labels["client_id"], applied.matches, applied.problems,
+                         label_column=None):
+        applied.ok = False
+        return
     if not columns.has("submission_id"):
         applied.problems.append(Problem(raw.file, None, "submission_id", "no id column: item rows were grouped into "
                                         "submissions by respondent, activity and end time", "warning"))
@@ -144,19 +152,29 @@ def apply_mindlogger(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, c
     new_clients = con.execute(
         f"select count(distinct client_id), min(_line) from {ml}_submissions "
         f"where client_id is not null and client_id not in (select client_id from clients)").fetchone()
-    if new_clients[0] and mapping.therapist_id:
+    asked = len(applied.problems)
+    therapist, add_therapist = (therapist_for_new_clients(con, mapping, raw, applied.matches, applied.problems)
+                                if new_clients[0] else (None, False))
+    if add_therapist:
+        con.execute(f"create or replace temp table stage_therapists as select min(_line) as _line, "
+                    f"$id as therapist_id, $name as name from {ml}_submissions",
+                    {"id": therapist, "name": mapping.new_therapist_name.strip()})
+        tables.append(StagedTable("therapists", ("therapist_id", "name"),
+                                  {"therapist_id": "therapist_id", "name": "new therapist (name)"}, rows_read=1))
+    if new_clients[0] and therapist:
         con.execute(
             f"create or replace temp table stage_clients as select min(_line) as _line, client_id, "
             f"$therapist as therapist_id from {ml}_submissions where client_id is not null and "
             f"client_id not in (select client_id from clients) group by client_id order by _line",
-            {"therapist": mapping.therapist_id})
+            {"therapist": therapist})
         tables.append(StagedTable("clients", ("client_id", "therapist_id"),
                                   {"client_id": columns.labels["client_id"], "therapist_id": "therapist_id"},
                                   rows_read=new_clients[0]))
-    elif new_clients[0]:
+    elif new_clients[0] and len(applied.problems) == asked:
         applied.problems.append(Problem(raw.file, new_clients[1], columns.labels["client_id"],
                                         f"{new_clients[0]} respondent(s) are not clients in the store: choose the "
-                                        "therapist for new clients (--therapist on the command line)"))
+                                        "therapist for new clients, or name a new one (--therapist ID or "
+                                        "--new-therapist-name NAME on the command line)"))
     tables.append(StagedTable("assignments", ("assignment_id", "client_id", "assignment_type", "title", "assigned_on",
                                               "due_on", "expected_count"), a_labels, rows_read=assignments))
     tables.append(submission_table)

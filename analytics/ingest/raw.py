@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,13 @@ CHUNK_ROWS = 50_000  # records staged per round trip: bounds the memory a read h
 
 
 HEADER_SEARCH_RECORDS = 30  # non-blank records looked at for the header row
+
+
+# Hard limits on what one file may hold (every file, on the Data page and the command line): a file past one is
+# refused with a message naming the limit, before the work it would cost. The time limit is set per read.
+MAX_COLUMNS = 500
+MAX_CELL_CHARS = 131_072  # characters in one field (the csv module's own limit)
+DEADLINE_CHECK_RECORDS = 1_000  # records read between two looks at the clock
 
 
 TOTALS_WORDS = re.compile(r"^(grand\s+)?(total|totals|sum|summe|gesamt|totaal|totalt|totale)\b", re.IGNORECASE)
@@ -53,6 +61,16 @@ class ReadOptions:
     max_records: int | None = None
     sheet: str | None = None
     header_score: Callable[[Sequence[str]], int] | None = None
+    seconds: float | None = None  # time limit for reading the file (None: none)
+    started: float = 0.0  # time.monotonic() when the read began (set by read_source)
+    on_rows: Callable[[int, int | None], None] | None = None  # told (rows staged, rows expected or None) per chunk
+    expected: int | None = None  # records the file holds, when known before reading (for on_rows)
+
+    def check_time(self) -> None:
+        """Refuse the file when reading it has taken longer than the time limit."""
+        if self.seconds is not None and time.monotonic() - self.started > self.seconds:
+            raise FileRefused(f"reading the file took longer than {self.seconds:g} seconds, the limit for an upload; "
+                              "split it, or import it on the command line", None)
 
 
 @dataclass
@@ -146,8 +164,9 @@ def _header_key(row: Sequence[str]) -> tuple[str, ...]:
 class _Stager:
     """Collects records and writes them to raw_<slot> in chunks through Arrow."""
 
-    def __init__(self, con: DuckDBPyConnection, table: str, width: int):
-        self.con, self.table, self.width = con, table, width
+    def __init__(self, con: DuckDBPyConnection, table: str, width: int,
+                 on_rows: Callable[[int], None] | None = None):
+        self.con, self.table, self.width, self.on_rows = con, table, width, on_rows
         self.lines: list[int] = []
         self.rows: list[Sequence[str | None]] = []
         self.written = 0
@@ -174,6 +193,8 @@ class _Stager:
             self.con.unregister("incoming_chunk")
         self.written += len(self.rows)
         self.lines, self.rows = [], []
+        if self.on_rows:
+            self.on_rows(self.written)
 
 
 def _is_blank_cells(row: Sequence[str | None]) -> bool:
@@ -236,6 +257,9 @@ def stage_records(
     header = [("" if cell is None else str(cell)).strip() for cell in header_row]
     while not strict and header and not header[-1]:  # trailing empty header cells (a trailing delimiter)
         header.pop()
+    if len(header) > MAX_COLUMNS:
+        raise FileRefused(f"the header has {len(header):,} columns; the limit is {MAX_COLUMNS} (an export of the "
+                          "homework data has far fewer: check the file)", header_line)
     raw.header, raw.header_line = tuple(header), header_line
     skipped = [line for line, row in lookahead[:header_at] if not _is_blank_cells(row)]
     if skipped:
@@ -243,7 +267,8 @@ def stage_records(
                                     f"(line {header_line}) were skipped", "note"))
     width = len(header)
     table = f"raw_{slot}"
-    stager = _Stager(con, table, width)
+    told = None if options.on_rows is None else (lambda rows: options.on_rows(rows, options.expected))
+    stager = _Stager(con, table, width, told)
     header_key = _header_key(header)
     repeated: list[int] = []
     pending: tuple[int, list[str | None]] | None = None
@@ -255,7 +280,13 @@ def stage_records(
         yield from iterator
 
     first_header_cell = header_key[0] if header_key else ""
+    timed, since_check = options.seconds is not None, 0
     for line, cells in rest():
+        if timed:
+            since_check += 1
+            if since_check >= DEADLINE_CHECK_RECORDS:
+                since_check = 0
+                options.check_time()
         # (fast paths first: this loop runs once per record of files of millions of rows)
         if not (cells and cells[0] and not cells[0].isspace()) and _is_blank_cells(cells):
             blank_lines += 1

@@ -84,7 +84,7 @@ TABLE_SYNONYMS: dict[str, dict[str, list[str]]] = {
 MINDLOGGER_SYNONYMS: dict[str, list[str]] = {
     "submission_id": ["id", "activity submission id", "answer id", "activity_submission_id"],
     "flow_submission_id": ["activity flow submission id"],
-    "client_id": ["secret user id", "target user secret id", "target secret id", "source secret id",
+    "client_id": ["target secret id", "secret user id", "target user secret id", "source secret id",
                   "source user secret id", "respondent secret id", "secret id", "source subject id"],
     "activity_id": ["activity id"],
     "activity_name": ["activity name", "activity"],
@@ -93,7 +93,7 @@ MINDLOGGER_SYNONYMS: dict[str, list[str]] = {
     "start_time": ["activity start time", "start time"],
     "end_time": ["activity end time", "end time"],
     "timezone_offset": ["timezone offset", "utc timezone offset", "tz offset", "time zone offset"],
-    "flag": ["flag", "status", "answer status"],
+    "flag": ["flag", "item response status", "status", "answer status"],
     "item": ["item", "item name"],
     "item_id": ["item id"],
     "response": ["response", "item response", "answer"],
@@ -107,7 +107,8 @@ MINDLOGGER_MARKS = {match_key(m) for m in (
     "secret_user_id", "activity_id", "activity_name", "activity_flow_id", "activity_flow_name", "item_id",
     "response", "rawScore", "reviewing_id", "event_id", "timezone_offset", "source_subject_id",
     "target_user_secret_id", "source_user_secret_id", "utc_timezone_offset", "activity_submission_id", "prompt",
-    "options", "flag", "item",
+    "options", "flag", "item", "target_secret_id", "activity_schedule_start_time", "item_name", "item_response",
+    "item_response_status", "item_prompt", "item_response_options",
 )}
 
 
@@ -157,8 +158,9 @@ def recognise(raw: RawTable) -> str | None:
         return "mindlogger"
     flat = {field for k in keys if (field := _synonyms("flat").get(k))}
     has = {table: bool(flat & own) for table, own in OWN_FIELDS.items()}
-    if (has["assignments"] and (has["submissions"] or "therapist_id" in flat or has["clients"])) or (
-            has["submissions"] and "client_id" in flat and ("therapist_id" in flat or has["clients"])):
+    therapist = "therapist_id" in flat or has["therapists"]
+    if (has["assignments"] and (has["submissions"] or therapist or has["clients"])) or (
+            has["submissions"] and "client_id" in flat and (therapist or has["clients"])):
         return "flat"
     fits = []
     for table, spec in TABLES.items():
@@ -333,6 +335,8 @@ def resolve(con: DuckDBPyConnection, given: Mapping, raw: RawTable) -> Mapping:
         decimal_comma=given.decimal_comma or proposal.decimal_comma,
         mood_item=given.mood_item or proposal.mood_item,
         mood_before_item=given.mood_before_item or proposal.mood_before_item,
-        therapist_id=given.therapist_id or proposal.therapist_id,
+        therapist_id=given.therapist_id or (None if given.new_therapist_name else proposal.therapist_id),
         sheet=given.sheet,
+        new_therapist_name=given.new_therapist_name,
+        matches=given.matches,
     )

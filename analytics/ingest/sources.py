@@ -20,9 +20,10 @@ import csv
 import hashlib
 import io
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from analytics.ingest.raw import (
     BLOCK,
     DELIMITERS,
     HEADER_SEARCH_RECORDS,
+    MAX_CELL_CHARS,
     FileRefused,
     Problem,
     RawTable,
@@ -200,6 +202,70 @@ def _text_lines(raw: io.BufferedIOBase, codec: str, line_break: str) -> Iterator
         yield line.replace("\r", "\n")
 
 
+def _looks_padded(sample: str, delimiter: str) -> bool:
+    """True when quoted fields are padded with spaces (`"a"   ,  "b"`), as aligned exports write them: when
+    unpadding the start of the file (which knows what is inside quotes) would change it."""
+    d, pad = re.escape(delimiter), _padding(delimiter)
+    if not re.search(rf'"{pad}+(?:{d}|\r?\n)|(?:^|{d}){pad}+"', sample, re.MULTILINE):
+        return False  # (quick: no space next to a quote at all)
+    lines = sample.splitlines(keepends=True)
+    if len(sample) >= SNIFF_BYTES:
+        lines = lines[:-1]  # the last line may be cut off
+    return any(a != b for a, b in zip(lines, _unpadded(lines, delimiter), strict=True))
+
+
+def _padding(delimiter: str) -> str:
+    """The characters that pad a field: spaces, and tabs unless the tab is the delimiter."""
+    return "[ ]" if delimiter == "\t" else "[ \t]"
+
+
+def _unpadded(lines: Iterable[str], delimiter: str) -> Iterator[str]:
+    """The lines with the spaces around quoted fields removed (before an opening quote, after a closing one), so
+    a strict reader reads padded, aligned CSV. Text inside quotes is kept exactly; anything else after a closing
+    quote is left for the reader to refuse."""
+    d, pad = re.escape(delimiter), _padding(delimiter)
+    unquoted = re.compile(rf"[^{d}\r\n]*")
+    opening = re.compile(rf'{pad}*"')
+    quoted = re.compile(r'(?:[^"]|"")*')
+    after = re.compile(rf"{pad}+(?={d}|\r|\n|$)")
+    inside = False
+    for line in lines:
+        out: list[str] = []
+        pos, end = 0, len(line)
+        while pos < end:
+            if inside:
+                content = quoted.match(line, pos)
+                out.append(content.group())
+                pos = content.end()
+                if pos >= end:
+                    break  # the quoted field goes on on the next line
+                out.append('"')  # the closing quote
+                pos += 1
+                inside = False
+                spaces = after.match(line, pos)
+                if spaces:
+                    pos = spaces.end()
+                continue
+            if line[pos] in "\r\n":
+                out.append(line[pos:])
+                break
+            start = opening.match(line, pos)
+            if start:
+                out.append('"')
+                pos, inside = start.end(), True
+                continue
+            field_text = unquoted.match(line, pos)
+            out.append(field_text.group())
+            pos = field_text.end()
+            if pos < end and line[pos] == delimiter:
+                out.append(delimiter)
+                pos += 1
+                if pos >= end or line[pos] in "\r\n":
+                    out.append(line[pos:])
+                    break
+        yield "".join(out)
+
+
 def _sniff_delimiter(sample: str, score: Callable[[Sequence[str]], int] | None) -> str:
     """The delimiter (comma, semicolon or tab) that splits the first lines most consistently.
 
@@ -250,6 +316,8 @@ def read_source(
     """
     size = source_size(source)
     raw = RawTable(file=display_name(name), name=name, sha256="", size=size)
+    if options.seconds is not None:
+        options = replace(options, started=time.monotonic())
     if printable(name, 400) != display_name(name) and name.strip():
         raw.problems.append(Problem(raw.file, None, "", "the file name held a folder path or unusual characters; "
                                     f"it is shown as {raw.file}", "note"))
@@ -306,12 +374,22 @@ def _read_csv(
     if scan.line_break == "\r":
         raw.problems.append(Problem(raw.file, None, "", "lines end in a lone carriage return (old Mac files)", "note"))
 
+    padded = not strict and _looks_padded(sample, raw.delimiter)
+    if padded:
+        raw.problems.append(Problem(raw.file, None, "", "fields are padded with spaces (an aligned export): read "
+                                    "with the spaces around them removed", "note"))
+    if options.on_rows is not None:
+        options = replace(options, expected=scan.logical_lines)
     with open_bytes(source) as stream:
-        reader = csv.reader(_text_lines(stream, scan.codec, scan.line_break), delimiter=raw.delimiter, strict=True)
+        lines = _text_lines(stream, scan.codec, scan.line_break)
+        reader = csv.reader(_unpadded(lines, raw.delimiter) if padded else lines, delimiter=raw.delimiter, strict=True)
         records = _numbered(reader)
         try:
             complete = stage_records(con, raw, records, slot=slot, options=options)
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise FileRefused(f"a field is longer than {MAX_CELL_CHARS:,} characters, the limit for one cell",
+                                  reader.line_num) from exc
             raise FileRefused(f"the CSV is malformed ({printable(str(exc), 80)})", reader.line_num) from exc
     if complete and records.count != scan.logical_lines:
         line = _first_stray_quote_line(scan.open_quote_lines, records.spans)

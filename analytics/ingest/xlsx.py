@@ -10,12 +10,26 @@ from pathlib import Path
 
 from duckdb import DuckDBPyConnection
 
-from analytics.ingest.raw import FileRefused, Problem, RawTable, ReadOptions, megabytes, open_bytes, printable, stage_records
+from analytics.ingest.raw import (
+    MAX_CELL_CHARS,
+    MAX_COLUMNS,
+    FileRefused,
+    Problem,
+    RawTable,
+    ReadOptions,
+    megabytes,
+    open_bytes,
+    printable,
+    stage_records,
+)
 
-ZIP_BOMB_RATIO = 100  # an .xlsx that unpacks to more than 100 times its size and 200 MB is refused
+MAX_UNPACKED_BYTES = 100 << 20  # an .xlsx whose parts unpack to more is refused before it is opened
 
 
-ZIP_BOMB_BYTES = 200 << 20
+MAX_SHARED_STRINGS_BYTES = 20 << 20  # the workbook's table of texts, which a reader holds in memory whole
+
+
+ROWS_BETWEEN_CHECKS = 1_000  # rows counted between two looks at the clock
 
 
 def is_xlsx(source: bytes | Path) -> bool:
@@ -48,10 +62,16 @@ def read_xlsx(con: DuckDBPyConnection, raw: RawTable, source: bytes | Path, *, s
 
     raw.kind, raw.encoding = "xlsx", "Excel"
     with open_bytes(source) as stream, zipfile.ZipFile(stream) as archive:
-        unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > ZIP_BOMB_BYTES and unpacked > ZIP_BOMB_RATIO * max(raw.size, 1):
-            raise FileRefused(f"this workbook unpacks to {megabytes(unpacked)} from {megabytes(raw.size)}; "
-                              "refused as a possible zip bomb")
+        # The sizes the archive declares bound what unpacking gives: Python's zip reader stops at them.
+        infos = archive.infolist()
+        unpacked = sum(info.file_size for info in infos)
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise FileRefused(f"this workbook unpacks to {megabytes(unpacked)} (from {megabytes(raw.size)}); the limit "
+                              f"is {megabytes(MAX_UNPACKED_BYTES)}: save the sheet as CSV UTF-8")
+        strings = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
+        if strings > MAX_SHARED_STRINGS_BYTES:
+            raise FileRefused(f"this workbook's shared strings (its table of texts) are {megabytes(strings)}; the limit "
+                              f"is {megabytes(MAX_SHARED_STRINGS_BYTES)}: save the sheet as CSV UTF-8")
     try:
         workbook = openpyxl.load_workbook(open_bytes(source), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged workbook
@@ -68,43 +88,58 @@ def read_xlsx(con: DuckDBPyConnection, raw: RawTable, source: bytes | Path, *, s
         worksheet = workbook[sheet]
         worksheet.reset_dimensions()  # a wrong <dimension> must not cut rows off
         path = worksheet._worksheet_path  # the sheet's XML, for the independent count
-        rows = _numbered_sheet(worksheet.iter_rows(values_only=True))
+        rows = _numbered_sheet(worksheet.iter_rows(values_only=True), options)
         complete = stage_records(con, raw, rows, slot=slot, options=options)
     finally:
         workbook.close()
     if len(names) > 1:
         raw.problems.append(Problem(raw.file, None, "", f"read sheet {printable(sheet)} of {len(names)}", "note"))
     if complete:
-        counted = _count_xml_rows(source, path)
+        counted = _count_xml_rows(source, path, options)
         if counted != rows.filled:
             raise FileRefused(f"the number of rows read ({rows.filled}) differs from an independent count of the "
                               f"sheet's rows holding values ({counted})", None)
 
 
 class _numbered_sheet:
-    """(spreadsheet row, values as text) from openpyxl; counts the rows holding any value."""
+    """(spreadsheet row, values as text) from openpyxl; counts the rows holding any value; refuses a cell longer
+    than MAX_CELL_CHARS, a row wider than MAX_COLUMNS holds values in, and a read past the time limit."""
 
-    def __init__(self, rows: Iterable[tuple[object, ...]]):
+    def __init__(self, rows: Iterable[tuple[object, ...]], options: ReadOptions):
         self.rows = rows
+        self.options = options
         self.filled = 0
 
     def __iter__(self) -> Iterator[tuple[int, list[str | None]]]:
         for number, values in enumerate(self.rows, start=1):
+            if not number % ROWS_BETWEEN_CHECKS:
+                self.options.check_time()
             cells = [_cell_text(v) for v in values]
-            if any(c is not None and c != "" for c in cells):
+            if any(c is not None and len(c) > MAX_CELL_CHARS for c in cells):
+                raise FileRefused(f"a cell on row {number} is longer than {MAX_CELL_CHARS:,} characters, the limit "
+                                  "for one cell", number)
+            while cells and (cells[-1] is None or cells[-1] == ""):
+                cells.pop()  # empty cells at the end of a row (a sheet's formatting reaches far to the right)
+            if len(cells) > MAX_COLUMNS:
+                raise FileRefused(f"row {number} has values in {len(cells):,} columns; the limit is {MAX_COLUMNS}",
+                                  number)
+            if cells:
                 self.filled += 1
             yield number, ["" if c is None else c for c in cells]
 
 
-def _count_xml_rows(source: bytes | Path, path: str) -> int:
+def _count_xml_rows(source: bytes | Path, path: str, options: ReadOptions) -> int:
     """Rows of the sheet's XML that hold at least one value, counted with the standard library's parser."""
     from xml.etree.ElementTree import iterparse
 
-    count = 0
+    count = seen = 0
     with open_bytes(source) as stream, zipfile.ZipFile(stream) as archive, archive.open(path.lstrip("/")) as xml:
         for _event, element in iterparse(xml, events=("end",)):
             tag = element.tag.rsplit("}", 1)[-1]
             if tag == "row":
+                seen += 1
+                if not seen % ROWS_BETWEEN_CHECKS:
+                    options.check_time()
                 if any((e.text or "") != "" for e in element.iter() if e.tag.rsplit("}", 1)[-1] in ("v", "t")):
                     count += 1
                 element.clear()

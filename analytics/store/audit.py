@@ -31,12 +31,12 @@ MAX_LISTED = 5000  # rows one listing returns at most
 SIGN_IN, SIGN_OUT, TIMEOUT, ACCESS_DENIED = "sign-in", "sign-out", "timeout", "access denied"
 VIEW_CLIENT, FEEDBACK = "view client", "feedback"
 PLAN_SAVED, PLAN_RESCHEDULED, PLAN_CANCELLED = "plan saved", "plan rescheduled", "plan cancelled"
-IMPORT, DOWNLOAD, EXPORT = "import", "download", "export"
+IMPORT, UNDO, DOWNLOAD, EXPORT = "import", "undo import", "download", "export"
 USER_ADDED, USER_CHANGED, SETTINGS_CHANGED = "user added", "user changed", "settings changed"
 TEMPLATE_CREATED, TEMPLATE_CHANGED = "template created", "template changed"
 ERROR = "error"
 ACTIONS = (SIGN_IN, SIGN_OUT, TIMEOUT, ACCESS_DENIED, VIEW_CLIENT, FEEDBACK, PLAN_SAVED, PLAN_RESCHEDULED,
-           PLAN_CANCELLED, IMPORT, DOWNLOAD, EXPORT, USER_ADDED, USER_CHANGED, SETTINGS_CHANGED, TEMPLATE_CREATED,
+           PLAN_CANCELLED, IMPORT, UNDO, DOWNLOAD, EXPORT, USER_ADDED, USER_CHANGED, SETTINGS_CHANGED, TEMPLATE_CREATED,
            TEMPLATE_CHANGED, ERROR)
 
 COLUMNS = ["seq", "logged_at", "user_email", "user_role", "action", "object_type", "object_id", "outcome", "detail",

@@ -20,7 +20,7 @@ DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds
 # migrations/NNN_what.sql (NNN = the version it upgrades to) and raises this number.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 CANONICAL_TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 

@@ -26,11 +26,12 @@ TYPE_SPELLINGS = {
     "journaling": [
         "journaling", "journalling", "journal", "journaling and self-reflection",
         "journalling and self-reflection", "self-reflection", "reflection", "reflective journaling",
+        "cbt worksheet", "worksheet", "thought record",
     ],
     "behavioural": [
         "behavioural", "behavioral", "behaviour", "behavior", "behavioural and habit-forming",
         "behavioral and habit-forming", "habit-forming", "habit", "habits", "behavioural activation",
-        "behavioral activation",
+        "behavioral activation", "behavioural experiment", "behavioral experiment",
     ],
     "mindfulness": [
         "mindfulness", "mindfulness and meditation", "mindfulness & meditation", "meditation",

@@ -54,3 +54,40 @@ def test_upload_map_preview_and_import_a_flat_export(dashboard_url: str) -> None
         page.wait_for_timeout(500)
         screenshot(page, "import-flat-after")
         page.close()
+
+
+def test_validate_confirm_import_and_undo_in_the_browser(dashboard_url: str) -> None:  # noqa: F811
+    # (the server holds the store while it runs: the store's rows are checked in tests/pages/test_pages_import_safely.py)
+    from tests.pages.test_pages_import_safely import changed_submissions
+
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)
+        page.goto(dashboard_url)
+        page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+        expect(page.get_by_role("heading", name="Data")).to_be_visible()
+        page.locator('input[type="file"]').set_input_files(
+            files=[{"name": "submissions.csv", "mimeType": "text/csv", "buffer": changed_submissions()}])
+        expect(page.get_by_text("File 1: submissions.csv")).to_be_visible()
+        page.get_by_role("button", name="Validate", exact=True).click()
+        expect(page.get_by_text("Valid, but 2 rows already stored would change")).to_be_visible()
+        page.wait_for_timeout(500)
+        screenshot(page, "import-validate-changes")
+        page.get_by_text("Change the 2 rows already stored, as listed below").click()
+        page.get_by_role("button", name="Import", exact=True).click()
+        expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
+        expect_no_exception(page)
+
+        log = page.get_by_test_id("stDataFrame").last  # the import log: choose its first (newest) row
+        log.scroll_into_view_if_needed()
+        box = log.bounding_box()
+        page.mouse.click(box["x"] + 15, box["y"] + 55)
+        expect(page.get_by_role("button", name="Undo this import")).to_be_visible()
+        page.get_by_role("button", name="Undo this import").click()
+        expect(page.get_by_text("Undone: the store is as it was before batch")).to_be_visible()
+        expect_no_exception(page)
+        page.wait_for_timeout(500)
+        expect(page.get_by_text("submissions: 1 removed, 2 restored")).to_be_visible()
+        screenshot(page, "import-undone")
+        page.close()

@@ -1,4 +1,5 @@
-"""The corpus of malformed and hostile files (tests/ingest/corpus/), written by code, with each one's expected outcome.
+"""The corpus of malformed, hostile and real-world-shaped files (tests/ingest/corpus/), written by code from synthetic
+data, with each one's expected outcome.
 
 Run `python tests/ingest/corpus_files.py` to (re)write tests/ingest/corpus/; tests/ingest/test_corpus.py checks that the
 files on disk are exactly these and that each imports (or is refused) as stated here.
@@ -19,6 +20,15 @@ if __name__ == "__main__":  # run as a script: the project's modules are one fol
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from analytics.ingest.mapping import CANONICAL, Mapping  # noqa: E402
+from tests.ingest.test_real_exports import (  # noqa: E402
+    FLAT_EXPORT,
+    NEW_COLUMNS,
+    NEW_ROWS,
+    OLD_COLUMNS,
+    OLD_ROWS,
+    aligned,
+    plain,
+)
 
 CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
 
@@ -45,6 +55,9 @@ class Case:
     upload_name: str | None = None
     max_bytes: int | None = None
     stored: tuple[str, list[tuple]] | None = None  # (SQL, rows it must give afterwards)
+    existing: str = "refuse"  # what to do with stored rows the file would change (changes.EXISTING_MODES)
+    counts: dict[str, tuple[int, int, int, int, int, int]] = field(default_factory=dict)
+    # table -> (rows read, added, changed, unchanged, left as stored, rejected): the expected report, refused or not
 
 
 def lines(*rows: str, ending: str = "\n") -> str:
@@ -134,7 +147,8 @@ def _cases() -> list[Case]:
         Case("stray_quote.csv", lines(clients, 'C9,T1,Kim 5" tall', "C10,T1,Lee").encode(), "refused",
              "independent count", 2),
         Case("field_too_long.csv", lines(SUBMISSION_HEADER, "S9,A1,2026-03-03T10:00:00,completed,"
-                                         + '"' + "x" * 140_000 + '"').encode(), "refused", "field larger than field limit"),
+                                         + '"' + "x" * 140_000 + '"').encode(), "refused",
+             "longer than 131,072 characters, the limit for one cell", 2),
         Case("unknown_columns.csv", lines("client_id,shoe_size,therapist_id", "C9,44,T1").encode(), "imported",
              "not mapped to any field", 1, inserted={"clients": 1}),
         Case("duplicated_column.csv", lines("client_id,therapist_id,label,label", "C9,T1,Kim,Kimmy").encode(),
@@ -209,6 +223,36 @@ def _cases() -> list[Case]:
         Case("xlsx_named.csv", xlsx([["client_id", "therapist_id"], ["C9", "T1"]]), "imported",
              upload_name="clients.csv", inserted={"clients": 1}),
         # --- flat exports -------------------------------------------------------------------
+        # --- real-world shapes (synthetic data in the shapes real exports have) ---------------
+        Case("mindlogger_padded_report.csv", aligned(OLD_COLUMNS, OLD_ROWS), "imported", "padded with spaces",
+             mapping=Mapping("mindlogger", new_therapist_name="Nia Obi", mood_item="mood_after",
+                             mood_before_item="mood_before"),
+             counts={"therapists": (1, 1, 0, 0, 0, 0), "clients": (1, 1, 0, 0, 0, 0),
+                     "assignments": (1, 1, 0, 0, 0, 0), "submissions": (2, 2, 0, 0, 0, 0)},
+             stored=("select submission_id, mood_before, mood_after from submissions order by 1",
+                     [("sub-1", 4, 7), ("sub-2", 3, 8)])),
+        Case("mindlogger_responses.csv", plain(NEW_COLUMNS, NEW_ROWS), "imported", "self-initiated",
+             mapping=Mapping("mindlogger", therapist_id="T1", mood_item="calm_0_10", mood_before_item="calm_before",
+                             values=(("completion", (("incomplete", "partial"),)),)),
+             counts={"clients": (1, 1, 0, 0, 0, 0), "assignments": (2, 2, 0, 0, 0, 0),
+                     "submissions": (2, 2, 0, 0, 0, 0)},
+             stored=("select submission_id, completion, mood_before, mood_after from submissions order by 1",
+                     [("as-1", "completed", 2, 6), ("as-2", "partial", None, 9)])),
+        Case("flat_missed_rows_and_labels.csv", FLAT_EXPORT, "imported", "2 missed row(s)", 3,
+             mapping=Mapping("flat"),
+             counts={"clients": (1, 0, 0, 1, 0, 0), "assignments": (3, 3, 0, 0, 0, 0),
+                     "submissions": (2, 2, 0, 0, 0, 0)},
+             stored=("select title, assignment_type from assignments where title <> 'Mood diary' order by 1",
+                     [("Letter", "narrative"), ("Walk", "behavioural"), ("Worksheet", "journaling")])),
+        Case("ids_collide_with_store.csv", lines(clients, "C1,T1,Robin Ash", "C9,T1,Kim").encode(), "refused",
+             "1 clients already stored would change (label 1)", upload_name="clients.csv",
+             counts={"clients": (2, 1, 1, 0, 0, 0)}),
+        Case("ids_collide_only_new.csv", lines(clients, "C1,T1,Robin Ash", "C9,T1,Kim").encode(), "imported",
+             upload_name="clients.csv", existing="skip", counts={"clients": (2, 1, 0, 0, 1, 0)},
+             stored=("select client_id, label from clients order by 1", [("C1", "Robin"), ("C9", "Kim")])),
+        Case("ids_collide_confirmed.csv", lines(clients, "C1,T1,Robin Ash", "C9,T1,Kim").encode(), "imported",
+             upload_name="clients.csv", existing="update", counts={"clients": (2, 1, 1, 0, 0, 0)},
+             stored=("select client_id, label from clients order by 1", [("C1", "Robin Ash"), ("C9", "Kim")])),
         Case("flat_conflicting_therapists.csv", lines(
             "Patient ID,Therapist,Homework,Assigned,Due date,Submitted,Status",
             "C9,T1,Walk,2026-03-01,2026-03-07,2026-03-02T10:00,done",

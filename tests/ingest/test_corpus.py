@@ -1,4 +1,5 @@
-"""The corpus of malformed and hostile files (tests/ingest/corpus/, written by tests/ingest/corpus_files.py): each file
+"""The corpus of malformed, hostile and real-world-shaped files (tests/ingest/corpus/, written by
+tests/ingest/corpus_files.py): each file
 imports as stated there, or is refused with the stated message at the stated line and column, and a
 refused file leaves every table of the store exactly as it was."""
 
@@ -54,8 +55,11 @@ def test_each_corpus_file_has_its_stated_outcome(case: Case) -> None:
     if case.file.endswith(".xlsx") or data[:2] == b"PK":
         data = case.data
     report = import_batch(con, [(case.upload_name or case.file, data)], scope=Scope.practice(),
-                          imported_by="corpus", mapping=case.mapping, max_bytes=case.max_bytes)
+                          imported_by="corpus", mapping=case.mapping, max_bytes=case.max_bytes, existing=case.existing)
     text = report.to_text(max_problems=100)
+    if case.counts:
+        assert {f.table: (f.rows_read, f.inserted, f.updated, f.unchanged, f.kept, f.rejected)
+                for f in report.files} == case.counts, text
     if case.message:
         assert matching(report, case), text
     if case.outcome == "refused":

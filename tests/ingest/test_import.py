@@ -166,7 +166,7 @@ def test_a_valid_batch_of_all_five_files_is_accepted_with_exact_counts():
     assert {t: count(con, t) for t in CANONICAL_TABLES} == {
         "therapists": 2, "clients": 3, "assignments": 5, "submissions": 3, "measures": 3}
     frame = report.files_frame()
-    assert list(frame.columns) == ["file", "table", "rows_read", "inserted", "updated", "unchanged", "rejected"]
+    assert list(frame.columns) == ["file", "table", "rows_read", "inserted", "updated", "unchanged", "kept", "rejected"]
     assert frame["inserted"].sum() == 16
 
 
@@ -403,7 +403,8 @@ def test_an_invalid_row_is_named_by_line_and_column_and_refuses_the_batch(con, t
     assert {p.line for p in report.errors} == {3}  # the good row on line 2 has no problem
     assert all(p.file == f"{table}.csv" for p in report.errors)
     f = report.files[0]
-    assert (f.rows_read, f.rejected, f.inserted, f.updated, f.unchanged) == (2, 1, 0, 0, 0)
+    # the report says what the good row would do (one to add), and nothing is written
+    assert (f.rows_read, f.rejected, f.inserted, f.updated, f.unchanged) == (2, 1, 1, 0, 0)
     assert snapshot(con) == before
     # the text report names the file, the line and the column
     assert f"{table}.csv, line 3, column {column}:" in report.to_text()
@@ -799,6 +800,7 @@ def test_a_refused_batch_leaves_every_table_exactly_as_it_was():
         ("measures.csv", csv_text("client_id,measure,score,administered_on",
                                   "C1,PHQ-9,1,2026-03-01",
                                   "C9,PHQ-9,99,2026-03-01")),  # the one bad row: score out of range
+        existing="update",  # the changes to stored rows are confirmed: the bad row alone refuses the batch
     )
     assert not report.accepted
     assert [(p.file, p.line, p.column) for p in report.errors] == [("measures.csv", 3, "score")] * 2
@@ -836,7 +838,7 @@ def test_a_changed_row_in_a_reimport_counts_as_updated_and_the_value_changes():
                                             b"C3,T2,Sam,2026-02-02,anxiety,,,discharged")
     changed_submissions = VALID_SUBMISSIONS.replace(b"S3,A2,2026-03-04T21:15:00Z,SKIPPED,0,5,5,0",
                                                     b"S3,A2,2026-03-04T21:15:00Z,partial,0,5,7,0")
-    report = run(con, ("clients.csv", changed_clients), ("submissions.csv", changed_submissions))
+    report = run(con, ("clients.csv", changed_clients), ("submissions.csv", changed_submissions), existing="update")
     assert report.accepted
     assert [(f.inserted, f.updated, f.unchanged) for f in report.files] == [(0, 1, 2), (0, 1, 2)]
     assert rows(con, "select status from clients where client_id = 'C3'") == [("discharged",)]
@@ -853,7 +855,7 @@ def test_a_file_without_an_optional_column_keeps_that_columns_stored_values():
         "C1,T1,Robin R,2026-01-05,low mood",
         "C2,T1,,2026-01-12,",
         "C3,T2,Sam,2026-02-02,anxiety",
-    )))
+    )), existing="update")
     assert report.accepted
     assert [(f.inserted, f.updated, f.unchanged) for f in report.files] == [(0, 1, 2)]
     assert rows(con, "select client_id, label, goals, preferences, status from clients order by 1") == [
@@ -866,7 +868,7 @@ def test_a_file_without_an_optional_column_keeps_that_columns_stored_values():
 def test_an_empty_optional_field_in_a_reimport_clears_the_stored_value():
     con = open_store(":memory:")
     assert run(con, *VALID_BATCH).accepted
-    report = run(con, ("clients.csv", VALID_CLIENTS.replace(b'"Sleep better, walk daily"', b"")))
+    report = run(con, ("clients.csv", VALID_CLIENTS.replace(b'"Sleep better, walk daily"', b"")), existing="update")
     assert [(f.updated, f.unchanged) for f in report.files] == [(1, 2)]
     assert rows(con, "select goals from clients where client_id = 'C1'") == [(None,)]
 
@@ -902,7 +904,7 @@ def test_skip_invalid_writes_the_valid_rows_and_lists_the_rejected_ones():
         "S7,A2,2026-03-05T10:00:00,completed",  # 7: rejected, ragged
         "S8,A5,2026-03-06T10:00:00,skipped,",  # 8: inserted
         "S4,A2,2026-03-05T10:00:00,completed,8",  # 9: rejected, duplicate of line 4
-    )), skip_invalid=True)
+    )), skip_invalid=True, existing="update")
     assert report.accepted
     f = report.files[0]
     assert (f.rows_read, f.inserted, f.updated, f.unchanged, f.rejected) == (8, 2, 1, 1, 4)

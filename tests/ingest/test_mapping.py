@@ -204,7 +204,7 @@ def test_the_command_line_takes_a_mapping_file_a_format_and_a_date_order(tmp_pat
                                     date_order="dmy", values=(("completion", (("done", "completed"),)),)).to_json())
     code, out, err = cli(capsys, "import", "--db", db, "--mapping", mapping_file, export)
     assert code == 0, out + err
-    assert "export.csv -> submissions: 1 read, 1 inserted" in out
+    assert "export.csv -> submissions: 1 read, 1 added" in out
     con = open_store(db)
     assert con.execute("select assigned_on, due_on from assignments").fetchall() == [(date(2026, 3, 1), date(2026, 3, 7))]
     con.close()

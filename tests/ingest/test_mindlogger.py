@@ -173,7 +173,7 @@ def test_the_command_line_mindlogger_preset(tmp_path, capsys):
     assert main(["import", "--db", str(db), "--format", "mindlogger", "--mood-item", "note", "--therapist", "T2",
                  str(path)]) == 0
     out = capsys.readouterr().out
-    assert "report.csv -> submissions: 3 read, 3 inserted" in out
+    assert "report.csv -> submissions: 3 read, 3 added" in out
     con = open_store(db)
     assert con.execute("select count(*) from clients where therapist_id = 'T2'").fetchone() == (2,)
     con.close()

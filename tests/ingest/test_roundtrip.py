@@ -1,4 +1,5 @@
-"""Round trip by property: generated valid rows, written in varied dialects (delimiter, quoting, line ends) and
+"""Round trip by property: generated valid rows, written in varied dialects (delimiter, quoting, line ends, padded
+into aligned columns or not) and
 encodings (UTF-8, UTF-8 with BOM, UTF-16, Windows-1252 text), imported as files come, give back exactly the
 same rows."""
 
@@ -31,7 +32,7 @@ SPECIAL = st.sampled_from(['a, "b"; c', "line\nbreak", "tab\there", "€ café",
 DATES = st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31))
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"])
 DIALECTS = st.tuples(st.sampled_from([",", ";", "\t"]), st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL]),
-                     st.sampled_from(["\n", "\r\n"]))
+                     st.sampled_from(["\n", "\r\n"]), st.booleans())  # the last: padded into aligned columns
 
 
 @st.composite
@@ -58,12 +59,20 @@ def batches(draw):
 
 
 def write(columns: tuple[str, ...], records: list[dict], encoding: str, dialect) -> bytes:
-    delimiter, quoting, ending = dialect
+    delimiter, quoting, ending, padded = dialect
+    rows = [list(columns), *(["" if record.get(c) is None else str(record[c]) for c in columns] for record in records)]
+    if padded:  # each field written alone, then padded with spaces on both sides to its column's width
+        def field(value: str) -> str:
+            one = io.StringIO(newline="")
+            csv.writer(one, delimiter=delimiter, quoting=quoting, lineterminator=ending).writerow([value])
+            return one.getvalue().removesuffix(ending)  # (with the real line end, a line break in a value is quoted)
+        cells = [[field(v) for v in row] for row in rows]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+        text = ending.join(delimiter.join(" " + v.ljust(widths[i] + 1) for i, v in enumerate(r)) for r in cells)
+        return (text + ending).encode(encoding)
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, quoting=quoting, lineterminator=ending)
-    writer.writerow(columns)
-    for record in records:
-        writer.writerow(["" if record.get(c) is None else str(record[c]) for c in columns])
+    writer.writerows(rows)
     return out.getvalue().encode(encoding)
 
 

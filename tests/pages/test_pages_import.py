@@ -50,8 +50,11 @@ def test_a_flat_export_is_recognised_mapped_previewed_validated_saved_and_import
     words = {at.selectbox(key=f"{PREFIX}flat__word_completion_{n}").value for n in range(2)}
     assert words == {"completed", "partial"}  # done -> completed, half -> partial
 
-    # Dates like 01/03/2026 are not read until the analyst says which order they are in.
-    assert frame_with(at, "line", "assignment_id", "due_on").empty
+    # Dates like 01/03/2026 are not read until the analyst says which order they are in; the preview says why it
+    # shows no assignments.
+    assert frame_with(at, "line", "assignment_id", "due_on") is None
+    assert ("No rows to show: all 1 row(s) read from export.csv have problems (the first: line 3, Set on "
+            "(assigned_on): not a date: expected YYYY-MM-DD).") in [t.value for t in at.text]
     no_exception(at.radio(key=PREFIX + "flat__date_order").set_value("dmy").run())
     preview = frame_with(at, "line", "assignment_id", "due_on")
     assert len(preview) == 1 and str(preview["due_on"].iloc[0])[:10] == "2026-03-07"

@@ -1,0 +1,146 @@
+"""What an import does to the store, table by table: the rows it adds, the rows it changes (which columns,
+and a sample of before and after), the rows it leaves alone; and the write that does exactly that, keeping
+what it replaced so the batch can be undone (analytics/ingest/undo.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from duckdb import DuckDBPyConnection
+
+from analytics.ingest.canonical import FREE_TEXT, TABLES
+from analytics.ingest.checks import StagedFile
+
+# What an import does with a row whose key is already stored and whose values differ:
+#   refuse  - nothing is written; the report says which rows and columns would change (the default)
+#   update  - the stored row takes the file's values (confirmed by the analyst)
+#   skip    - the stored row is left as it is; only new rows are added ("only new")
+EXISTING_MODES = ("refuse", "update", "skip")
+
+
+SAMPLE_ROWS = 5  # changed rows shown per table, each with its changed columns
+
+
+@dataclass(frozen=True)
+class ChangeSample:
+    """One changed value of one stored row: what it is and what the file would make it."""
+
+    table: str
+    line: int
+    key: str
+    column: str
+    before: str | None
+    after: str | None
+
+    @property
+    def free_text(self) -> bool:
+        return (self.table, self.column) in FREE_TEXT
+
+
+def key_sql(table: str, alias: str) -> str:
+    """SQL for a row's key as one text, e.g. "C1 PHQ-9 2026-03-01" for a measure."""
+    parts = [f"cast({alias}.{k} as varchar)" for k in TABLES[table].key]
+    return parts[0] if len(parts) == 1 else f"concat_ws(' ', {', '.join(parts)})"
+
+
+def row_hash_sql(table: str, alias: str) -> str:
+    """SQL for a digest of a whole stored row; instants as epoch microseconds, so no session time zone enters it."""
+    fields = []
+    for column in TABLES[table].columns:
+        value = f"{alias}.{column.name}"
+        fields.append(f"{column.name} := {'epoch_us(' + value + ')' if column.kind == 'datetime' else value}")
+    return f"md5(cast(to_json(struct_pack({', '.join(fields)})) as varchar))"
+
+
+def _shown_sql(table: str, column: str, value: str) -> str:
+    """SQL for a value as text for people: instants in UTC, ISO 8601."""
+    if TABLES[table].column(column).kind == "datetime":
+        return f"strftime(timezone('UTC', {value}), '%Y-%m-%dT%H:%M:%SZ')"
+    return f"cast({value} as varchar)"
+
+
+def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) -> None:
+    """Compare typed_<table> with the store and fill the file's report: rows to add, to change (with the columns
+    and a sample), unchanged, and (existing="skip") left as stored. Builds write_<table> for write_table."""
+    spec = staged.spec
+    assert spec is not None
+    table, present = spec.name, staged.present
+    key_match = " and ".join(f"s.{k} = t.{k}" for k in spec.key)
+    others = [c for c in present if c not in spec.key]
+    differs = " or ".join(f"s.{c} is distinct from t.{c}" for c in others) or "false"
+    con.execute(
+        f"create or replace temp table write_{table} as "
+        f"select t.*, s.{spec.key[0]} is null as is_new from typed_{table} t "
+        f"left join {table} s on {key_match} "
+        f"where s.{spec.key[0]} is null or {differs}"
+    )
+    per_column = "".join(f", count(*) filter (where not w.is_new and s.{c} is distinct from t.{c})" for c in others)
+    counts = con.execute(
+        f"select count(*) filter (where w.is_new), count(*) filter (where not w.is_new){per_column} "
+        f"from write_{table} w join typed_{table} t using (_line) left join {table} s on {key_match}"
+    ).fetchone()
+    total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
+    new, differing = counts[0], counts[1]
+    report = staged.report
+    report.inserted = new
+    report.updated, report.kept = (0, differing) if existing == "skip" else (differing, 0)
+    report.unchanged = total - new - differing
+    report.changed_columns = {c: n for c, n in zip(others, counts[2:], strict=True) if n}
+    report.samples = _samples(con, table, others, key_match) if differing else []
+
+
+def _samples(con: DuckDBPyConnection, table: str, others: list[str], key_match: str) -> list[ChangeSample]:
+    """The first SAMPLE_ROWS changed rows (by line), each changed column with its value before and after."""
+    columns = "".join(f", s.{c} is distinct from t.{c}, {_shown_sql(table, c, 's.' + c)}, {_shown_sql(table, c, 't.' + c)}"
+                      for c in others)
+    rows = con.execute(
+        f"select t._line, {key_sql(table, 't')}{columns} from write_{table} t join {table} s on {key_match} "
+        f"where not t.is_new order by t._line limit {SAMPLE_ROWS}"
+    ).fetchall()
+    samples = []
+    for row in rows:
+        line, key, values = row[0], row[1], row[2:]
+        for n, column in enumerate(others):
+            changed, before, after = values[3 * n: 3 * n + 3]
+            if changed:
+                samples.append(ChangeSample(table, line, key, column, before, after))
+    return samples
+
+
+def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, existing: str) -> None:
+    """Write write_<table> as planned (new rows; changed rows too unless existing="skip") and record in
+    undo_<table> what the batch added (keys) and what it replaced (the whole rows as they were)."""
+    spec = staged.spec
+    assert spec is not None
+    table, present = spec.name, staged.present
+    keys = ", ".join(spec.key)
+    key_match = " and ".join(f"s.{k} = w.{k}" for k in spec.key)
+    others = [c for c in present if c not in spec.key]
+    rows = "true" if existing == "update" else "is_new"
+    con.execute(f"create or replace temp table before_{table} as select s.* from {table} s "
+                f"join write_{table} w on {key_match} where not w.is_new and ({rows})")
+    # A new client from a file without a label column is shown by its id; a stored label is kept.
+    derived = {"label": "client_id"} if table == "clients" and "label" not in present else {}
+    columns = ", ".join([*present, *derived])
+    values = ", ".join([*present, *derived.values()])
+    update = ", ".join(f"{c} = excluded.{c}" for c in others)
+    conflict = f"do update set {update}" if update and existing == "update" else "do nothing"
+    con.execute(
+        f"insert into {table} ({columns}) select {values} from write_{table} where {rows} "
+        f"on conflict ({keys}) {conflict}"
+    )
+    all_columns = ", ".join(spec.column_names)
+    now = row_hash_sql(table, "cur")
+    con.execute(
+        f"insert into undo_{table} (batch_id, action, row_hash, {all_columns}) "
+        f"select $batch, 'update', {now}, {', '.join('b.' + c for c in spec.column_names)} "
+        f"from before_{table} b join {table} cur on {' and '.join(f'cur.{k} = b.{k}' for k in spec.key)}",
+        {"batch": batch_id})
+    con.execute(
+        f"insert into undo_{table} (batch_id, action, row_hash, {keys}) "
+        f"select $batch, 'insert', {now}, {', '.join('w.' + k for k in spec.key)} "
+        f"from write_{table} w join {table} cur on {' and '.join(f'cur.{k} = w.{k}' for k in spec.key)} "
+        f"where w.is_new", {"batch": batch_id})
+    con.execute(f"drop table if exists before_{table}")
+    con.execute(f"drop table if exists write_{table}")

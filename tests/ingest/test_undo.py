@@ -1,0 +1,216 @@
+"""Undoing an import batch: import, change, undo gives a store equal, table by table, to the one before; an undo
+is refused with its reason when a later batch or an edit touched the same rows or built on rows it added."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from analytics.cli import main
+from analytics.ingest.importer import import_batch
+from analytics.ingest.undo import batch_files, batch_history, undo_batch
+from analytics.metrics.clients import save_feedback
+from analytics.store.database import CANONICAL_TABLES, open_store
+from analytics.store.scope import Scope, ScopeError
+from tests.ingest.test_changes import SECOND, STORED, csv
+
+PRACTICE = Scope.practice()
+EVERY_TABLE = (*CANONICAL_TABLES, "assignment_details", "library_templates", "saved_mappings", "settings")
+
+
+def snapshot(con) -> dict[str, list[tuple]]:
+    return {t: sorted(con.execute(f"select * from {t}").fetchall(), key=repr) for t in EVERY_TABLE}
+
+
+def undo(con, batch_id: str):
+    return undo_batch(con, batch_id, scope=PRACTICE, undone_by="tester")
+
+
+@pytest.fixture
+def con():
+    connection = open_store(":memory:")
+    assert import_batch(connection, STORED, scope=PRACTICE, imported_by="setup").accepted
+    yield connection
+    connection.close()
+
+
+# Every table changes: a therapist renamed and one added, a client moved to the new therapist and one added,
+# an assignment changed and one added, submissions changed and added, a measure changed and one added.
+CHANGE = [
+    ("therapists.csv", csv("therapist_id,name,email", "T1,Ada Moss-Byron,", "T2,Ben Ode,ben@example.org")),
+    ("clients.csv", csv("client_id,therapist_id,label,goals", "C1,T2,Robin,Walk daily", "C3,T2,Sam,")),
+    ("assignments.csv", csv("assignment_id,client_id,assignment_type,title,assigned_on,due_on,expected_count",
+                            "A1,C1,journaling,Mood diary,2026-03-02,2026-03-10,4",
+                            "A2,C3,mindfulness,Body scan,2026-03-03,2026-03-09,2")),
+    SECOND,
+    ("measures.csv", csv("client_id,measure,score,administered_on", "C1,PHQ-9,12,2026-03-01",
+                         "C3,GAD-7,9,2026-03-04")),
+]
+
+
+def test_import_change_undo_gives_the_store_as_it_was_table_by_table(con):
+    before = snapshot(con)
+    report = import_batch(con, CHANGE, scope=PRACTICE, existing="update")
+    assert report.accepted, report.to_text()
+    # by hand: added 1 + 1 + 1 + 1 + 1 rows, changed 1 + 1 + 1 + 2 + 1
+    assert [(f.inserted, f.updated) for f in report.files] == [(1, 1), (1, 1), (1, 1), (1, 2), (1, 1)]
+    assert snapshot(con) != before
+
+    result = undo(con, report.batch_id)
+
+    assert result.done, result.to_text()
+    assert snapshot(con) == before
+    assert result.removed == {"therapists": 1, "clients": 1, "assignments": 1, "submissions": 1, "measures": 1}
+    assert result.restored == {"therapists": 1, "clients": 1, "assignments": 1, "submissions": 2, "measures": 1}
+    history = batch_history(con)
+    assert history.loc[history["batch_id"] == report.batch_id, "undone_at"].notna().all()
+    assert not history.loc[history["batch_id"] == report.batch_id, "can_undo"].item()
+
+
+def test_the_first_batch_can_be_undone_to_an_empty_store():
+    con = open_store(":memory:")
+    report = import_batch(con, STORED, scope=PRACTICE)
+    assert undo(con, report.batch_id).done
+    assert {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in CANONICAL_TABLES} == dict.fromkeys(
+        CANONICAL_TABLES, 0)
+
+
+def test_an_undo_is_refused_when_feedback_was_given_since_on_a_submission_it_wrote(con):
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    save_feedback(con, scope=PRACTICE, submission_id="S4", text="Well done", at=datetime(2026, 3, 7, tzinfo=UTC))
+    before = snapshot(con)
+    result = undo(con, report.batch_id)
+    assert not result.done
+    assert snapshot(con) == before
+    (reason,) = result.reasons
+    assert reason.startswith("1 submissions row(s) this batch wrote were changed since (e.g. S4) by an edit in the "
+                             "dashboard (feedback, a plan) or another program")
+
+
+def test_an_undo_is_refused_while_a_later_batch_changed_the_same_rows_and_works_once_that_is_undone(con):
+    first = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    later = import_batch(con, [("submissions.csv", csv("submission_id,assignment_id,submitted_at,completion",
+                                                       "S4,A1,2026-03-06T10:00:00Z,partial"))],
+                         scope=PRACTICE, existing="update")
+    assert later.accepted
+    refused = undo(con, first.batch_id)
+    assert not refused.done
+    assert refused.reasons == (f"1 submissions row(s) this batch wrote were changed since (e.g. S4) by the later "
+                               f"import {later.batch_id}: undo that first",)
+    assert undo(con, later.batch_id).done
+    assert con.execute("select completion from submissions where submission_id = 'S4'").fetchone() == ("completed",)
+    assert undo(con, first.batch_id).done
+    before_first = con.execute("select submission_id, completion, mood_after from submissions order by 1").fetchall()
+    assert before_first == [("S1", "completed", 6), ("S2", "completed", 5), ("S3", "partial", None)]
+
+
+def test_an_undo_is_refused_when_rows_added_since_belong_to_rows_it_added(con):
+    batch = import_batch(con, [("clients.csv", csv("client_id,therapist_id,label", "C9,T1,Lee"))], scope=PRACTICE)
+    child = import_batch(con, [("assignments.csv", csv(
+        "assignment_id,client_id,assignment_type,title,assigned_on,due_on", "A9,C9,creative,Collage,2026-03-02,2026-03-09"))],
+        scope=PRACTICE)
+    result = undo(con, batch.batch_id)
+    assert not result.done
+    assert result.reasons == (f"1 assignments row(s) added since (e.g. A9) belong to clients this batch added; undo the "
+                              f"later import {child.batch_id} first",)
+    con.execute("insert into assignment_details values ('A1', 'Write it down', 3, null, now())")  # not ours: fine
+    assert undo(con, child.batch_id).done and undo(con, batch.batch_id).done
+
+
+def test_an_undo_is_refused_when_the_planner_added_homework_for_a_client_it_added(con):
+    batch = import_batch(con, [("clients.csv", csv("client_id,therapist_id,label", "C9,T1,Lee"))], scope=PRACTICE)
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('P1', 'C9', 'mindfulness', 'Breathing', date '2026-03-02', date '2026-03-09')")
+    result = undo(con, batch.batch_id)
+    assert not result.done
+    assert result.reasons == ("1 assignments row(s) added since (e.g. P1) belong to clients this batch added (added in "
+                              "the dashboard, by the planner or another program); undoing would orphan them",)
+
+
+def test_an_unknown_batch_is_refused(con):
+    assert undo(con, "nope").reasons == ("there is no batch nope in the import log",)
+
+
+def test_a_batch_is_undone_once_and_one_from_before_undo_existed_is_refused(con):
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    assert undo(con, report.batch_id).done
+    again = undo(con, report.batch_id)
+    assert not again.done and again.reasons[0].startswith(f"batch {report.batch_id} was already undone on ")
+    older = con.execute("select batch_id from import_log where imported_by = 'setup'").fetchone()[0]
+    con.execute("delete from import_batches where batch_id = ?", [older])  # as a version-3 store logged it
+    assert undo(con, older).reasons == (f"batch {older} was imported before imports kept what they replaced "
+                                        "(schema version 6); it cannot be undone",)
+
+
+def test_only_the_practice_undoes(con):
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    with pytest.raises(ScopeError):
+        undo_batch(con, report.batch_id, scope=Scope.therapist("T1"), undone_by="T1")
+
+
+def test_only_new_batches_undo_to_the_store_before_them(con):
+    before = snapshot(con)
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="skip")
+    assert undo(con, report.batch_id).done
+    assert snapshot(con) == before
+
+
+def test_the_log_is_readable_and_a_batchs_files_carry_their_hashes(con):
+    import hashlib
+
+    report = import_batch(con, CHANGE, scope=PRACTICE, existing="update", imported_by="Dr Ada")
+    history = batch_history(con)
+    newest = history.iloc[0]
+    assert newest["batch_id"] == report.batch_id and newest["imported_by"] == "Dr Ada"
+    assert newest["files"] == "therapists.csv, clients.csv, assignments.csv, submissions.csv, measures.csv"
+    assert (newest["rows"], newest["added"], newest["changed"]) == (2 + 2 + 2 + 4 + 2, 5, 6)
+    assert bool(newest["can_undo"])
+    files = batch_files(con, report.batch_id)
+    assert list(files["sha256"]) == [hashlib.sha256(data).hexdigest() for _, data in CHANGE]
+
+
+def test_the_command_line_imports_with_a_decision_and_undoes(tmp_path, capsys):
+    db = tmp_path / "store.duckdb"
+    folder = tmp_path / "files"
+    folder.mkdir()
+    paths = []
+    for name, data in STORED:
+        (folder / name).write_bytes(data)
+        paths.append(str(folder / name))
+    assert main(["import", "--db", str(db), *paths]) == 0
+    changed = tmp_path / "submissions.csv"
+    changed.write_bytes(SECOND[1])
+    capsys.readouterr()
+
+    assert main(["import", "--db", str(db), "--dry-run", str(changed)]) == 1
+    dry = capsys.readouterr().out
+    assert "submissions.csv -> submissions: 4 read, 1 to add, 2 to change, 1 unchanged, 0 rejected" in dry
+    assert "(free text: hidden)" in dry and "private words" not in dry
+
+    assert main(["import", "--db", str(db), "--only-new", "--dry-run", str(changed)]) == 0
+    assert "1 to add, 0 to change, 1 unchanged, 2 left as stored" in capsys.readouterr().out
+
+    assert main(["import", "--db", str(db), "--update-existing", "--dry-run", str(changed)]) == 0
+    assert "4 read, 1 to add, 2 to change, 1 unchanged, 0 rejected" in capsys.readouterr().out
+    assert main(["import", "--db", str(db), "--update-existing", str(changed)]) == 0
+    out = capsys.readouterr().out
+    assert "4 read, 1 added, 2 changed, 1 unchanged, 0 rejected" in out
+    batch = out.splitlines()[0].removeprefix("Imported as batch ").rstrip(".")
+    assert f"--batch {batch}" in out
+
+    assert main(["undo", "--db", str(db), "--batch", batch]) == 0
+    assert capsys.readouterr().out.startswith(f"Undone: the store is as it was before batch {batch}.")
+    con = duckdb.connect(str(db))
+    assert con.execute("select count(*), count(*) filter (where completion = 'partial') from submissions").fetchone() == (3, 1)
+    con.close()
+    assert main(["undo", "--db", str(db), "--batch", batch]) == 1
+    assert "already undone" in capsys.readouterr().out
+
+
+def test_update_existing_and_only_new_exclude_each_other(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["import", "--db", str(tmp_path / "s.duckdb"), "--update-existing", "--only-new", "x.csv"])
+    assert exit_.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
