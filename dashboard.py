@@ -77,7 +77,7 @@ PAGES_FOR = {
     ADMIN: tuple(path for path, _, _ in PAGES),
     PRACTICE_MANAGER: ("pages/overview.py", "pages/caseload.py", "pages/client.py", "pages/effectiveness.py"),
     THERAPIST: ("pages/overview.py", "pages/caseload.py", "pages/client.py", "pages/effectiveness.py",
-                "pages/planner.py"),
+                "pages/planner.py", "pages/data.py"),  # the Data page: exports of their own caseload, no import
     ANALYST: ("pages/overview.py", "pages/effectiveness.py", "pages/data.py"),
 }
 VIEW_AS_ROLES = (ADMIN, PRACTICE_MANAGER)  # the roles offered "View as"

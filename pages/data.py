@@ -14,7 +14,7 @@ from analytics.present import formats
 from analytics.store import settings
 from analytics.store.database import get_timezone
 from analytics.store.scope import ANALYST, Scope
-from dashboard import current_period, current_scope, current_view, db, require_frame, scope_label, store
+from dashboard import VIEW_AS_ROLES, current_period, current_scope, current_view, db, require_frame, scope_label, store
 
 require_frame()
 
@@ -398,7 +398,8 @@ scope = current_scope()
 
 st.subheader("Import files")
 if not scope.may_import:
-    st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files.")
+    st.info("Importing is done by the practice. Choose “Whole practice” under “View as” to import files."
+            if scope.role in VIEW_AS_ROLES else "Importing is done by the practice's admins and analysts.")
 elif scope.deidentified and scope.role != ANALYST:  # an analyst imports in the only view they have
     st.info("Importing is done in the identified view: switch the de-identified view off in the sidebar.")
 else:

@@ -17,6 +17,8 @@ LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 QUOTED = re.compile(r"`([^`\s]+)`")
 PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)+[\w.-]+\.(?:md|py|sql|csv|toml|txt|json))\b")
 PLACEHOLDER = re.compile(r"NNN|\b(?:FILE|PATH|DIR|NAME)\b|\*|<|\{")  # e.g. migrations/NNN_what.sql: not real paths
+# Files the practice writes itself and must never commit (the sign-in secrets): named, never shipped.
+WRITTEN_BY_THE_PRACTICE = {".streamlit/secrets.toml"}
 
 
 def slug(heading: str) -> str:
@@ -50,8 +52,10 @@ def code_paths() -> list[tuple[Path, str]]:
 
 
 LINKS = [(doc, target) for doc, target in doc_links()
-         if not target.startswith(("http://", "https://", "mailto:")) and not PLACEHOLDER.search(target)]
-CODE_PATHS = [(module, path) for module, path in code_paths() if not PLACEHOLDER.search(path)]
+         if not target.startswith(("http://", "https://", "mailto:")) and not PLACEHOLDER.search(target)
+         and target not in WRITTEN_BY_THE_PRACTICE]
+CODE_PATHS = [(module, path) for module, path in code_paths()
+              if not PLACEHOLDER.search(path) and path not in WRITTEN_BY_THE_PRACTICE]
 
 
 def resolve(source: Path, target: str) -> Path | None:

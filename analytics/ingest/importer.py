@@ -26,7 +26,7 @@ from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
 from analytics.store import audit
-from analytics.store.database import transaction
+from analytics.store.database import WriteConflict, transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
 
@@ -305,7 +305,7 @@ def _run_batch(
         report.accepted = False
         if not dry_run and preview_rows is None:
             _audit_batch(con, scope, report, refused=True)
-    except (duckdb.TransactionException, duckdb.ConstraintException):
+    except (duckdb.TransactionException, duckdb.ConstraintException, WriteConflict):
         # Another session wrote the same rows between our check and our commit: nothing of ours was written.
         _roll_back_quietly(con)
         report.accepted, report.batch_id = False, None

@@ -16,7 +16,7 @@ from analytics.ingest.canonical import IMPORT_ORDER, TABLES
 from analytics.ingest.changes import key_sql, row_hash_sql
 from analytics.ingest.raw import printable
 from analytics.store import audit
-from analytics.store.database import transaction
+from analytics.store.database import WriteConflict, transaction
 from analytics.store.scope import Scope, ScopeError
 
 LOG_ROWS = 200  # batches the log shows, newest first
@@ -77,7 +77,7 @@ def undo_batch(con: DuckDBPyConnection, batch_id: str, *, scope: Scope, undone_b
                          detail=f"removed {json.dumps(removed)}; restored {json.dumps(restored)}")
     except _Refused as refused:
         return UndoResult(batch_id, False, tuple(refused.args))
-    except (duckdb.TransactionException, duckdb.ConstraintException):
+    except (duckdb.TransactionException, duckdb.ConstraintException, WriteConflict):
         try:
             con.execute("rollback")
         except duckdb.Error:

@@ -21,8 +21,9 @@ from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES, CLIENT_STATUSES, COMPLETIONS
 
 EXPECTED_TABLES = ["assignment_details", "assignments", "audit_head", "audit_log", "clients", "export_log",
-                   "feedback_versions", "import_log", "library_templates", "measures", "saved_mappings", "settings",
-                   "submissions", "therapists", "users"]
+                   "feedback_versions", "import_batches", "import_log", "library_templates", "measures", "saved_mappings",
+                   "settings", "submissions", "therapists", "undo_assignments", "undo_clients", "undo_measures",
+                   "undo_submissions", "undo_therapists", "users"]
 
 
 def rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:

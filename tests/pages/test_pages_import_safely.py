@@ -119,7 +119,7 @@ def test_the_import_log_is_readable_and_a_batch_is_undone_from_it(data_page, sto
 
     log = frame_with(at, "imported_by", "files", "rows")
     assert log[["imported_by", "files", "tables", "rows", "added", "changed"]].values.tolist()[0] == [
-        "dashboard", "submissions.csv", "submissions", 11, 1, 0]
+        "local", "submissions.csv", "submissions", 11, 1, 0]
     assert "sha256" not in log.columns and "batch_id" in log.columns  # the hash is one click away
     at.session_state["import_log"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     no_exception(at.run())

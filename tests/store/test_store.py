@@ -352,7 +352,7 @@ def test_the_real_migration_upgrades_a_version_1_file_without_losing_rows(tmp_pa
 # Schema version 6: what import batches replaced, for undo (migrations/006_import_batches.sql)
 # ---------------------------------------------------------------------------------------------
 
-TABLES_ADDED_IN_V4 = ("import_batches", "undo_therapists", "undo_clients", "undo_assignments", "undo_submissions",
+TABLES_ADDED_IN_V6 = ("import_batches", "undo_therapists", "undo_clients", "undo_assignments", "undo_submissions",
                       "undo_measures")
 
 
@@ -360,7 +360,7 @@ def test_the_version_4_migration_adds_the_undo_tables_to_a_version_3_file_keepin
     path = tmp_path / "v3.duckdb"
     make_current_file(path)
     con = duckdb.connect(str(path))
-    for table in TABLES_ADDED_IN_V4:
+    for table in TABLES_ADDED_IN_V6:
         con.execute(f"drop table {table}")
     con.execute("delete from schema_meta")
     con.execute("insert into schema_meta (version) values (3)")
@@ -369,7 +369,7 @@ def test_the_version_4_migration_adds_the_undo_tables_to_a_version_3_file_keepin
 
     con = open_store(path)
     assert recorded_versions(con) == [3, SCHEMA_VERSION]
-    assert set(TABLES_ADDED_IN_V4) <= table_names(con)
+    assert set(TABLES_ADDED_IN_V6) <= table_names(con)
     assert con.execute("select client_id, label from clients").fetchall() == [("C1", "Robin")]
     assert con.execute("select batch_id from import_log").fetchall() == [("old",)]
     assert con.execute("select count(*) from import_batches").fetchone() == (0,)  # an old batch: no undo record
@@ -387,4 +387,4 @@ def test_each_undo_table_has_the_columns_of_its_canonical_table_with_the_same_ty
         undo_columns = columns(f"undo_{table}")
         assert [c for c, _ in undo_columns[:3]] == ["batch_id", "action", "row_hash"]
         assert undo_columns[3:] == columns(table)
-    assert "undo_clients" in store.migrations()[4] and "import_batches" in store.migrations()[4]
+    assert "undo_clients" in store.migrations()[6] and "import_batches" in store.migrations()[6]
