@@ -171,7 +171,7 @@ def check_sign_in_and_out(page: Page, app_url: str, issuer: str) -> None:
     expect(page.get_by_text(f"{THERAPIST} · Therapist")).to_be_visible()
     expect_metric(page, "Active clients", "2")  # Ada's C1 and C2; the practice has 3
     nav = page.get_by_test_id("stSidebarNav")
-    expect(nav.get_by_text("Data", exact=True)).to_have_count(0)
+    expect(nav.get_by_text("Data", exact=True)).to_have_count(1)  # exports of their own caseload (no import)
     expect(nav.get_by_text("Users", exact=True)).to_have_count(0)
     expect(page.get_by_role("combobox", name="View as")).to_have_count(0)
     expect_no_exception(page)
