@@ -98,7 +98,7 @@ RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides o
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
-DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (until roles set it: see current_scope)
+DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (an analyst always has it on: see current_scope)
 
 CUSTOM = "Custom"
 WHOLE_PRACTICE = "Whole practice"

@@ -447,8 +447,9 @@ def run_export(args: argparse.Namespace) -> int:
         print("error: --aggregates-only goes with --tier deidentified", file=sys.stderr)
         return EXIT_USAGE
     try:
-        request = exports.Request(args.tier, args.format, Scope.therapist(args.therapist) if args.therapist
-                                  else Scope.practice(), args.date_from, args.date_to,
+        # The command line's actor (named in the export log and the audit trail), narrowed to one therapist if asked.
+        request = exports.Request(args.tier, args.format, cli_admin.command_line_actor().narrowed_to(args.therapist),
+                                  args.date_from, args.date_to,
                                   parts=("aggregates",) if args.aggregates_only else exports.PARTS)
     except exports.ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
