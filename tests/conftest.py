@@ -7,6 +7,7 @@ numbers each test expects are worked out by hand in tests/pages/test_pages.py fr
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -134,3 +135,17 @@ def navigation_pages_only(monkeypatch: pytest.MonkeyPatch) -> None:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(autouse=True)
+def no_sign_in_remembered() -> Iterator[None]:
+    """Each test starts with no sign-in remembered by the process.
+
+    signin.sign_ins() is a process-wide st.cache_resource keyed by the sign-in (email and the ID token's
+    issue second), which is right for a server; between tests it would carry one test's sign-out into the
+    next test that signs the same person in within the same second.
+    """
+    yield
+    import signin
+
+    signin.sign_ins.clear()
