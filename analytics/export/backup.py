@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 from duckdb import DuckDBPyConnection
 
 from analytics.export.deidentify import SECRET_KEY
+from analytics.store import facts
 from analytics.store.database import SCHEMA_VERSION, advance_sequences, transaction
 
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "homework-dashboard-backup"
-SKIPPED_TABLES = ("schema_meta",)  # the restored store records its own version
+SKIPPED_TABLES = ("schema_meta", *facts.FACT_TABLES)  # the restored store records its own version and rebuilds facts
 
 
 class BackupError(Exception):
@@ -143,6 +144,7 @@ def restore_backup(con: DuckDBPyConnection, folder: Path) -> dict[str, int]:
                     raise BackupError(f"{entry['file']} gave {rows} rows, the manifest says {entry.get('rows')}")
                 restored[table] = rows
             advance_sequences(con)
+            facts.rebuild(con)
     except BackupError:
         raise
     except (duckdb.Error, OSError) as exc:  # a constraint the rows break, an unreadable file: nothing was written

@@ -25,7 +25,7 @@ from analytics.ingest.report import DECISION, MAX_LISTED_PROBLEMS, FileReport, I
 from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
-from analytics.store import audit
+from analytics.store import audit, facts
 from analytics.store.database import WriteConflict, transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
@@ -297,6 +297,7 @@ def _run_batch(
                 if table in staged_by_table:
                     told.step("writing", staged_by_table[table])
                     write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
+            facts.rebuild(con)  # the derived adherence facts, in the batch's transaction
             _log_batch(con, report, imported_by or getpass.getuser())
             _audit_batch(con, scope, report)
             _drop_temp_tables(con, batch_tables, len(files))

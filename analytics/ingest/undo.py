@@ -15,7 +15,7 @@ from duckdb import DuckDBPyConnection
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
 from analytics.ingest.changes import key_sql, row_hash_sql
 from analytics.ingest.raw import printable
-from analytics.store import audit
+from analytics.store import audit, facts
 from analytics.store.database import WriteConflict, transaction
 from analytics.store.scope import Scope, ScopeError
 
@@ -69,6 +69,7 @@ def undo_batch(con: DuckDBPyConnection, batch_id: str, *, scope: Scope, undone_b
             if reasons:
                 raise _Refused(*reasons)
             removed, restored = _restore(con, batch_id)
+            facts.rebuild(con)  # the derived adherence facts, in the undo's transaction
             con.execute("update import_batches set undone_at = ?, undone_by = ? where batch_id = ?",
                         [datetime.now(UTC), undone_by, batch_id])
             for table in IMPORT_ORDER:

@@ -19,7 +19,7 @@ from duckdb import DuckDBPyConnection
 from analytics.metrics import profile
 from analytics.metrics.clients import client_profile
 from analytics.planning import library
-from analytics.store import audit
+from analytics.store import audit, facts
 from analytics.store.database import transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import ASSIGNMENT_TYPES
@@ -296,6 +296,7 @@ def save_plan(
         ids = [_new_plan_id(con, prefix) for _ in items]
         for assignment_id, item in zip(ids, items, strict=True):
             _insert_item(con, assignment_id, client_id, item, at)
+        facts.rebuild(con, ids)
         audit.append(con, actor=scope, action=audit.PLAN_SAVED, object_type="client", object_id=client_id,
                      detail=f"{len(ids)} assignment(s): {', '.join(ids)}")
     return ids
@@ -438,6 +439,7 @@ def reschedule(
         con.execute("update assignments set due_on = $due_on, expected_count = coalesce($expected_count, expected_count) "
                     "where assignment_id = $assignment_id",
                     {"due_on": due_on, "expected_count": expected_count, "assignment_id": assignment_id})
+        facts.rebuild(con, [assignment_id])  # on-time credit follows the due date
         audit.append(con, actor=scope, action=audit.PLAN_RESCHEDULED, object_type="assignment",
                      object_id=assignment_id,
                      detail=f"due {due_on:%Y-%m-%d}" + (f", expected {expected_count}" if expected_count else ""))
@@ -454,5 +456,6 @@ def cancel(con: DuckDBPyConnection, *, scope: Scope, assignment_id: str) -> None
         _assignment_in_scope(con, scope, assignment_id)
         con.execute("update assignments set status = 'cancelled' where assignment_id = $assignment_id",
                     {"assignment_id": assignment_id})
+        facts.rebuild(con, [assignment_id])  # (status is read at query time: kept for one rule, every write refreshes)
         audit.append(con, actor=scope, action=audit.PLAN_CANCELLED, object_type="assignment", object_id=assignment_id)
 

@@ -12,6 +12,8 @@ import duckdb
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.store import facts
+
 STORE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = STORE_DIR.parents[1]
 SCHEMA_FILE = STORE_DIR / "schema.sql"
@@ -20,7 +22,7 @@ DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds
 # migrations/NNN_what.sql (NNN = the version it upgrades to) and raises this number.
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 CANONICAL_TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 
@@ -109,6 +111,7 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
     with transaction(con):
         if found is None:
             con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+            facts.rebuild(con)
             con.execute("insert into schema_meta (version) values (?)", [target_version])
             return 0
         if found > target_version:
@@ -122,6 +125,8 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
                 raise StoreError(f"no migration to schema version {version} in {MIGRATIONS_DIR}")
             con.execute(upgrades[version])
         con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
+        if found < 7 <= target_version:  # the derived facts start with version 7: built from the rows stored
+            facts.rebuild(con)
         if found < target_version:
             con.execute("insert into schema_meta (version) values (?)", [target_version])
         return found
@@ -205,3 +210,4 @@ def set_timezone(con: DuckDBPyConnection, timezone: str) -> None:
             "insert into settings values ('timezone', ?) on conflict (key) do update set value = excluded.value",
             [timezone],
         )
+        facts.rebuild(con)  # calendar dates of submissions follow the time zone

@@ -229,6 +229,37 @@ create table if not exists feedback_versions (
     unique (submission_id, version)
 );
 
+-- Derived adherence facts (schema version 7; analytics/store/facts.py keeps them, inside every write's
+-- transaction; migrations/007_adherence_facts.sql adds them to older files). Never backed up: rebuilt.
+create table if not exists submission_days (
+    assignment_id      varchar not null,
+    submitted_on       date not null,
+    credit             double not null,
+    submissions        bigint not null,
+    mood_lift_sum      hugeint,
+    mood_lift_n        bigint not null,
+    last_submission_at timestamp
+);
+
+create table if not exists assignment_totals (
+    assignment_id      varchar not null,
+    credit             double not null,
+    on_time_credit     double not null,
+    submissions        bigint not null,
+    mood_lift_sum      hugeint,
+    mood_lift_n        bigint not null,
+    last_submission_at timestamp,
+    last_on            date not null
+);
+
+-- What the facts were built from (one row): row counts, the sum of due dates, the time zone.
+create table if not exists facts_stamp (
+    submissions bigint not null,
+    assignments bigint not null,
+    due_days    double,
+    timezone    varchar not null
+);
+
 alter table library_templates add column if not exists created_by varchar;
 alter table library_templates add column if not exists changed_by varchar;
 
@@ -271,7 +302,9 @@ cross join practice_settings p;
 --   on_time_credit = the same, counting only submissions made on or before due_on
 --   is_due         = due_on <= as_of
 -- scope_therapist NULL means the whole practice; otherwise only that therapist's clients.
-create or replace macro assignment_progress(as_of, scope_therapist) as table
+-- This is the definition, computed from the raw tables; assignment_progress gives the same rows from the
+-- derived facts when they are current (tests/metrics/test_facts.py compares the two).
+create or replace macro assignment_progress_direct(as_of, scope_therapist) as table
 with in_scope as (
     select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
            a.assigned_on, a.due_on, a.expected_count
@@ -303,6 +336,73 @@ select a.*,
        p.last_submission_at
 from in_scope a
 left join per_assignment p using (assignment_id);
+
+-- Whether the derived facts (analytics/store/facts.py) were built for the rows stored now. Every write
+-- function rebuilds them in its transaction; a write made some other way (plain SQL) that adds or removes
+-- submissions or assignments, moves a due date or changes the time zone makes them not current, and
+-- assignment_progress then computes from the raw tables until the next rebuild.
+create or replace view facts_current as
+select coalesce(bool_and(f.submissions = (select count(*) from submissions)
+                         and f.assignments = (select count(*) from assignments)
+                         and f.due_days is not distinct from (select sum(epoch(due_on)) from assignments)
+                         and f.timezone = (select timezone from practice_settings)), false) as current
+from facts_stamp f;
+
+-- The same rows as assignment_progress_direct, read from the facts: an assignment whose last submission day
+-- is on or before as_of counts all its submissions (its totals are exact); the others sum their days.
+create or replace macro assignment_progress_facts(as_of, scope_therapist) as table
+with in_scope as (
+    select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
+           a.assigned_on, a.due_on, a.expected_count
+    from assignments a
+    join clients c using (client_id)
+    where a.status = 'active'
+      and (scope_therapist is null or c.therapist_id = scope_therapist)
+),
+per_assignment as (
+    select t.assignment_id,
+           t.credit                                                      as raw_credit,
+           t.on_time_credit                                              as raw_on_time_credit,
+           t.submissions,
+           t.mood_lift_sum,
+           t.mood_lift_n,
+           t.last_submission_at
+    from assignment_totals t
+    join in_scope a using (assignment_id)
+    where t.last_on <= as_of
+    union all
+    select d.assignment_id,
+           sum(d.credit),
+           sum(d.credit) filter (where d.submitted_on <= a.due_on),
+           sum(d.submissions),
+           sum(d.mood_lift_sum),
+           sum(d.mood_lift_n),
+           max(d.last_submission_at)
+    from submission_days d
+    join in_scope a using (assignment_id)
+    where d.submitted_on <= as_of
+      and d.assignment_id in (select assignment_id from assignment_totals where last_on > as_of)
+    group by d.assignment_id
+)
+select a.*,
+       a.due_on <= as_of                                                  as is_due,
+       date_trunc('week', a.due_on)::date                                 as week,
+       least(a.expected_count, coalesce(p.raw_credit, 0))                 as credit,
+       least(a.expected_count, coalesce(p.raw_on_time_credit, 0))         as on_time_credit,
+       coalesce(p.submissions, 0)::bigint                                 as submissions,
+       coalesce(p.mood_lift_sum, 0)::hugeint                              as mood_lift_sum,
+       coalesce(p.mood_lift_n, 0)::bigint                                 as mood_lift_n,
+       p.last_submission_at
+from in_scope a
+left join per_assignment p using (assignment_id);
+
+
+-- Each active assignment of the clients in scope, as known on date as_of (the columns and their meaning:
+-- assignment_progress_direct). Every adherence figure reads this macro or due_assignments.
+create or replace macro assignment_progress(as_of, scope_therapist) as table
+select * from assignment_progress_facts(as_of, scope_therapist) where (select current from facts_current)
+union all
+select * from assignment_progress_direct(as_of, scope_therapist) where not (select current from facts_current);
 
 -- The assignments that are due on as_of (status active, due_on <= as_of), with their credit.
 create or replace macro due_assignments(as_of, scope_therapist) as table

@@ -1,0 +1,82 @@
+"""Derived adherence facts kept beside the canonical tables, rebuilt inside every write's transaction.
+
+Two tables, both derived only from `submissions`, `assignments.due_on` and the practice's time zone
+(never backed up: a restore and a migration rebuild them):
+
+    submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum and
+                       count, last submission (local time)
+    assignment_totals  per assignment, over all its days: credit, on-time credit (days <= due_on),
+                       submissions, mood-lift sum and count, last submission, last_on (its last day)
+    facts_stamp        what they were built from: row counts, sum of due dates, time zone (the view
+                       facts_current compares it with the store, so plain-SQL writes fall back to the
+                       raw tables instead of reading stale facts)
+
+`assignment_progress(as_of, ...)` in schema.sql reads the totals of assignments whose last day is on
+or before as_of (exact, since every submission counts), and sums submission_days for the few others.
+Cancelling or re-titling an assignment changes no fact (status is read at query time); rescheduling
+changes on-time credit, so the planner refreshes that assignment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from duckdb import DuckDBPyConnection
+
+FACT_TABLES = ("submission_days", "assignment_totals", "facts_stamp")
+
+_DAYS = """
+insert into submission_days
+select assignment_id, submitted_on,
+       sum(credit)            as credit,
+       count(*)               as submissions,
+       sum(mood_lift)         as mood_lift_sum,
+       count(mood_lift)       as mood_lift_n,
+       max(submitted_local)   as last_submission_at
+from submission_facts
+{where}
+group by assignment_id, submitted_on
+"""
+
+_TOTALS = """
+insert into assignment_totals
+select d.assignment_id,
+       sum(d.credit)                                        as credit,
+       coalesce(sum(d.credit) filter (where d.submitted_on <= a.due_on), 0) as on_time_credit,
+       sum(d.submissions)                                   as submissions,
+       sum(d.mood_lift_sum)                                 as mood_lift_sum,
+       sum(d.mood_lift_n)                                   as mood_lift_n,
+       max(d.last_submission_at)                            as last_submission_at,
+       max(d.submitted_on)                                  as last_on
+from submission_days d
+left join assignments a using (assignment_id)
+{where}
+group by d.assignment_id
+"""
+
+
+_STAMP = """
+insert into facts_stamp
+select (select count(*) from submissions), (select count(*) from assignments),
+       (select sum(epoch(due_on)) from assignments), (select timezone from practice_settings)
+"""
+
+
+def rebuild(con: DuckDBPyConnection, assignment_ids: Iterable[str] | None = None) -> None:
+    """Recompute the facts of `assignment_ids` (all assignments when None) from the canonical tables.
+
+    Call it inside the write's own transaction, after the write, so readers never see stale facts.
+    """
+    if assignment_ids is None:
+        for table in FACT_TABLES:
+            con.execute(f"delete from {table}")
+        con.execute(_DAYS.format(where=""))
+        con.execute(_TOTALS.format(where=""))
+    else:
+        params = {"ids": sorted(set(assignment_ids))}
+        for table in ("submission_days", "assignment_totals"):
+            con.execute(f"delete from {table} where assignment_id in (select unnest($ids))", params)
+        con.execute(_DAYS.format(where="where assignment_id in (select unnest($ids))"), params)
+        con.execute(_TOTALS.format(where="where d.assignment_id in (select unnest($ids))"), params)
+        con.execute("delete from facts_stamp")
+    con.execute(_STAMP)
