@@ -3,7 +3,7 @@
 import streamlit as st
 
 from analytics.metrics import adherence, attention, caseload, timeline
-from analytics.present import figures, formats, tables
+from analytics.present import bounds, figures, formats, tables
 from analytics.store import vocabulary
 from dashboard import (
     current_period,
@@ -134,8 +134,9 @@ elif shown_flagged.empty:
 else:
     attention_rows = tables.attention_table(shown_flagged)
     shown_attention = view.people(attention_rows.assign(therapist_id=list(shown_flagged["therapist_id"])))
+    first_attention, more_attention = bounds.first_rows(shown_attention)
     picked = st.dataframe(
-        shown_attention,
+        first_attention,
         hide_index=True,
         key="attention_list",
         on_select="rerun",
@@ -153,6 +154,8 @@ else:
                                                 help="The Client page for this client: open it, or copy the address"),
         },
     )
+    if more_attention:
+        st.caption(bounds.more_rows_note(more_attention, shown=len(first_attention), what="clients by need"))
     download_table(shown_attention[["rank", "label", "therapist_name", "reasons"]], what="needs attention",
                    file_name="needs-attention.csv", key="attention_download")
     if picked.selection.rows:
@@ -175,9 +178,10 @@ with left:
     if by_group.empty:
         st.info(f"No {group}s in this caseload yet.")
     else:
-        st.plotly_chart(figures.completion_by_group(by_group, group_title=group), key="caseload_by_group")
+        charted, more_groups = bounds.most_in_need(by_group)
+        st.plotly_chart(figures.completion_by_group(charted, group_title=group), key="caseload_by_group")
         st.caption(f"Each bar: credit earned ÷ homework expected over the {group}'s assignments due in the period. "
-                   "The dark tick is the previous period.")
+                   "The dark tick is the previous period. " + bounds.more_groups_note(more_groups, group=group))
 with right:
     if hidden_bins and not distribution["clients"].any():
         st.info(f"De-identified view: every bin holds {view.hidden} clients, so there is no chart.")
@@ -200,10 +204,13 @@ grid = view.weekly(caseload.weekly_grid(db(), scope=scope, period=period, today=
 if grid.empty:
     st.info("Nothing was due in this period, so there is no week-by-week view. Choose a longer period.")
 else:
-    st.plotly_chart(figures.completion_heatmap(grid, row_title=group, week_so_far=timeline.week_so_far(period, now)),
+    charted, more_groups = bounds.most_in_need(by_group)
+    st.plotly_chart(figures.completion_heatmap(bounds.grid_of(grid, charted, group=group) if more_groups else grid,
+                                               row_title=group, week_so_far=timeline.week_so_far(period, now)),
                     key="caseload_heatmap")
     st.caption(f"Each cell: credit earned ÷ homework expected over the {group}'s assignments due that week "
-               "(weeks start on Monday). Blank: nothing was due. The current week, not over yet, is marked “so far”.")
+               "(weeks start on Monday). Blank: nothing was due. The current week, not over yet, is marked “so far”. "
+               + bounds.more_groups_note(more_groups, group=group))
 
 # --- Every client ---------------------------------------------------------------------------------------------
 
@@ -212,14 +219,15 @@ overview = caseload.client_overview(db(), scope=scope, period=period, today=now,
 st.caption("Sorted by need: the needs-attention list's order first, then the lowest completion. "
            "Choose a row, or its link, to open that client on the Client page.")
 shown = view.people(tables.by_need(overview, flagged))
+first_clients, more_clients = bounds.first_rows(shown)
 picked_client = st.dataframe(
-    shown,
+    first_clients,
     hide_index=True,
     key="caseload_table",
     placeholder=formats.NO_VALUE,
     on_select="rerun",
     selection_mode="single-row",
-    height=tables.table_height(len(shown)),
+    height=tables.table_height(len(first_clients)),
     column_order=["need", "label", "therapist_name", "status", "need_kind", "due", "completion_rate",
                   "completion_change", "on_time_rate", "days_since_last_submission", "streak_weeks",
                   "feedback_coverage", "link"],
@@ -250,6 +258,8 @@ picked_client = st.dataframe(
             help="Share of completed or partial submissions made in the period that have feedback"),
     },
 )
+if more_clients:
+    st.caption(bounds.more_rows_note(more_clients, shown=len(first_clients), what="clients by need"))
 download_table(shown[["label", "therapist_name", "status", "due", "completion_rate", "completion_change", "on_time_rate",
                       "days_since_last_submission", "streak_weeks", "feedback_coverage"]],
                what="every client", file_name="clients.csv", key="caseload_download")

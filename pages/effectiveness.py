@@ -4,7 +4,7 @@ client's figures by type next to the caseload's."""
 import streamlit as st
 
 from analytics.metrics import clients, effectiveness, profile
-from analytics.present import formats, tables, type_figures
+from analytics.present import bounds, formats, tables, type_figures
 from analytics.store import vocabulary
 from dashboard import (
     current_period,
@@ -78,6 +78,8 @@ elif outcome.n == 0:
 else:
     outcome = shown_outcome
     st.plotly_chart(type_figures.adherence_outcome_scatter(outcome), key="effectiveness_outcome")
+    if bounds.scatter_note(len(outcome.points)):
+        st.caption(bounds.scatter_note(len(outcome.points)))
     st.text(outcome.wording)
     st.caption(
         f"Each point is a client with homework due in the period and at least two {measure} scores taken in it: "

@@ -297,7 +297,8 @@ def _run_batch(
                 if table in staged_by_table:
                     told.step("writing", staged_by_table[table])
                     write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
-            facts.rebuild(con)  # the derived adherence facts, in the batch's transaction
+            if any(f.inserted or f.updated for f in report.files if f.table in facts.SOURCE_TABLES):
+                facts.rebuild(con)  # the derived adherence facts, in the batch's transaction
             _log_batch(con, report, imported_by or getpass.getuser())
             _audit_batch(con, scope, report)
             _drop_temp_tables(con, batch_tables, len(files))

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from analytics.metrics import outcomes
 from analytics.metrics.effectiveness import MIN_N, AdherenceOutcome
 from analytics.planning.planner import LOAD_WARNING_RATIO, PlanLoad
+from analytics.present import bounds
 from analytics.present.formats import (
     MINUS,
     amount,
@@ -169,16 +170,29 @@ def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
     points = outcome.points
     if points.empty:
         raise ValueError("adherence_outcome_scatter needs at least one client; show the wording instead")
-    x = points["completion_rate"].astype(float) * 100
     y = points["change"].astype(float)
     figure = go.Figure()
-    figure.add_scatter(
-        x=x, y=y, mode="markers", name="A client", marker={"size": 9, "opacity": 0.8},
-        customdata=[f"{plain(label)}: {percent(rate)} of homework completed; {outcome.measure} "
-                    f"{signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
-                    for label, rate, change in zip(points["label"], points["completion_rate"], y, strict=True)],
-        hovertemplate="%{customdata}<extra></extra>",
-    )
+    cells = bounds.scatter_cells(points)
+    if cells is None:
+        figure.add_scatter(
+            x=points["completion_rate"].astype(float) * 100, y=y, mode="markers", name="A client",
+            marker={"size": 9, "opacity": 0.8},
+            customdata=[f"{plain(label)}: {percent(rate)} of homework completed; {outcome.measure} "
+                        f"{signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
+                        for label, rate, change in zip(points["label"], points["completion_rate"], y, strict=True)],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    else:  # many clients: counted per cell, the circle's area grows with the count
+        most = float(cells["clients"].max())
+        figure.add_scatter(
+            x=cells["completion_rate"] * 100, y=cells["change"], mode="markers", name="Clients (grouped)",
+            marker={"size": [6 + 24 * (n / most) ** 0.5 for n in cells["clients"]], "opacity": 0.7},
+            customdata=[f"{n:,} client{'s' if n != 1 else ''}: about {percent(rate)} of homework completed; "
+                        f"{outcome.measure} {signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
+                        for n, rate, change in zip(cells["clients"], cells["completion_rate"], cells["change"],
+                                                   strict=True)],
+            hovertemplate="%{customdata}<extra></extra>",
+        )
     if outcome.slope is not None and outcome.intercept is not None:
         ends = [float(points["completion_rate"].min()), float(points["completion_rate"].max())]
         figure.add_scatter(

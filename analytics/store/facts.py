@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from duckdb import DuckDBPyConnection
 
 FACT_TABLES = ("submission_days", "assignment_totals", "facts_stamp")
+SOURCE_TABLES = ("submissions", "assignments")  # the canonical tables the facts are derived from (and the time zone)
 
 _DAYS = """
 insert into submission_days

@@ -304,7 +304,8 @@ cross join practice_settings p;
 -- scope_therapist NULL means the whole practice; otherwise only that therapist's clients.
 -- This is the definition, computed from the raw tables; assignment_progress gives the same rows from the
 -- derived facts when they are current (tests/metrics/test_facts.py compares the two).
-create or replace macro assignment_progress_direct(as_of, scope_therapist) as table
+-- (enabled: false gives no rows without reading the submissions; assignment_progress uses it.)
+create or replace macro assignment_progress_direct(as_of, scope_therapist, enabled := true) as table
 with in_scope as (
     select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
            a.assigned_on, a.due_on, a.expected_count
@@ -312,6 +313,7 @@ with in_scope as (
     join clients c using (client_id)
     where a.status = 'active'
       and (scope_therapist is null or c.therapist_id = scope_therapist)
+      and enabled
 ),
 per_assignment as (
     select s.assignment_id,
@@ -350,7 +352,7 @@ from facts_stamp f;
 
 -- The same rows as assignment_progress_direct, read from the facts: an assignment whose last submission day
 -- is on or before as_of counts all its submissions (its totals are exact); the others sum their days.
-create or replace macro assignment_progress_facts(as_of, scope_therapist) as table
+create or replace macro assignment_progress_facts(as_of, scope_therapist, enabled := true) as table
 with in_scope as (
     select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
            a.assigned_on, a.due_on, a.expected_count
@@ -358,6 +360,7 @@ with in_scope as (
     join clients c using (client_id)
     where a.status = 'active'
       and (scope_therapist is null or c.therapist_id = scope_therapist)
+      and enabled
 ),
 per_assignment as (
     select t.assignment_id,
@@ -400,9 +403,9 @@ left join per_assignment p using (assignment_id);
 -- Each active assignment of the clients in scope, as known on date as_of (the columns and their meaning:
 -- assignment_progress_direct). Every adherence figure reads this macro or due_assignments.
 create or replace macro assignment_progress(as_of, scope_therapist) as table
-select * from assignment_progress_facts(as_of, scope_therapist) where (select current from facts_current)
+select * from assignment_progress_facts(as_of, scope_therapist, enabled := (select current from facts_current))
 union all
-select * from assignment_progress_direct(as_of, scope_therapist) where not (select current from facts_current);
+select * from assignment_progress_direct(as_of, scope_therapist, enabled := not (select current from facts_current));
 
 -- The assignments that are due on as_of (status active, due_on <= as_of), with their credit.
 create or replace macro due_assignments(as_of, scope_therapist) as table
