@@ -216,14 +216,16 @@ def table(results: dict) -> str:
     def line(what: str, value: str) -> None:
         lines.append(f"  {what:<34} {value}")
 
-    line("import (fresh store)", f"{results['import']['seconds']:7.2f} s   peak RSS {results['import']['peak_rss_mb']:,.0f} MB")
+    line("import (fresh store)", f"{results['import']['seconds']:7.2f} s   (CPU {results['import']['cpu_seconds']:.2f} s)   "
+         f"peak RSS {results['import']['peak_rss_mb']:,.0f} MB")
     line("re-import (same files)", f"{results['reimport']['seconds']:7.2f} s")
     line("pandas reads the files", f"{results['pandas_read']['seconds']:7.2f} s")
-    line("summary --by client (process)", f"{results['summary']['median']:7.2f} s   (median)")
+    line("summary --by client (process)", f"{results['summary']['median']:7.2f} s   (median; CPU "
+         f"{results['summary']['cpu_median']:.2f} s)")
     agree = "agrees" if not results["pandas_summary"]["disagrees_on"] else \
         f"DISAGREES on {', '.join(results['pandas_summary']['disagrees_on'])}"
-    line("pandas per-client table (process)", f"{results['pandas_summary']['median']:7.2f} s   "
-         f"({results['summary_vs_pandas']:.1f}x the summary's time; {agree})")
+    line("pandas per-client table (process)", f"{results['pandas_summary']['median']:7.2f} s   (CPU "
+         f"{results['pandas_summary']['cpu_median']:.2f} s; {results['summary_vs_pandas']:.1f}x the summary's time; {agree})")
     for title, page in results["pages"].items():
         line(f"page {title}", f"{page['seconds']['median']:7.3f} s median {page['seconds']['p95']:7.3f} s p95   "
              f"charts {page['chart_bytes'] / 1000:7.1f} kB   largest table {page['max_table_rows']:,} rows")
