@@ -158,8 +158,10 @@ def summary_agrees(folder: Path, store: Path, as_of: date) -> list[str]:
         a, b = ours[column], theirs[column]
         if column == "last_submission_at":
             same = ((a.isna() & b.isna()) | (a == b)).all()
-        elif b.dtype.kind in "if":  # one decimal rounded half to even by pandas, half away from zero by DuckDB
-            tolerance = 0.05 + 1e-9 if column == "median_feedback_days" else 1e-9
+        elif b.dtype.kind in "if":
+            # The median feedback delay is rounded to one decimal, and a median of an even count lands on x.x5
+            # often (minutes / 1440): pandas and DuckDB compute its last bits differently, so one step may differ.
+            tolerance = 0.1 + 1e-9 if column == "median_feedback_days" else 1e-9
             same = np.allclose(a.astype(float), b.astype(float), equal_nan=True, rtol=0, atol=tolerance)
         else:
             same = (a.astype(str) == b.astype(str)).all()
