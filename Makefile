@@ -7,13 +7,27 @@ PORT   ?= 8501
 
 OIDC   := tests/browser/oidc
 
-.PHONY: run test lint setup setup-dev demo-store clean
+.PHONY: run test lint setup setup-dev demo-store clean bench
 
 run: $(VENV)/.runtime demo-store
 	$(BIN)/streamlit run dashboard.py --server.address localhost --server.port $(PORT) -- --db $(DB)
 
 test: $(VENV)/.dev $(OIDC)/node_modules/.package-lock.json
 	$(BIN)/python -m pytest
+
+# `make bench`: the benchmark (README "Performance"), not part of `make test`. SCALE=quick (demo and 1m), demo, 1m or
+# 10m; RUNS timed runs per page and command. The data is generated once into .bench/data/; results in
+# .bench/results-<scale>.json.
+SCALE ?= quick
+RUNS  ?= 5
+BENCH_SCALES = $(if $(filter quick,$(SCALE)),--scale demo --scale 1m,--scale $(SCALE))
+# Further benchmarks run after the timings, on the same scale, e.g. the load test and the fault tests at full size:
+# BENCH_EXTRA = $(BIN)/python -m benchmarks.load --scale $(SCALE); $(BIN)/python -m benchmarks.faults --scale $(SCALE)
+BENCH_EXTRA ?=
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.run $(BENCH_SCALES) --runs $(RUNS)
+	$(BENCH_EXTRA)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -12,28 +12,33 @@ import time
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
-from analytics import cli_admin, demo
-from analytics.export import backup, exports
-from analytics.ingest.importer import import_batch
-from analytics.ingest.mapping import DATE_ORDERS, PRESET_MAPPINGS, Mapping, MappingError
-from analytics.ingest.undo import undo_batch
-from analytics.metrics import adherence, attention, caseload, effectiveness
-from analytics.metrics.clients import client_profile
-from analytics.planning import suggest
-from analytics.planning.library import LibraryError
+# Each command imports what it uses when it runs (`summary` and `plan` start fast: no plotly, streamlit, scipy,
+# openpyxl or Parquet writer unless the command needs them; tests/test_cli_startup.py checks it). Only the store's
+# light modules are imported here.
+from analytics import cli_admin
 from analytics.store import settings
 from analytics.store.database import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
-from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analytics.ingest.mapping import Mapping
 
 DEMO_DIR = PROJECT_DIR / "data" / "demo"
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 NEEDS_ATTENTION = "needs-attention"
 IMPORT_MEMORY_LIMIT = "600MB"
+
+# Choices the parser offers, written here so that building it imports nothing heavy; tests/test_cli_startup.py
+# checks each against the module it comes from.
+SUMMARY_GROUPS = ("client", "therapist", "type", "week")  # analytics.metrics.adherence.GROUP_BY
+IMPORT_FORMATS = ("canonical", "flat", "mindlogger")  # analytics.ingest.mapping.PRESET_MAPPINGS
+DATE_ORDER_NAMES = ("iso", "dmy", "mdy")  # analytics.ingest.mapping.DATE_ORDERS
+MAX_SUGGESTIONS = 50  # analytics.planning.suggest.MAX_SUGGESTIONS
 
 
 def _iso_date(text: str) -> date:
@@ -90,14 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "assignments.csv, submissions.csv, measures.csv), a flat export or a MindLogger report.csv")
     p.add_argument("--skip-invalid", action="store_true",
                    help="write the valid rows and list the rejected ones (default: refuse the whole batch)")
-    p.add_argument("--format", choices=[*PRESET_MAPPINGS, "parquet"], default="canonical",
+    p.add_argument("--format", choices=[*IMPORT_FORMATS, "parquet"], default="canonical",
                    help="canonical (default): each file is one of the five tables, recognised by its name or "
                    "headers; flat: one row per submission or assignment with client and therapist columns; "
                    "mindlogger: a MindLogger/Curious report.csv; parquet: restore a backup folder (written by "
                    "`export --tier identified --format parquet`) into a new, empty store")
     p.add_argument("--mapping", type=Path, default=None, metavar="FILE.json",
                    help="a saved column mapping (JSON, as the Data page downloads it); overrides --format")
-    p.add_argument("--date-order", choices=list(DATE_ORDERS), default=None,
+    p.add_argument("--date-order", choices=list(DATE_ORDER_NAMES), default=None,
                    help="how dates like 03/04/2026 read: dmy (day first) or mdy (month first); iso (default) "
                    "reads YYYY-MM-DD only. Never guessed")
     p.add_argument("--decimal-comma", action="store_true", help="numbers are written with a decimal comma (7,5)")
@@ -132,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("summary", help="completion, on-time rate and mood lift per group")
     add_db(p)
-    p.add_argument("--by", choices=[*sorted(adherence.GROUP_BY), NEEDS_ATTENTION], required=True,
+    p.add_argument("--by", choices=[*sorted(SUMMARY_GROUPS), NEEDS_ATTENTION], required=True,
                    help="one row per group; needs-attention lists the clients that meet a rule, with the reasons")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
@@ -146,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db(p)
     p.add_argument("--client", required=True, help="the client's id")
     p.add_argument("--suggest", action="store_true", help="print the library's templates ranked for the client")
-    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{suggest.MAX_SUGGESTIONS}, default 8)")
+    p.add_argument("--limit", type=_positive, default=8, help=f"how many (1-{MAX_SUGGESTIONS}, default 8)")
     p.add_argument("--as-of", type=_iso_date, default=None, help="date the figures are known at (default: today)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--therapist", type=cli_admin.therapist_id, default=None,
@@ -207,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    from analytics import demo
+
     counts = demo.write_demo(args.out, clients=args.clients, therapists=args.therapists,
                              weeks=args.weeks, seed=args.seed, end=args.end, timezone=args.timezone)
     for table, rows in counts.items():
@@ -217,6 +224,9 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     if args.format == "parquet":
         return run_restore(args)
+    from analytics.ingest.importer import import_batch
+    from analytics.ingest.mapping import MappingError
+
     missing = [str(f) for f in [*args.files, *([args.mapping] if args.mapping else [])] if not f.is_file()]
     if missing:
         print(f"error: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -266,6 +276,8 @@ class StderrProgress:
 
 
 def run_undo(args: argparse.Namespace) -> int:
+    from analytics.ingest.undo import undo_batch
+
     con = open_store(args.db)
     result = undo_batch(con, args.batch, scope=cli_admin.command_line_actor(), undone_by=f"{getpass.getuser()} (command line)")
     print(result.to_text())
@@ -274,6 +286,8 @@ def run_undo(args: argparse.Namespace) -> int:
 
 def import_mapping(args: argparse.Namespace) -> Mapping:
     """The mapping an import uses: the --mapping file, else the --format preset, with the options given."""
+    from analytics.ingest.mapping import PRESET_MAPPINGS, Mapping, MappingError
+
     if args.mapping:
         try:
             chosen = Mapping.from_json(args.mapping.read_text(encoding="utf-8-sig"))
@@ -297,10 +311,14 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.effectiveness and args.by != "type":
         print("error: --effectiveness goes with --by type", file=sys.stderr)
         return EXIT_USAGE
+    from analytics.metrics import adherence, caseload  # attention and effectiveness (scipy) only when asked for
+
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
     if args.by == NEEDS_ATTENTION:
+        from analytics.metrics import attention
+
         try:
             thresholds = attention.load_thresholds(con)
         except ValueError as exc:
@@ -324,6 +342,9 @@ EFFECTIVENESS_COLUMNS = ["mood_lift_ci_low", "mood_lift_ci_high", "quality_mean"
 def with_effectiveness(con, frame: pd.DataFrame, *, scope: Scope, as_of: date) -> pd.DataFrame:
     """The summary by type with effectiveness.by_type's figures over everything up to as_of: the mood lift
     mean empty below effectiveness.MIN_N ratings, its 95% interval, quality_mean (empty below MIN_N) and quality_n."""
+    from analytics.metrics import caseload, effectiveness
+    from analytics.store.period import Period
+
     figures = effectiveness.by_type(con, scope=scope, period=Period(caseload.SINCE_THE_START, as_of), today=as_of)
     figures = figures.set_index("assignment_type")
     out = frame.copy()
@@ -343,9 +364,13 @@ def run_plan(args: argparse.Namespace) -> int:
     if not args.suggest:
         print("error: nothing to do: add --suggest to list homework suggestions", file=sys.stderr)
         return EXIT_USAGE
-    if args.limit > suggest.MAX_SUGGESTIONS:
-        print(f"error: --limit can be at most {suggest.MAX_SUGGESTIONS}", file=sys.stderr)
+    if args.limit > MAX_SUGGESTIONS:
+        print(f"error: --limit can be at most {MAX_SUGGESTIONS}", file=sys.stderr)
         return EXIT_USAGE
+    from analytics.metrics.clients import client_profile
+    from analytics.planning import suggest
+    from analytics.planning.library import LibraryError
+
     con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
@@ -378,6 +403,8 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
 
     Text cells of a table or CSV lose control characters and terminal escape codes (cli_admin.safe_text);
     JSON writes them escaped (\u001b)."""
+    import pandas as pd
+
     out = frame.copy()
     if "reasons" in out.columns and fmt != "json":  # a list of texts: one cell, reasons joined
         out["reasons"] = out["reasons"].map("; ".join)
@@ -391,7 +418,9 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
     if fmt == "csv":  # formula-safe (the export module), figures to 4 decimals
         floats = [c for c in out.columns if pd.api.types.is_float_dtype(out[c])]
         out[floats] = out[floats].round(4)
-        return exports.table_csv(out).decode("utf-8-sig").rstrip("\r\n")
+        from analytics.export import safe_files  # exports.table_csv's writer, without the Excel and Parquet ones
+
+        return safe_files.to_csv_bytes(out).decode("utf-8-sig").rstrip("\r\n")
     if fmt == "json":
         return json.dumps(json.loads(out.to_json(orient="records", double_precision=4)), indent=2)
     if out.empty:
@@ -400,6 +429,9 @@ def format_frame(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def run_load_demo(args: argparse.Namespace) -> int:
+    from analytics import demo
+    from analytics.ingest.importer import import_batch
+
     path = args.db or default_db_path()
     con = open_store(path)
     if args.if_missing and not is_empty(con):
@@ -440,6 +472,8 @@ def run_timezone(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from analytics.export import exports
+
     if args.date_from and args.date_to and args.date_from > args.date_to:
         print("error: --from is after --to", file=sys.stderr)
         return EXIT_USAGE
@@ -473,6 +507,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_restore(args: argparse.Namespace) -> int:
+    from analytics.export import backup
+
     if len(args.files) != 1 or not args.files[0].is_dir():
         print("error: --format parquet restores one backup folder: import --db NEW --format parquet DIR", file=sys.stderr)
         return EXIT_USAGE

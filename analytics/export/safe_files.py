@@ -16,9 +16,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 if TYPE_CHECKING:  # typing only; the write-only worksheet class lives in a private module
     from openpyxl.cell.cell import Cell
@@ -275,6 +272,8 @@ def _text_cell(sheet: WriteOnlyWorksheet, text: str) -> Cell:
     it into LF). Excel then shows exactly the neutralised text.
     """
     safe = _XLSX_ESCAPE_OPENER.sub("_x005F_", neutralise(_XML_ILLEGAL.sub("", text)))
+    from openpyxl.cell import WriteOnlyCell  # openpyxl only when a workbook is written (CSV writers start faster)
+
     cell = WriteOnlyCell(sheet, value=safe.replace("\r", "_x000D_"))
     cell.data_type = "s"
     return cell
@@ -287,6 +286,8 @@ def _xlsx_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     if kind == "datetime" and clean.tzinfo is not None:
         return _text_cell(sheet, clean.isoformat(sep=" "))  # Excel has no time zones
     if kind in ("date", "datetime"):
+        from openpyxl.cell import WriteOnlyCell
+
         cell = WriteOnlyCell(sheet, value=clean)
         cell.number_format = _DATE_FORMAT if kind == "date" else _DATETIME_FORMAT
         return cell
@@ -331,6 +332,9 @@ def write_xlsx(target: IO[bytes], sheets: Mapping[str, Iterable[pd.DataFrame]]) 
     first chunk. Returns the rows written per sheet; raises TooManyRowsError (before saving) past Excel's limit."""
     if not sheets:
         raise ValueError("an .xlsx workbook needs at least one sheet")
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     workbook, bold = Workbook(write_only=True), Font(bold=True)
     used: set[str] = set()
     written: dict[str, int] = {}

@@ -12,7 +12,7 @@ from datetime import date
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
-from analytics.metrics.adherence import GROUP_BY, summary
+from analytics.metrics.adherence import GROUP_BY, GROUP_FIGURES, summary
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import TYPE_LABELS
@@ -359,12 +359,84 @@ SINCE_THE_START = date(1900, 1, 1)
 ENGAGEMENT_COLUMNS = ["streak_weeks", "days_since_last_submission", "feedback_coverage", "median_feedback_days"]
 
 
+# client_summary in one statement: one pass of assignment_progress (materialised: the summary's figures and the
+# weekly streak both read it) and one over the submissions (the last one, any status, and the feedback figures).
+# The same definitions as adherence.SUMMARY_BY_CLIENT and CLIENT_OVERVIEW's streak, last submission and feedback
+# CTEs (with the period from SINCE_THE_START to as_of), which tests/metrics/test_caseload.py checks it against.
+_FROM_PROGRESS = GROUP_FIGURES.replace("assignment_progress($as_of, $scope_therapist)", "progress")
+assert _FROM_PROGRESS != GROUP_FIGURES, "adherence.GROUP_FIGURES no longer reads assignment_progress: update CLIENT_SUMMARY"
+CLIENT_SUMMARY = """
+with progress as materialized (
+    select * from assignment_progress($as_of, $scope_therapist)
+),
+grouped as (""" + _FROM_PROGRESS.format(key="client_id", where="") + """),
+weekly as (
+    select client_id, week, sum(credit)::double / sum(expected_count) >= $streak_threshold as met
+    from progress
+    where is_due
+    group by client_id, week
+),
+streaks as (
+    select client_id, count(*) filter (where last_missed is null or week > last_missed) as streak_weeks
+    from (select *, max(week) filter (where not met) over (partition by client_id) as last_missed from weekly)
+    group by client_id
+),
+work as (
+    select client_id, submitted_on, in_period, has_feedback,
+           -- elapsed microseconds between the two instants (what epoch(feedback_at - submitted_at) gives when the
+           -- session's time zone is UTC, in a quarter of the time; other time zones make that a local clock difference)
+           case when in_period and has_feedback
+                then (epoch_us(feedback_at) - epoch_us(submitted_at)) / 1000000 / 86400 end as feedback_days
+    from (
+    select a.client_id, f.submitted_on, f.submitted_at, f.feedback_at,
+           f.submitted_on >= $start and a.status = 'active' and f.completion in ('completed', 'partial') as in_period,
+           f.therapist_feedback is not null and trim(f.therapist_feedback) <> '' as has_feedback
+    from submission_facts f
+    join assignments a on a.assignment_id = f.assignment_id
+    join clients c on c.client_id = a.client_id
+    where f.submitted_on <= $as_of
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    )
+),
+work_figures as (
+    select client_id,
+           max(submitted_on)                                                       as last_submission_on,
+           count(*) filter (where in_period and has_feedback)
+               / nullif(count(*) filter (where in_period), 0)                      as feedback_coverage,
+           round(median(feedback_days) filter (where in_period and has_feedback), 1) as median_feedback_days
+    from work
+    group by client_id
+)
+select c.client_id, c.therapist_id,
+       coalesce(g.expected, 0) as expected, coalesce(g.credit, 0) as credit,
+       g.completion_rate, g.on_time_rate, coalesce(g.submissions, 0) as submissions,
+       g.mood_lift_mean, coalesce(g.mood_lift_n, 0) as mood_lift_n, g.last_submission_at,
+       coalesce(st.streak_weeks, 0)                                  as streak_weeks,
+       ($as_of::date - wf.last_submission_on)::double                as days_since_last_submission,
+       wf.feedback_coverage,
+       wf.median_feedback_days
+from clients c
+left join grouped g using (client_id)
+left join streaks st using (client_id)
+left join work_figures wf using (client_id)
+where $scope_therapist is null or c.therapist_id = $scope_therapist
+order by c.client_id
+"""
+
+
 def client_summary(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:
     """`adherence.summary(by="client")` with the engagement figures of `client_overview` beside it.
 
     Added columns, as known on as_of over everything up to it: streak_weeks, days_since_last_submission,
-    feedback_coverage (0-1) and median_feedback_days. One row per client in scope.
+    feedback_coverage (0-1) and median_feedback_days. One row per client in scope. One query (CLIENT_SUMMARY).
     """
+    params = {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
+              "streak_threshold": STREAK_THRESHOLD}
+    return con.execute(CLIENT_SUMMARY, params).df()
+
+
+def client_summary_composed(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:
+    """client_summary as `summary` and `client_overview` compute it, in two queries (the reference it is tested on)."""
     figures = summary(con, scope=scope, by="client", as_of=as_of)
     overview = client_overview(con, scope=scope, period=Period(SINCE_THE_START, as_of), today=as_of)
     return figures.merge(overview[["client_id", *ENGAGEMENT_COLUMNS]], on="client_id", how="left")
