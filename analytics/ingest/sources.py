@@ -207,10 +207,13 @@ class _LineScanner:
         if not len(quotes) or not self.map.simple:
             return
         opening = ((np.arange(len(quotes)) + self.quote_parity) & 1) == 0
-        before = np.where(quotes > 0, data[np.maximum(quotes - 1, 0)], self.last_byte if self.offset > self.map.start
-                          else 10)  # the start of the file counts as the start of a line
+        before = data[np.maximum(quotes - 1, 0)].astype(np.int16)
+        if quotes[0] == 0:  # the start of the file counts as the start of a line
+            before[0] = self.last_byte if self.offset > self.map.start else 10
         last = len(data) - 1
-        after = np.where(quotes < last, data[np.minimum(quotes + 1, last)], -1)
+        after = data[np.minimum(quotes + 1, last)].astype(np.int16)
+        if quotes[-1] == last:
+            after[-1] = -1  # known with the next block
         self.map.check_quotes(before[opening], after[~opening & (after >= 0)])
         if not opening[-1] and quotes[-1] == last:
             self.quote_at_end = True
@@ -224,7 +227,9 @@ class _LineScanner:
         starts[0] = self.record_start - self.offset
         starts[1:] = at[:-1] + 1
         length = at - starts
-        before = np.where(at > 0, data[np.maximum(at - 1, 0)], self.last_byte)
+        before = data[np.maximum(at - 1, 0)].astype(np.int16)
+        if at[0] == 0:
+            before[0] = self.last_byte
         empty = (length == 0) | ((length == 1) & (before == 13))
         # the record after each break starts on the next physical line
         self.map.add(empty, self.breaks_before + ends + 2, self.offset + at + 1)

@@ -128,3 +128,12 @@ def test_the_record_map_survives_tiny_read_blocks(con, monkeypatch):
     fast, slow, took = both_ways(con, monkeypatch, data, "submissions.csv", LENIENT)
     assert took and fast == slow
     assert [row[0] for row in fast[-1]] == [2, 5, 7, 8, 9]
+
+
+@pytest.mark.parametrize("block", range(3, 14))
+def test_quotes_and_breaks_on_every_block_edge_keep_the_fast_path(con, monkeypatch, block):
+    monkeypatch.setattr(sources, "BLOCK", block)
+    data = b'submission_id,assignment_id,client_note\nS1,A1,"a"\nS2,A1,"b\n""c"""\r\nS3,A1,""\n\nS4,A1,"d,e"\n'
+    fast, slow, took = both_ways(con, monkeypatch, data, "submissions.csv", LENIENT)
+    assert took and fast == slow
+    assert [row[0] for row in fast[-1]] == [2, 3, 5, 7]
