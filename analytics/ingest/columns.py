@@ -139,8 +139,9 @@ class SourceColumns:
             return "cast(null as varchar)"
         column = f"r.c{self.position[name]}"
         kind, _ = field_column(self.mapping.target, name)
-        if kind in CODED_KINDS:
-            column = f"regexp_replace(regexp_replace({column}, '{ZERO_WIDTH}', '', 'g'), '{NBSP}', ' ', 'g')"
+        if kind in CODED_KINDS:  # (the characters removed are not ASCII: text of ASCII only is left as it is, quickly)
+            column = (f"case when strlen({column}) = length({column}) then {column} else "
+                      f"regexp_replace(regexp_replace({column}, '{ZERO_WIDTH}', '', 'g'), '{NBSP}', ' ', 'g') end")
         return column
 
     def value(self, name: str) -> str:
@@ -178,7 +179,8 @@ class SourceColumns:
             column = f"c{position}"
             label = self.labels[name]
             if kind in CODED_KINDS:
-                checks.append((label, f"regexp_matches({column}, '{INVISIBLE}')",
+                checks.append((label, f"case when strlen({column}) = length({column}) then false "
+                               f"else regexp_matches({column}, '{INVISIBLE}') end",
                                "held invisible characters (zero-width or non-breaking spaces) that were removed, "
                                "so the ids match the same ids typed without them"))
             if not self.strict and kind in ("id", "text", "note", "type"):
