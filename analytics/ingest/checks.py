@@ -36,9 +36,14 @@ class StagedFile:
     date_order: str = "iso"
 
 
-def _value(column: str) -> str:
+def _trimmed(column: str) -> str:
     """SQL for a staged field with surrounding spaces removed and empty read as missing."""
     return f"nullif(trim({column}), '')"
+
+
+def _value(column: str) -> str:
+    """SQL for a field in the checks: validate trims every staged field once (_trimmed) before they run."""
+    return column
 
 
 def _word_list(words: Iterable[str]) -> str:
@@ -155,14 +160,16 @@ def validate(
     spec, present = staged.spec, staged.present
     assert spec is not None
     table = spec.name
+    # Each field is trimmed once, and each date-time read once (in the practice's zone unless it has an offset),
+    # for all the checks and the typed values.
     instants = [c for c in present if spec.column(c).kind == "datetime"]
-    if instants:  # each date-time read once (in the practice's zone unless it has an offset), for checks and typed
-        zone = con.execute("select timezone from practice_settings").fetchone()
-        read = ", ".join(f"{_datetime_sql(_value(c), '$zone')} as {_instant(c)}" for c in instants)
-        con.execute(f"create or replace temp table checked_{table} as select *, {read} from stage_{table}",
-                    {"zone": zone[0] if zone else None})
-        con.execute(f"drop table stage_{table}")
-        con.execute(f"alter table checked_{table} rename to stage_{table}")
+    zone = con.execute("select timezone from practice_settings").fetchone() if instants else None
+    read = [f"{_trimmed(c)} as {c}" for c in present]
+    read += [f"{_datetime_sql(_trimmed(c), '$zone')} as {_instant(c)}" for c in instants]
+    con.execute(f"create or replace temp table checked_{table} as select _line, {', '.join(read)} from stage_{table}",
+                {"zone": zone[0] if zone else None} if instants else None)
+    con.execute(f"drop table stage_{table}")
+    con.execute(f"alter table checked_{table} rename to stage_{table}")
     checks = _row_checks(spec, present, staged.date_order)
     # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
     key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
