@@ -183,8 +183,10 @@ class _LineScanner:
         breaks = np.flatnonzero(data == self.line_break)
         quotes = np.flatnonzero(data == 34)
         self._check_quotes(data, quotes)
-        self.carriage_returns += block.count(b"\r")
-        self.crlf += block.count(b"\r\n") + (1 if self.last_byte == 13 and block[0] == 10 else 0)
+        returns = block.count(b"\r")
+        if returns or self.last_byte == 13:
+            self.carriage_returns += returns
+            self.crlf += block.count(b"\r\n") + (1 if self.last_byte == 13 and block[0] == 10 else 0)
         self.nul = self.nul or b"\x00" in block
         if len(breaks):
             quotes_before = np.searchsorted(quotes, breaks)
@@ -261,7 +263,6 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
         scanner = _LineScanner(ord(scan.line_break), start=bom)
         decoder = codecs.getincrementaldecoder(scan.codec if unicode_16 else "utf-8")()
         utf8_ok = not unicode_16
-        cp1252_ok = True
         breaks_before = 0
         for block in iter(lambda: raw.read(BLOCK), b""):
             digest.update(block)
@@ -281,9 +282,7 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
                     bad_at = max(0, exc.start - held)
                     scan.first_bad_utf8_line = breaks_before + block[:bad_at].count(b"\n") + 1
                     utf8_ok = False
-            if cp1252_ok and CP1252_UNDEFINED.search(block):
-                cp1252_ok = False
-            breaks_before += block.count(b"\n")
+            breaks_before = scanner.breaks_before if scan.line_break == "\n" else breaks_before + block.count(b"\n")
         if unicode_16:
             scanner.feed(decoder.decode(b"", final=True).encode("utf-8"))
         elif utf8_ok:
@@ -302,6 +301,8 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
     if not utf8_ok and not unicode_16:
         if strict:
             raise FileRefused("not valid UTF-8 text; save the file as CSV UTF-8", scan.first_bad_utf8_line)
+        with open_bytes(source) as again:  # (only a file that is not UTF-8 is searched for these bytes)
+            cp1252_ok = not any(CP1252_UNDEFINED.search(block) for block in iter(lambda: again.read(BLOCK), b""))
         if not cp1252_ok:
             raise FileRefused(
                 f"neither UTF-8 nor Windows-1252 text (the first byte that is not UTF-8 is on line "
