@@ -187,7 +187,9 @@ class SourceColumns:
                 checks.append((label, f"regexp_matches(trim({column}), '{FORMULA_START}')",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
-                checks.append((label, f"regexp_matches({column}, '{MARKUP}')",
+                # (every match holds <, : or =: text without them is passed over quickly)
+                checks.append((label, f"case when contains({column}, '<') or contains({column}, ':') or "
+                               f"contains({column}, '=') then regexp_matches({column}, '{MARKUP}') else false end",
                                "hold HTML or script markup; stored and shown as plain text"))
         if not checks:
             return
