@@ -230,7 +230,8 @@ def _number_sql(v: str, decimal_comma: bool) -> str:
         v = (f"case when regexp_matches(trim({v}), '^[+-]?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$') "
              f"then replace(replace(trim({v}), '.', ''), ',', '.') "
              f"when regexp_matches(trim({v}), '^[+-]?\\d+,\\d+$') then replace(trim({v}), ',', '.') else {v} end")
-    return f"regexp_replace({v}, '^\\s*([+-]?\\d+)\\.0+\\s*$', '\\1')"
+    # (only a number with a point can change: others are passed over without the regular expression)
+    return f"case when contains({v}, '.') then regexp_replace({v}, '^\\s*([+-]?\\d+)\\.0+\\s*$', '\\1') else {v} end"
 
 
 def required_missing(spec_name: str, present: Iterable[str], raw: RawTable, applied: Applied,
