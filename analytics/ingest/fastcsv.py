@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 ARROW_BLOCK = 4 << 20  # bytes Arrow parses at a time (about 30,000 to 60,000 records)
 
 
+INSERT_ROWS = 250_000  # records inserted into DuckDB at a time: each insert has a cost of its own, so not per block
+
+
 # The characters Python's str.isspace() is true for, as an RE2 class: a cell of only these is blank.
 BLANK = r"^[\t\n\x{0B}\x{0C}\r\x{1C}-\x{1F} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*$"
 
@@ -76,23 +79,17 @@ def stage_fast(
     if len(lines):
         if first >= len(records.starts):
             raise NotSimple("the header is further down than the byte offsets kept")
-        read = 0
+        read, held = 0, []
         for batch in _batches(source, int(records.starts[first]), names, delimiter):
-            if read + batch.num_rows > len(lines):
-                raise NotSimple("Arrow read more records than the scanner counted")
             _check_lengths(batch)
-            chunk = pa.Table.from_batches([batch]).add_column(0, "_line", pa.array(lines[read: read + batch.num_rows]))
-            con.register("incoming_chunk", chunk)
-            try:
-                con.execute(f"insert into {table} select * from incoming_chunk")
-            finally:
-                con.unregister("incoming_chunk")
-            if options.on_rows is not None:  # told every CHUNK_ROWS rows, as the record-by-record reader tells
-                for rows in range((read // CHUNK_ROWS + 1) * CHUNK_ROWS, read + batch.num_rows + 1, CHUNK_ROWS):
-                    options.on_rows(rows, options.expected)
-            read += batch.num_rows
-            if options.seconds is not None and read >= DEADLINE_CHECK_RECORDS:
+            held.append(batch)
+            waiting = sum(b.num_rows for b in held)
+            if options.seconds is not None and read + waiting >= DEADLINE_CHECK_RECORDS:
                 options.check_time()
+            if waiting >= INSERT_ROWS:
+                read = _insert(con, table, held, lines, read, options)
+                held = []
+        read = _insert(con, table, held, lines, read, options)
         if read != len(lines):
             raise NotSimple("Arrow read fewer records than the scanner counted")
         if options.on_rows is not None and read % CHUNK_ROWS:
@@ -113,6 +110,29 @@ def stage_fast(
     if blank_lines:
         raw.problems.append(Problem(raw.file, None, "", f"{blank_lines} blank line(s) held no data and were skipped",
                                     "warning"))
+
+
+def _insert(con: DuckDBPyConnection, table: str, batches: list[pa.RecordBatch], lines: np.ndarray, read: int,
+            options: ReadOptions) -> int:
+    """Insert Arrow's batches with their lines (the records read so far: read); returns the records read now."""
+    rows = sum(b.num_rows for b in batches)
+    if not rows:
+        return read
+    if read + rows > len(lines):
+        raise NotSimple("Arrow read more records than the scanner counted")
+    chunk = pa.Table.from_batches(batches).add_column(0, "_line", pa.array(lines[read: read + rows]))
+    con.register("incoming_chunk", chunk)
+    try:
+        con.execute(f"insert into {table} select * from incoming_chunk")
+    finally:
+        con.unregister("incoming_chunk")
+    if options.on_rows is not None:  # told every CHUNK_ROWS rows, as the record-by-record reader tells
+        for told in range((read // CHUNK_ROWS + 1) * CHUNK_ROWS, read + rows + 1, CHUNK_ROWS):
+            options.on_rows(told, options.expected)
+    read += rows
+    if options.seconds is not None and read >= DEADLINE_CHECK_RECORDS:
+        options.check_time()
+    return read
 
 
 def _batches(source: bytes | Path, offset: int, names: list[str], delimiter: str) -> Iterator[pa.RecordBatch]:

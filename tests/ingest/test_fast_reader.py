@@ -137,3 +137,19 @@ def test_quotes_and_breaks_on_every_block_edge_keep_the_fast_path(con, monkeypat
     fast, slow, took = both_ways(con, monkeypatch, data, "submissions.csv", LENIENT)
     assert took and fast == slow
     assert [row[0] for row in fast[-1]] == [2, 3, 5, 7]
+
+
+def test_many_inserts_of_small_blocks_keep_every_line(con, monkeypatch):
+    import analytics.ingest.fastcsv as fastcsv
+
+    monkeypatch.setattr(fastcsv, "ARROW_BLOCK", 64)  # Arrow's smallest useful blocks: many batches
+    monkeypatch.setattr(fastcsv, "INSERT_ROWS", 3)  # and an insert every few records
+    body = b"".join(b'S%d,A1,"note\n%d"\n' % (n, n) if n % 3 == 0 else b"S%d,A1,x\n" % n for n in range(40))
+    data = b"submission_id,assignment_id,client_note\n" + body
+    fast, slow, took = both_ways(con, monkeypatch, data, "submissions.csv", LENIENT)
+    assert took and fast == slow
+    lines, line = [], 2
+    for n in range(40):
+        lines.append(line)
+        line += 2 if n % 3 == 0 else 1
+    assert [row[0] for row in fast[-1]] == lines
