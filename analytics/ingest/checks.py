@@ -36,9 +36,14 @@ class StagedFile:
     date_order: str = "iso"
 
 
-def _value(column: str) -> str:
+def _trimmed(column: str) -> str:
     """SQL for a staged field with surrounding spaces removed and empty read as missing."""
     return f"nullif(trim({column}), '')"
+
+
+def _value(column: str) -> str:
+    """SQL for a field in the checks: validate trims every staged field once (_trimmed) before they run."""
+    return column
 
 
 def _word_list(words: Iterable[str]) -> str:
@@ -52,8 +57,15 @@ DATE_EXPECTED = {
 }
 
 
+def _instant(column: str) -> str:
+    """The column of the staged table that holds a date-time field read as an instant (see validate)."""
+    return f"_at_{column}"
+
+
 def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso") -> list[tuple[str, str, str]]:
-    """(column, reason, SQL that is true for a bad row) for every per-row rule of the table."""
+    """(column, reason, SQL that is true for a bad row) for every per-row rule of the table.
+
+    Date-time fields are read as instants once, into the columns _instant(name) (see validate)."""
     checks: list[tuple[str, str, str]] = []
     for col in spec.columns:
         if col.name not in present:
@@ -68,10 +80,10 @@ def _row_checks(spec: TableSpec, present: Sequence[str], date_order: str = "iso"
     if spec.name == "submissions" and "submitted_at" in present:
         checks.append(("submitted_at", f"submitted_at is later than the time of this import (by more than "
                        f"{FUTURE_SKEW_MINUTES} minutes): check the clock of the system that exported it",
-                       f"{_datetime_sql(_value('submitted_at'))} > now() + interval {FUTURE_SKEW_MINUTES} minute"))
+                       f"{_instant('submitted_at')} > now() + interval {FUTURE_SKEW_MINUTES} minute"))
     if spec.name == "submissions" and "feedback_at" in present:
         checks.append(("feedback_at", "feedback_at is before submitted_at",
-                       f"{_datetime_sql(_value('feedback_at'))} < {_datetime_sql(_value('submitted_at'))}"))
+                       f"{_instant('feedback_at')} < {_instant('submitted_at')}"))
     if spec.name == "measures":
         for measure, top in MEASURES.items():
             checks.append(("score", f"a {measure} score must be between 0 and {top}",
@@ -88,7 +100,7 @@ def _kind_checks(col: Column, v: str, date_order: str = "iso") -> list[tuple[str
     if col.kind == "datetime":
         return [(col.name, "not a date-time: expected ISO 8601, e.g. 2026-03-01T18:30:00",
                  f"{v} is not null and (not regexp_matches({v}, '{DATETIME_RE}') "
-                 f"or {_datetime_sql(v)} is null)")]
+                 f"or {_instant(col.name)} is null)")]
     if col.kind == "int":
         return [(col.name, f"not a whole number between {col.low} and {col.high}",
                  f"{v} is not null and (not regexp_matches({v}, '^[+-]?[0-9]{{1,9}}$') "
@@ -104,10 +116,11 @@ def _kind_checks(col: Column, v: str, date_order: str = "iso") -> list[tuple[str
     return []
 
 
-def _datetime_sql(v: str) -> str:
-    """SQL turning ISO text into an instant: with an offset as written, else in the practice's zone."""
+def _datetime_sql(v: str, zone: str = "(select timezone from practice_settings)") -> str:
+    """SQL turning ISO text into an instant: with an offset as written, else in the practice's zone (zone: SQL
+    giving its name, e.g. a bound parameter)."""
     return (f"case when regexp_matches({v}, '{OFFSET_RE}') then try_cast({v} as timestamptz) "
-            f"else timezone((select timezone from practice_settings), try_cast({v} as timestamp)) end")
+            f"else timezone({zone}, try_cast({v} as timestamp)) end")
 
 
 def _measure_sql(v: str) -> str:
@@ -123,7 +136,7 @@ def _typed_sql(col: Column) -> str:
     if col.kind == "date":
         return f"cast({v} as date)"
     if col.kind == "datetime":
-        return _datetime_sql(v)
+        return _instant(col.name)
     if col.kind == "int":
         typed = f"cast({v} as integer)"
         return f"coalesce({typed}, {col.default})" if col.default else typed
@@ -147,15 +160,27 @@ def validate(
     spec, present = staged.spec, staged.present
     assert spec is not None
     table = spec.name
+    # Each field is trimmed once, and each date-time read once (in the practice's zone unless it has an offset),
+    # for all the checks and the typed values.
+    instants = [c for c in present if spec.column(c).kind == "datetime"]
+    zone = con.execute("select timezone from practice_settings").fetchone() if instants else None
+    read = [f"{_trimmed(c)} as {c}" for c in present]
+    read += [f"{_datetime_sql(_trimmed(c), '$zone')} as {_instant(c)}" for c in instants]
+    con.execute(f"create or replace temp table checked_{table} as select _line, {', '.join(read)} from stage_{table}",
+                {"zone": zone[0] if zone else None} if instants else None)
+    con.execute(f"drop table stage_{table}")
+    con.execute(f"alter table checked_{table} rename to stage_{table}")
     checks = _row_checks(spec, present, staged.date_order)
     # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
     key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
+    # (the keys that repeat are found first, by grouping: nearly always none, and the lines of those only)
+    keyed = f"select _line, {key if len(spec.key) == 1 else f'row({key})'} as k from stage_{table} where " + \
+        " and ".join(f"{_key_sql(spec.column(k))} is not null" for k in spec.key)
     duplicate = (
         f"select _line, '{spec.key[0]}' as col, "
         f"'the same {'/'.join(spec.key)} as line ' || first_line as reason from ("
-        f"select _line, min(_line) over (partition by {key}) as first_line, "
-        f"count(*) over (partition by {key}) as n from stage_{table} "
-        f"where {' and '.join(f'{_key_sql(spec.column(k))} is not null' for k in spec.key)}) where _line > first_line"
+        f"select _line, min(_line) over (partition by k) as first_line from ({keyed}) "
+        f"where k in (select k from ({keyed}) group by k having count(*) > 1)) where _line > first_line"
     )
     unions = [f"select _line, '{c}' as col, '{r}' as reason from stage_{table} where {pred}"
               for c, r, pred in checks]

@@ -139,8 +139,9 @@ class SourceColumns:
             return "cast(null as varchar)"
         column = f"r.c{self.position[name]}"
         kind, _ = field_column(self.mapping.target, name)
-        if kind in CODED_KINDS:
-            column = f"regexp_replace(regexp_replace({column}, '{ZERO_WIDTH}', '', 'g'), '{NBSP}', ' ', 'g')"
+        if kind in CODED_KINDS:  # (the characters removed are not ASCII: text of ASCII only is left as it is, quickly)
+            column = (f"case when strlen({column}) = length({column}) then {column} else "
+                      f"regexp_replace(regexp_replace({column}, '{ZERO_WIDTH}', '', 'g'), '{NBSP}', ' ', 'g') end")
         return column
 
     def value(self, name: str) -> str:
@@ -178,14 +179,17 @@ class SourceColumns:
             column = f"c{position}"
             label = self.labels[name]
             if kind in CODED_KINDS:
-                checks.append((label, f"regexp_matches({column}, '{INVISIBLE}')",
+                checks.append((label, f"case when strlen({column}) = length({column}) then false "
+                               f"else regexp_matches({column}, '{INVISIBLE}') end",
                                "held invisible characters (zero-width or non-breaking spaces) that were removed, "
                                "so the ids match the same ids typed without them"))
             if not self.strict and kind in ("id", "text", "note", "type"):
                 checks.append((label, f"regexp_matches(trim({column}), '{FORMULA_START}')",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
-                checks.append((label, f"regexp_matches({column}, '{MARKUP}')",
+                # (every match holds <, : or =: text without them is passed over quickly)
+                checks.append((label, f"case when contains({column}, '<') or contains({column}, ':') or "
+                               f"contains({column}, '=') then regexp_matches({column}, '{MARKUP}') else false end",
                                "hold HTML or script markup; stored and shown as plain text"))
         if not checks:
             return
@@ -226,7 +230,8 @@ def _number_sql(v: str, decimal_comma: bool) -> str:
         v = (f"case when regexp_matches(trim({v}), '^[+-]?\\d{{1,3}}(\\.\\d{{3}})+(,\\d+)?$') "
              f"then replace(replace(trim({v}), '.', ''), ',', '.') "
              f"when regexp_matches(trim({v}), '^[+-]?\\d+,\\d+$') then replace(trim({v}), ',', '.') else {v} end")
-    return f"regexp_replace({v}, '^\\s*([+-]?\\d+)\\.0+\\s*$', '\\1')"
+    # (only a number with a point can change: others are passed over without the regular expression)
+    return f"case when contains({v}, '.') then regexp_replace({v}, '^\\s*([+-]?\\d+)\\.0+\\s*$', '\\1') else {v} end"
 
 
 def required_missing(spec_name: str, present: Iterable[str], raw: RawTable, applied: Applied,

@@ -228,19 +228,27 @@ def _find_header(candidates: list[tuple[int, Sequence[str | None]]], score: Call
     return next(i for i, cells in texts if sum(1 for c in cells if c.strip()) >= common)
 
 
-def stage_records(
-    con: DuckDBPyConnection,
-    raw: RawTable,
-    records: Iterable[tuple[int, Sequence[str | None]]],
-    *,
-    slot: int,
-    options: ReadOptions,
-) -> bool:
-    """Find the header, then stage the data records. Returns False when stopped early (max_records)."""
+@dataclass
+class HeaderFound:
+    """What the first records said: the records looked at (from the first non-blank one), which is the header,
+    and the header's cells as the table's columns (trailing empty cells removed unless strict)."""
+
+    lookahead: list[tuple[int, Sequence[str | None]]]
+    header_at: int
+    header: list[str]
+
+    @property
+    def header_line(self) -> int:
+        return self.lookahead[self.header_at][0]
+
+
+def take_header(
+    raw: RawTable, iterator: Iterator[tuple[int, Sequence[str | None]]], options: ReadOptions
+) -> HeaderFound:
+    """Read the first records (up to HEADER_SEARCH_RECORDS non-blank ones), find the header among them, check the
+    column limit and note the lines skipped above it. Sets raw.header and raw.header_line."""
     strict = options.strict
-    iterator = iter(records)
     lookahead: list[tuple[int, Sequence[str | None]]] = []
-    blank_lines = 0
     for line, row in iterator:
         if _is_blank_cells(row):
             if lookahead:
@@ -265,6 +273,23 @@ def stage_records(
     if skipped:
         raw.problems.append(Problem(raw.file, skipped[0], "", f"{len(skipped)} line(s) before the header row "
                                     f"(line {header_line}) were skipped", "note"))
+    return HeaderFound(lookahead, header_at, header)
+
+
+def stage_records(
+    con: DuckDBPyConnection,
+    raw: RawTable,
+    records: Iterable[tuple[int, Sequence[str | None]]],
+    *,
+    slot: int,
+    options: ReadOptions,
+) -> bool:
+    """Find the header, then stage the data records. Returns False when stopped early (max_records)."""
+    strict = options.strict
+    iterator = iter(records)
+    found = take_header(raw, iterator, options)
+    lookahead, header_at, header = found.lookahead, found.header_at, found.header
+    blank_lines = 0
     width = len(header)
     table = f"raw_{slot}"
     told = None if options.on_rows is None else (lambda rows: options.on_rows(rows, options.expected))

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from duckdb import DuckDBPyConnection
 
+from analytics.ingest.fastcsv import NotSimple, stage_fast
 from analytics.ingest.raw import (
     BLOCK,
     DELIMITERS,
@@ -45,8 +46,12 @@ from analytics.ingest.raw import (
     sha256_of,
     source_size,
     stage_records,
+    take_header,
 )
 from analytics.ingest.xlsx import is_xlsx, read_xlsx
+
+FAST_READER = True  # read CSV through Arrow when the file allows (fastcsv.py); False: always record by record
+
 
 SNIFF_BYTES = 1 << 16  # the start of the file that the delimiter and the header are found in
 
@@ -69,6 +74,56 @@ BINARY_SIGNATURES = {
 }
 
 
+KEPT_STARTS = 100_000  # records whose byte offset is kept (the header is among the first ones)
+
+
+class RecordMap:
+    """The records of a CSV file as the line scanner found them: the physical line each starts on, which are
+    empty lines, the byte offsets of the first ones, and the delimiters for which every quote is where CSV
+    allows it (see _LineScanner)."""
+
+    def __init__(self, start: int):
+        self.start = start
+        self._lines: list[np.ndarray] = [np.array([1], dtype=np.int64)]
+        self._empty: list[np.ndarray] = []
+        self._starts: list[np.ndarray] = [np.array([start], dtype=np.int64)]
+        self.kept = 1
+        self.delimiters = {ord(d) for d in DELIMITERS}
+        self.lines = np.empty(0, dtype=np.int64)
+        self.empty = np.empty(0, dtype=bool)
+        self.starts = np.empty(0, dtype=np.int64)
+
+    @property
+    def simple(self) -> bool:
+        return bool(self.delimiters)
+
+    def allows(self, delimiter: str) -> bool:
+        return ord(delimiter) in self.delimiters
+
+    def check_quotes(self, before_opening: np.ndarray, after_closing: np.ndarray) -> None:
+        for d in list(self.delimiters):
+            if np.any((before_opening != 10) & (before_opening != 34) & (before_opening != d)) or \
+                    np.any((after_closing != d) & (after_closing != 13) & (after_closing != 10) & (after_closing != 34)):
+                self.delimiters.discard(d)
+
+    def flag_after_closing(self, byte: int) -> None:
+        self.check_quotes(np.empty(0, dtype=np.uint8), np.array([byte]))
+
+    def add(self, empty: np.ndarray, next_lines: np.ndarray, next_starts: np.ndarray) -> None:
+        self._empty.append(empty)
+        self._lines.append(next_lines.astype(np.int64))
+        if self.kept < KEPT_STARTS:
+            self._starts.append(next_starts[: KEPT_STARTS - self.kept].astype(np.int64))
+            self.kept += len(self._starts[-1])
+
+    def finish(self, records: int, trailing: bool) -> None:
+        """Cut the map to the file's records (the last break opens no record unless text follows it)."""
+        self.lines = np.concatenate(self._lines)[:records]
+        self.empty = np.concatenate([*self._empty, np.zeros(1 if trailing else 0, dtype=bool)])[:records]
+        self.starts = np.concatenate(self._starts)[:records]
+        self._lines, self._empty, self._starts = [], [], []
+
+
 @dataclass
 class _Scan:
     sha256: str = ""
@@ -78,6 +133,7 @@ class _Scan:
     logical_lines: int = 0  # line breaks outside quotes, plus a last line without one
     open_quote_lines: list[int] = field(default_factory=list)  # first lines that end inside quotes
     line_break: str = "\n"  # "\r" for a file with old Mac line ends
+    records: RecordMap | None = None  # where each record starts (for the fast reader), None when it cannot be used
 
 
 def _detect_encoding(head: bytes) -> tuple[str, str] | None:
@@ -97,34 +153,89 @@ def _detect_encoding(head: bytes) -> tuple[str, str] | None:
 
 
 class _LineScanner:
-    """Counts line breaks outside double quotes, block by block (quotes toggle; "" toggles twice)."""
+    """Counts line breaks outside double quotes, block by block (quotes toggle; "" toggles twice).
 
-    def __init__(self, line_break: int):
+    On the way it maps the records for the fast reader (fastcsv.py): the physical line each record starts on,
+    which records are empty lines, where the first records start, and whether every quote stands where CSV
+    allows one (an opening quote at the start of a field, a closing quote before a delimiter or a line end), for
+    each delimiter: then every CSV reader splits the file into the same records and fields.
+    """
+
+    def __init__(self, line_break: int, start: int = 0):
         self.line_break = line_break
         self.quote_parity = 0
         self.breaks_before = 0
         self.outside = 0
         self.open_lines: list[int] = []
         self.last_byte = -1
+        self.offset = start  # bytes of the file before the next block
+        self.map = RecordMap(start)
+        self.record_start = start  # where the record being read began
+        self.quote_at_end = False  # the last block ended with a closing quote: the next byte must suit it
+        self.carriage_returns = 0
+        self.crlf = 0
+        self.nul = False
 
     def feed(self, block: bytes) -> None:
         if not block:
             return
         data = np.frombuffer(block, dtype=np.uint8)
         breaks = np.flatnonzero(data == self.line_break)
+        quotes = np.flatnonzero(data == 34)
+        self._check_quotes(data, quotes)
+        returns = block.count(b"\r")
+        if returns or self.last_byte == 13:
+            self.carriage_returns += returns
+            self.crlf += block.count(b"\r\n") + (1 if self.last_byte == 13 and block[0] == 10 else 0)
+        self.nul = self.nul or b"\x00" in block
         if len(breaks):
-            quotes_before = np.cumsum(data == 34, dtype=np.int64)[breaks]
+            quotes_before = np.searchsorted(quotes, breaks)
             inside = ((quotes_before + self.quote_parity) & 1).astype(bool)
             self.outside += int(len(breaks) - inside.sum())
             if len(self.open_lines) < 1000 and inside.any():
                 # the physical line that ends at each break inside quotes
                 found = self.breaks_before + np.flatnonzero(inside) + 1
                 self.open_lines.extend(int(x) for x in found[: 1000 - len(self.open_lines)])
-            self.quote_parity = int((self.quote_parity + np.count_nonzero(data == 34)) & 1)
-        else:
-            self.quote_parity = int((self.quote_parity + np.count_nonzero(data == 34)) & 1)
+            self._map_records(data, breaks, inside)
+        self.quote_parity = int((self.quote_parity + len(quotes)) & 1)
         self.breaks_before += len(breaks)
         self.last_byte = int(data[-1])
+        self.offset += len(block)
+
+    def _check_quotes(self, data: np.ndarray, quotes: np.ndarray) -> None:
+        if self.quote_at_end:
+            self.map.flag_after_closing(int(data[0]))
+            self.quote_at_end = False
+        if not len(quotes) or not self.map.simple:
+            return
+        opening = ((np.arange(len(quotes)) + self.quote_parity) & 1) == 0
+        before = data[np.maximum(quotes - 1, 0)].astype(np.int16)
+        if quotes[0] == 0:  # the start of the file counts as the start of a line
+            before[0] = self.last_byte if self.offset > self.map.start else 10
+        last = len(data) - 1
+        after = data[np.minimum(quotes + 1, last)].astype(np.int16)
+        if quotes[-1] == last:
+            after[-1] = -1  # known with the next block
+        self.map.check_quotes(before[opening], after[~opening & (after >= 0)])
+        if not opening[-1] and quotes[-1] == last:
+            self.quote_at_end = True
+
+    def _map_records(self, data: np.ndarray, breaks: np.ndarray, inside: np.ndarray) -> None:
+        ends = np.flatnonzero(~inside)
+        if not len(ends):
+            return
+        at = breaks[ends]  # positions (in the block) of the breaks that end records
+        starts = np.empty(len(at), dtype=np.int64)
+        starts[0] = self.record_start - self.offset
+        starts[1:] = at[:-1] + 1
+        length = at - starts
+        before = data[np.maximum(at - 1, 0)].astype(np.int16)
+        if at[0] == 0:
+            before[0] = self.last_byte
+        empty = (length == 0) | ((length == 1) & (before == 13))
+        # the record after each break starts on the next physical line
+        self.map.add(empty, self.breaks_before + ends + 2, self.offset + at + 1)
+        self.record_start = self.offset + int(at[-1]) + 1
 
     def logical_lines(self) -> int:
         trailing = 1 if self.last_byte not in (-1, self.line_break) and not self.quote_parity else 0
@@ -148,17 +259,21 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
         probe = text_head if unicode_16 else head.decode("latin-1")
         if "\n" not in probe and "\r" in probe:
             scan.line_break = "\r"
-        scanner = _LineScanner(ord(scan.line_break))
+        bom = len(codecs.BOM_UTF8) if scan.codec == "utf-8-sig" else 0
+        scanner = _LineScanner(ord(scan.line_break), start=bom)
         decoder = codecs.getincrementaldecoder(scan.codec if unicode_16 else "utf-8")()
         utf8_ok = not unicode_16
-        cp1252_ok = True
         breaks_before = 0
         for block in iter(lambda: raw.read(BLOCK), b""):
             digest.update(block)
             if unicode_16:
                 scanner.feed(decoder.decode(block).encode("utf-8"))
                 continue
-            scanner.feed(block)
+            if bom:
+                scanner.feed(block[bom:])  # (a block is never shorter than the mark: it is at least the head)
+                bom = 0
+            else:
+                scanner.feed(block)
             if utf8_ok:
                 held = len(decoder.getstate()[0])  # bytes of a split character kept from the last block
                 try:
@@ -167,9 +282,7 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
                     bad_at = max(0, exc.start - held)
                     scan.first_bad_utf8_line = breaks_before + block[:bad_at].count(b"\n") + 1
                     utf8_ok = False
-            if cp1252_ok and CP1252_UNDEFINED.search(block):
-                cp1252_ok = False
-            breaks_before += block.count(b"\n")
+            breaks_before = scanner.breaks_before if scan.line_break == "\n" else breaks_before + block.count(b"\n")
         if unicode_16:
             scanner.feed(decoder.decode(b"", final=True).encode("utf-8"))
         elif utf8_ok:
@@ -181,9 +294,15 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
     scan.sha256 = digest.hexdigest()
     scan.logical_lines = scanner.logical_lines()
     scan.open_quote_lines = scanner.open_lines
+    if (not unicode_16 and scan.line_break == "\n" and not scanner.quote_parity and not scanner.nul
+            and scanner.carriage_returns == scanner.crlf and scanner.map.simple):
+        scanner.map.finish(scan.logical_lines, trailing=scanner.last_byte not in (-1, scanner.line_break))
+        scan.records = scanner.map
     if not utf8_ok and not unicode_16:
         if strict:
             raise FileRefused("not valid UTF-8 text; save the file as CSV UTF-8", scan.first_bad_utf8_line)
+        with open_bytes(source) as again:  # (only a file that is not UTF-8 is searched for these bytes)
+            cp1252_ok = not any(CP1252_UNDEFINED.search(block) for block in iter(lambda: again.read(BLOCK), b""))
         if not cp1252_ok:
             raise FileRefused(
                 f"neither UTF-8 nor Windows-1252 text (the first byte that is not UTF-8 is on line "
@@ -380,6 +499,8 @@ def _read_csv(
                                     "with the spaces around them removed", "note"))
     if options.on_rows is not None:
         options = replace(options, expected=scan.logical_lines)
+    if not padded and _read_fast(con, raw, source, scan, slot=slot, options=options):
+        return
     with open_bytes(source) as stream:
         lines = _text_lines(stream, scan.codec, scan.line_break)
         reader = csv.reader(_unpadded(lines, raw.delimiter) if padded else lines, delimiter=raw.delimiter, strict=True)
@@ -398,6 +519,29 @@ def _read_csv(
             f"the number of records read ({records.count}) differs from an independent count of the file's lines "
             f"({scan.logical_lines}){where}; put fields holding quotes in double quotes and double the quotes "
             "inside them", line)
+
+
+def _read_fast(
+    con: DuckDBPyConnection, raw: RawTable, source: bytes | Path, scan: _Scan, *, slot: int, options: ReadOptions
+) -> bool:
+    """Stage the file through Arrow's reader (fastcsv.py) when it can be read so; False: read it record by record.
+
+    The header is found as the record-by-record reader finds it (the first records, read by the csv module)."""
+    if not FAST_READER or scan.records is None or options.max_records is not None or \
+            scan.codec not in ("utf-8", "utf-8-sig") or not scan.records.allows(raw.delimiter):
+        return False
+    kept = len(raw.problems)
+    try:
+        with open_bytes(source) as stream:
+            reader = csv.reader(_text_lines(stream, scan.codec, scan.line_break), delimiter=raw.delimiter, strict=True)
+            found = take_header(raw, iter(_numbered(reader)), options)
+        stage_fast(con, raw, source, scan.records, found, delimiter=raw.delimiter, slot=slot, options=options)
+    except (NotSimple, csv.Error):
+        del raw.problems[kept:]
+        raw.table, raw.records = None, 0
+        con.execute(f"drop table if exists raw_{slot}")
+        return False
+    return True
 
 
 class _numbered:
