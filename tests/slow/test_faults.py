@@ -20,9 +20,9 @@ KILLS = 5
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> faults.Stores:
+def stores(small_practice: Path, tmp_path_factory: pytest.TempPathFactory) -> faults.Stores:
     work = tmp_path_factory.mktemp("faults")
-    return faults.prepare(faults.practice_files("small", cache=work), work / "stores")
+    return faults.prepare(small_practice, work / "stores")
 
 
 def test_the_batch_changes_every_table_it_holds(stores: faults.Stores) -> None:
