@@ -313,8 +313,6 @@ async def drive(url: str, truth: Truth, therapists: list[str], rounds: int, samp
                 shots: Path | None = None) -> list[SessionResult]:
     from playwright.async_api import async_playwright
 
-    if not Path(CHROMIUM).is_file():
-        raise LoadError(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM")
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -389,8 +387,12 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
 
     control adds a session that stays on the whole practice (not timed, not counted as a leak): it must see other
     therapists' clients, which shows the leak check can find them. shots: screenshots of session 0's pages."""
+    if not Path(CHROMIUM).is_file():
+        raise LoadError(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM "
+                        "to its path; the load test needs a real browser and is never skipped")
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         folder = Path(work or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         copy = folder / "store.duckdb"
         shutil.copy(db, copy)
         if Path(f"{db}.wal").exists():
