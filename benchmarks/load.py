@@ -354,6 +354,9 @@ class LoadReport:
         for page, t in self.timings.items():
             lines.append(f"{page:<18}{t['n']:>7.0f}{t['p50']:>8.2f}{t['p95']:>8.2f}{t['max']:>8.2f}")
         lines.append("server RSS MB: " + ", ".join(f"{k} {v:.0f}" for k, v in self.rss.items()))
+        if self.rss_samples:
+            picks = [self.rss_samples[round(i * (len(self.rss_samples) - 1) / 8)] for i in range(9)]
+            lines.append("RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in picks))
         lines.append(f"leaks: {len(self.leaks)}" + "".join(f"\n  {leak}" for leak in self.leaks[:20]))
         lines.append(f"failures: {len(self.failures)}" + "".join(f"\n  {f}" for f in self.failures[:20]))
         if self.control_leaks is not None:
@@ -428,8 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="times each session clicks through the pages")
     parser.add_argument("--control", action="store_true", help="add a whole-practice session that must see others' clients")
     parser.add_argument("--screenshots", type=Path, default=None, help="save session 0's pages here (e.g. screenshots/)")
+    parser.add_argument("--timeout", type=float, default=SETTLE_MS / 1000, help="seconds a page may take to settle")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     args = parser.parse_args(argv)
+    globals()["SETTLE_MS"] = int(args.timeout * 1000)  # read by settle() and each page's default timeout
     if not args.db.is_file():
         print(f"error: no such store: {args.db}", file=sys.stderr)
         return 2
