@@ -36,9 +36,12 @@ class DiskFull(StoreError):
 def disk_full(exc: BaseException) -> DiskFull | None:
     """A DiskFull for an error that says the disk ran out of space (DuckDB's text or the OS's errno), else None."""
     text = str(exc)
-    if "No space left on device" not in text and getattr(exc, "errno", None) != 28:  # ENOSPC
+    if "max_temp_directory_size" in text:  # DuckDB could not spill to its temp directory: by default, that disk's free space
+        where = "the temp directory, where work that does not fit in memory goes"
+    elif "No space left on device" in text or getattr(exc, "errno", None) == 28:  # ENOSPC
+        where = text.split("Could not write file ", 1)[-1].split(":", 1)[0].strip('"') if "Could not write file " in text else ""
+    else:
         return None
-    where = text.split("Could not write file ", 1)[-1].split(":", 1)[0].strip('"') if "Could not write file " in text else ""
     return DiskFull(f"the disk is full{f' (writing {where})' if where else ''}: nothing was written and the store is as "
                     "it was; free some space on that disk and try again")
 
