@@ -100,6 +100,24 @@ def session_therapists(truth: Truth, sessions: int) -> list[str]:
     return [ranked[i % len(ranked)] for i in range(sessions)]
 
 
+NEWCOMERS = 2  # clients the Data page's import adds to each session's therapist (--import-while-reading)
+IMPORTED = "Imported. Every page now includes these rows."
+
+
+def newcomers_file(truth: Truth, therapists: list[str], folder: Path) -> Path:
+    """clients.csv for the import a session makes while the others read: NEWCOMERS new clients for each therapist in
+    `therapists`, added to `truth` (they belong to that therapist's caseload and to no other)."""
+    lines = ["client_id,therapist_id,label,status"]
+    for i, tid in enumerate(dict.fromkeys(therapists)):
+        for j in range(NEWCOMERS):
+            cid, label = f"CLOAD{i:03d}{j}", f"Newcomer {i:03d}-{j}"
+            lines.append(f"{cid},{tid},{label},active")
+            truth.clients[cid] = (tid, label)
+    path = folder / "clients.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # The server and its memory
 # ---------------------------------------------------------------------------------------------
@@ -309,18 +327,52 @@ class Gate:
         await self.open.wait()
 
 
+async def run_importer(browser, url: str, number: int, upload: Path, gate: Gate) -> SessionResult:
+    """The admin, on the whole practice, imports `upload` on the Data page once the readers have begun."""
+    result = SessionResult(number, "(importer)", control=True)
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    waited = False
+    try:
+        page = await context.new_page()
+        page.set_default_timeout(SETTLE_MS)
+        await page.goto(url)
+        await settle(page, "Overview")
+        waited = True
+        await gate.wait()
+        await asyncio.sleep(1.0)  # the readers are on their way through the pages
+        nav = page.get_by_test_id("stSidebarNav")
+        await timed(page, result, "Data", "Data", lambda: nav.get_by_text("Data", exact=True).click())
+        await page.locator('input[type="file"]').set_input_files(str(upload))
+        await page.get_by_text(upload.name, exact=True).first.wait_for()
+
+        async def import_and_wait() -> None:
+            await page.get_by_role("button", name="Import", exact=True).click()
+            await page.get_by_text(IMPORTED).wait_for()
+
+        await timed(page, result, "Import (Data page)", "Data", import_and_wait)
+    except Exception as exc:
+        result.failures.append(f"import: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    finally:
+        if not waited:
+            gate.arrive()
+        await context.close()
+    return result
+
+
 async def drive(url: str, truth: Truth, therapists: list[str], rounds: int, sampler: RssSampler, *, control: bool = False,
-                shots: Path | None = None) -> list[SessionResult]:
+                shots: Path | None = None, upload: Path | None = None) -> list[SessionResult]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
-            gate = Gate(len(therapists) + control, sampler)
+            gate = Gate(len(therapists) + control + (upload is not None), sampler)
             sessions = [run_session(browser, url, i, tid, truth, rounds, gate, shots=shots)
                         for i, tid in enumerate(therapists)]
             if control:  # viewing the whole practice, "as" the first session's therapist: the check must see others
                 sessions.append(run_session(browser, url, len(therapists), therapists[0], truth, 1, gate, control=True))
+            if upload is not None:
+                sessions.append(run_importer(browser, url, len(therapists) + control, upload, gate))
             return list(await asyncio.gather(*sessions))
         finally:
             await browser.close()
@@ -343,6 +395,7 @@ class LoadReport:
     failures: list[str]
     load: str
     control_leaks: int | None = None  # what the control session (whole practice) found; None without one
+    imported: dict[str, float] | None = None  # the Data page's import while the others read: page -> seconds
 
     @property
     def ok(self) -> bool:
@@ -359,6 +412,9 @@ class LoadReport:
             lines.append("RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in picks))
         lines.append(f"leaks: {len(self.leaks)}" + "".join(f"\n  {leak}" for leak in self.leaks[:20]))
         lines.append(f"failures: {len(self.failures)}" + "".join(f"\n  {f}" for f in self.failures[:20]))
+        if self.imported is not None:
+            lines.append("import while the others read: " + (", ".join(f"{k} {v:.2f} s" for k, v in self.imported.items())
+                                                              or "did not finish"))
         if self.control_leaks is not None:
             lines.append(f"control session (whole practice): {self.control_leaks} other therapists' names and clients seen "
                          "(must be more than 0: the leak check works)")
@@ -385,7 +441,7 @@ def load_average() -> str:
 
 
 def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, control: bool = False,
-        shots: Path | None = None) -> LoadReport:
+        shots: Path | None = None, import_while_reading: bool = False) -> LoadReport:
     """Copy `db`, read its truth, serve the copy and drive `sessions` browser sessions through the pages.
 
     control adds a session that stays on the whole practice (not timed, not counted as a leak): it must see other
@@ -402,12 +458,14 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
             shutil.copy(f"{db}.wal", f"{copy}.wal")
         truth = read_truth(copy)
         therapists = session_therapists(truth, sessions)
+        upload = newcomers_file(truth, therapists, folder) if import_while_reading else None
         with dashboard(copy, folder / "streamlit.log") as (url, pid):
             sampler = RssSampler(pid)
             sampler.mark("server started")
             sampler.start()
             try:
-                results = asyncio.run(drive(url, truth, therapists, rounds, sampler, control=control, shots=shots))
+                results = asyncio.run(drive(url, truth, therapists, rounds, sampler, control=control, shots=shots,
+                                            upload=upload))
                 sampler.mark("sessions done")
                 time.sleep(2)
                 sampler.mark("2 s later")
@@ -415,12 +473,15 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
                 sampler.halt.set()
                 sampler.join()
         peak = max((mb for _, mb in sampler.samples), default=0.0)
-        controls = [r for r in results if r.control]
+        importers = [r for r in results if r.therapist == "(importer)"]
+        controls = [r for r in results if r.control and r not in importers]
         results = [r for r in results if not r.control]
         report = LoadReport(sessions, rounds, str(db), summarise(results), {**sampler.marks, "peak": peak},
                             sampler.samples, [f"session {r.session} ({r.therapist}) {leak}" for r in results for leak in r.leaks],
-                            [f"session {r.session} ({r.therapist}) {f}" for r in [*results, *controls] for f in r.failures],
-                            load_average(), len(controls[0].leaks) if controls else None)
+                            [f"session {r.session} ({r.therapist}) {f}" for r in [*results, *controls, *importers]
+                             for f in r.failures],
+                            load_average(), len(controls[0].leaks) if controls else None,
+                            dict(importers[0].timings) if importers else None)
     return report
 
 
@@ -430,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2, help="times each session clicks through the pages")
     parser.add_argument("--control", action="store_true", help="add a whole-practice session that must see others' clients")
+    parser.add_argument("--import-while-reading", action="store_true",
+                        help="add an admin session that imports new clients on the Data page while the others read")
     parser.add_argument("--screenshots", type=Path, default=None, help="save session 0's pages here (e.g. screenshots/)")
     parser.add_argument("--timeout", type=float, default=SETTLE_MS / 1000, help="seconds a page may take to settle")
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
@@ -438,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.db.is_file():
         print(f"error: no such store: {args.db}", file=sys.stderr)
         return 2
-    report = run(args.db, args.sessions, args.rounds, control=args.control, shots=args.screenshots)
+    report = run(args.db, args.sessions, args.rounds, control=args.control, shots=args.screenshots,
+                 import_while_reading=args.import_while_reading)
     print(report.to_text())
     if args.json:
         args.json.write_text(json.dumps(asdict(report) | {"ok": report.ok}, indent=2))
