@@ -223,9 +223,12 @@ def kill_inside(stores: Stores, work: Path, moment: float, tries: int = 4) -> Ki
 
 
 def kill_moments(stores: Stores, kills: int, rng: random.Random) -> list[float]:
-    """One random moment in each k-th of the clean import's time after it opened the store (the last runs a little past)."""
+    """One random moment in each k-th of the clean import's time after it opened the store (the last runs a little past),
+    in random order (a run cut short has still tried the whole import, commit included)."""
     span = (stores.clean_seconds - stores.opened_after) * 1.05
-    return [span * (i + rng.random()) / kills for i in range(kills)]
+    moments = [span * (i + rng.random()) / kills for i in range(kills)]
+    rng.shuffle(moments)
+    return moments
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=None, help="for the random moments (default: a new one each run)")
     parser.add_argument("--no-full-disk", action="store_true", help="skip the full-disk run (it needs root to mount)")
+    parser.add_argument("--full-disk-first", action="store_true", help="run the full disk before the kills")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
@@ -295,21 +299,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.scale}: clean import {stores.clean_seconds:.1f} s (store opened after {stores.opened_after:.1f} s); "
               f"seed {seed}", flush=True)
         kills = []
+
+        def save(disk: FullDisk | None = None) -> None:
+            if args.json:
+                args.json.write_text(json.dumps({"scale": args.scale, "seed": seed, "clean_seconds": stores.clean_seconds,
+                                                 "kills": [asdict(k) for k in kills],
+                                                 "full_disk": asdict(disk) if disk else None}, indent=2))
+
+        early = full_disk(stores, work) if args.full_disk_first and not args.no_full_disk else None
+        if early:
+            print(f"full disk ({early.size_mb} MB tmpfs): refused with exit {early.returncode}: {early.message}", flush=True)
         for i, moment in enumerate(kill_moments(stores, args.kills, random.Random(seed)), 1):
             kill = kill_inside(stores, work, moment)
             kills.append(kill)
+            save()
             print(f"kill {i:2d} at {kill.moment:6.2f} s: {'killed' if kill.killed else 'had finished'}, store holds the "
                   f"{kill.state} state; opened in {kill.seconds_to_open:.1f} s; import again {kill.reimport_seconds:.1f} s",
                   flush=True)
-        disk = None if args.no_full_disk else full_disk(stores, work)
-        if disk:
+        disk = early or (None if args.no_full_disk else full_disk(stores, work))
+        if disk and not early:
             print(f"full disk ({disk.size_mb} MB tmpfs): refused with exit {disk.returncode}: {disk.message}")
+        save(disk)
     states = [k.state for k in kills]
     print(f"{len(kills)} kills: {states.count('before')} before, {states.count('after')} after, none in between")
-    if args.json:
-        args.json.write_text(json.dumps({"scale": args.scale, "seed": seed, "clean_seconds": stores.clean_seconds,
-                                         "kills": [asdict(k) for k in kills],
-                                         "full_disk": asdict(disk) if disk else None}, indent=2))
     return 0
 
 
