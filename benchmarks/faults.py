@@ -8,9 +8,9 @@ again must give the data of a clean import. The full disk: the store on a small 
 to it, too) must refuse the import with a clear message (no traceback, says what ran out) and keep the store
 as it was. Mounting needs root; without it the run fails and says so.
 
-Scales: `small` (~15k submissions, what tests/slow runs), `50k`, and `1m` (the shared CSVs in /work/bench-data/1m
-when present, else generated under benchmarks/out/). The "before" store holds the therapists and clients; the
-batch is all five files.
+Scales: `small` (~15k submissions, what tests/slow runs), `50k`, and `1m`, generated once under benchmarks/out/
+(or `--data DIR`: a folder with the five canonical CSVs, e.g. the ones `make bench` made). The "before" store holds
+the therapists and clients; the batch is all five files.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 OUT_DIR = PROJECT_DIR / "benchmarks" / "out"
-SHARED_1M = Path("/work/bench-data/1m")
 TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 BEFORE_TABLES = ("therapists", "clients")
 END = date(2026, 11, 29)
@@ -51,9 +50,7 @@ class FaultError(AssertionError):
 
 
 def practice_files(scale: str, cache: Path = OUT_DIR) -> Path:
-    """The folder of the five canonical CSVs for `scale` (generated once, cached; the shared 1M CSVs when present)."""
-    if scale == "1m" and all((SHARED_1M / f"{t}.csv").is_file() for t in TABLES):
-        return SHARED_1M
+    """The folder of the five canonical CSVs for `scale` (generated once, cached)."""
     folder = cache / f"faults-{scale}"
     if not (folder / "demo.json").is_file():
         from analytics.demo import write_demo
@@ -286,13 +283,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=list(SCALES), default="small")
     parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--data", type=Path, default=None, help="the five canonical CSVs to import (instead of --scale)")
     parser.add_argument("--seed", type=int, default=None, help="for the random moments (default: a new one each run)")
     parser.add_argument("--no-full-disk", action="store_true", help="skip the full-disk run (it needs root to mount)")
     parser.add_argument("--full-disk-first", action="store_true", help="run the full disk before the kills")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
-    folder = practice_files(args.scale)
+    folder = args.data or practice_files(args.scale)
+    missing = [t for t in TABLES if not (folder / f"{t}.csv").is_file()]
+    if missing:
+        print(f"error: {folder} has no {', '.join(t + '.csv' for t in missing)}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         work = Path(tmp)
         stores = prepare(folder, work)
