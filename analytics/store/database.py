@@ -31,6 +31,23 @@ class StoreError(Exception):
     """The store cannot be opened or used (wrong version, bad setting); the message says why."""
 
 
+class DiskFull(StoreError):
+    """The disk holding the store (or its temp directory) ran out of space: the transaction was rolled back."""
+
+
+def disk_full(exc: BaseException) -> DiskFull | None:
+    """A DiskFull for an error that says the disk ran out of space (DuckDB's text or the OS's errno), else None."""
+    text = str(exc)
+    if "max_temp_directory_size" in text:  # DuckDB could not spill to its temp directory: by default, that disk's free space
+        where = "the temp directory, where work that does not fit in memory goes"
+    elif "No space left on device" in text or getattr(exc, "errno", None) == 28:  # ENOSPC
+        where = text.split("Could not write file ", 1)[-1].split(":", 1)[0].strip('"') if "Could not write file " in text else ""
+    else:
+        return None
+    return DiskFull(f"the disk is full{f' (writing {where})' if where else ''}: nothing was written and the store is as "
+                    "it was; free some space on that disk and try again")
+
+
 class WriteConflict(StoreError):
     """Another session changed the same rows at the same moment: nothing was written; trying again works."""
 
@@ -164,15 +181,19 @@ def transaction(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
             _rollback(con)
             if "conflict" in str(exc).lower():
                 raise WriteConflict() from exc
+            if full := disk_full(exc):
+                raise full from exc
             raise
-        except BaseException:
+        except BaseException as exc:
             _rollback(con)
+            if full := disk_full(exc):
+                raise full from exc
             raise
         try:
             con.execute("commit")
         except (duckdb.TransactionException, duckdb.ConstraintException) as exc:  # refused at commit: rolled back
             _rollback(con)
-            raise WriteConflict() from exc
+            raise disk_full(exc) or WriteConflict() from exc
 
 
 def _rollback(con: DuckDBPyConnection) -> None:
@@ -180,6 +201,9 @@ def _rollback(con: DuckDBPyConnection) -> None:
         con.execute("rollback")
     except duckdb.TransactionException:  # DuckDB already ended the failed transaction
         pass
+    except duckdb.Error as exc:  # e.g. a full disk: the transaction is over either way; the first error is what counts
+        if not disk_full(exc):
+            raise
 
 
 def is_empty(con: DuckDBPyConnection) -> bool:
