@@ -21,13 +21,13 @@ test: $(VENV)/.dev $(OIDC)/node_modules/.package-lock.json
 SCALE ?= quick
 RUNS  ?= 5
 BENCH_SCALES = $(if $(filter quick,$(SCALE)),--scale demo --scale 1m,--scale $(SCALE))
-# Further benchmarks run after the timings, on the same scale, e.g. the load test and the fault tests at full size:
-# BENCH_EXTRA = $(BIN)/python -m benchmarks.load --scale $(SCALE); $(BIN)/python -m benchmarks.faults --scale $(SCALE)
-BENCH_EXTRA ?=
+# Then, on each scale's store and files: the load test with LOAD sessions at once (real browsers) and KILLS kills of
+# an import (LOAD= KILLS=0 leave them out).
+LOAD  ?= 1,10,25
+KILLS ?= 20
 
 bench: $(VENV)/.dev
-	$(BIN)/python -m benchmarks.run $(BENCH_SCALES) --runs $(RUNS)
-	$(BENCH_EXTRA)
+	$(BIN)/python -m benchmarks.run $(BENCH_SCALES) --runs $(RUNS) --load "$(LOAD)" --kills $(KILLS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -84,7 +84,7 @@ def machine() -> dict:
             "streamlit": streamlit.__version__, "load_average_before": load_average()}
 
 
-def run_process(command: list[str], *, stdout=subprocess.DEVNULL) -> dict:
+def run_process(command: list[str], *, stdout=subprocess.DEVNULL, check: bool = True) -> dict:
     """Run a command to its end: wall seconds, CPU seconds (user + system) and peak RSS (MB) of that process."""
     started = time.perf_counter()
     child = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=stdout, stderr=subprocess.PIPE)
@@ -92,7 +92,7 @@ def run_process(command: list[str], *, stdout=subprocess.DEVNULL) -> dict:
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
+    if child.returncode != 0 and check:
         raise SystemExit(f"{' '.join(command)} failed ({child.returncode}):\n{stderr.decode(errors='replace')[-3000:]}")
     return {"seconds": wall, "cpu_seconds": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
 
@@ -177,7 +177,26 @@ def submissions_in(store: Path) -> dict:
         return {table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in TABLES}
 
 
-def bench(scale_name: str, *, runs: int, clients: int, bench_dir: Path) -> dict:
+def load_and_faults(store: Path, folder: Path, *, sessions: list[int], kills: int, bench_dir: Path) -> dict:
+    """The load test at each of `sessions` (benchmarks/load.py) and `kills` kills of the import (benchmarks/faults.py)."""
+    found: dict = {}
+    for n in sessions:
+        print(f"   load test, {n} sessions", file=sys.stderr, flush=True)
+        out = bench_dir / "work" / f"load-{n}.json"
+        run_process([*python(), "-m", "benchmarks.load", "--db", str(store), "--sessions", str(n), "--rounds", "1",
+                     "--json", str(out)], check=False)
+        found.setdefault("load", {})[str(n)] = json.loads(out.read_text()) if out.is_file() else None
+    if kills:
+        print(f"   faults, {kills} kills", file=sys.stderr, flush=True)
+        out = bench_dir / "work" / "faults.json"
+        run_process([*python(), "-m", "benchmarks.faults", "--data", str(folder), "--kills", str(kills),
+                     "--json", str(out)], check=False)
+        found["faults"] = json.loads(out.read_text()) if out.is_file() else None
+    return found
+
+
+def bench(scale_name: str, *, runs: int, clients: int, bench_dir: Path, sessions: list[int] = (),
+          kills: int = 0) -> dict:
     scale = SCALES[scale_name]
     print(f"== {scale_name}: {scale.key}", file=sys.stderr, flush=True)
     results: dict = {"scale": scale_name, "parameters": {**scale.__dict__, "end": scale.end.isoformat()},
@@ -205,6 +224,7 @@ def bench(scale_name: str, *, runs: int, clients: int, bench_dir: Path) -> dict:
     results["summary_vs_pandas"] = results["pandas_summary"]["median"] / results["summary"]["median"]
     print("   pages", file=sys.stderr, flush=True)
     results.update(pages(store, scale.end, runs=runs, clients=clients))
+    results.update(load_and_faults(store, folder, sessions=list(sessions), kills=kills, bench_dir=bench_dir))
     results["machine"]["load_average_after"] = load_average()
     return results
 
@@ -233,6 +253,23 @@ def table(results: dict) -> str:
              f"charts {page['chart_bytes'] / 1000:7.1f} kB   largest table {page['max_table_rows']:,} rows")
     client = results["client_page"]
     line(f"Client page, {client['clients']} clients", f"{client['median']:7.3f} s median {client['p95']:7.3f} s p95")
+    for n, load in results.get("load", {}).items():
+        if load is None:
+            line(f"load test, {n} sessions", "did not finish (see its output)")
+            continue
+        timing = load["timings"]["all"]
+        line(f"load test, {n} sessions", f"{timing['p50']:7.2f} s p50 {timing['p95']:7.2f} s p95 (click to settled page)   "
+             f"server RSS peak {load['rss']['peak']:,.0f} MB   leaks {len(load['leaks'])}, failures {len(load['failures'])}")
+    if "faults" in results:
+        faults = results["faults"]
+        if faults is None:
+            line("faults", "did not finish (see its output)")
+        else:
+            states = [k["state"] for k in faults["kills"]]
+            disk = faults.get("full_disk") or {}
+            line(f"faults, {len(states)} kills", f"{states.count('before')} before, {states.count('after')} after, "
+                 f"{len(states) - states.count('before') - states.count('after')} other; full disk: "
+                 f"{disk.get('message', 'no result (see its output)')}")
     return "\n".join(lines)
 
 
@@ -243,9 +280,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs of each page and command (default 5)")
     parser.add_argument("--clients", type=int, default=20, help="clients whose page is opened (default 20)")
     parser.add_argument("--dir", type=Path, default=BENCH_DIR, help="cache and results folder (default .bench/)")
+    parser.add_argument("--load", default="", help="sessions of the load test, e.g. 1,10,25 (default: none)")
+    parser.add_argument("--kills", type=int, default=0, help="kills of the fault test (default: none)")
     args = parser.parse_args(argv)
+    sessions = [int(n) for n in args.load.split(",") if n.strip()]
     for name in args.scale or ["demo", "1m"]:
-        results = bench(name, runs=args.runs, clients=args.clients, bench_dir=args.dir)
+        results = bench(name, runs=args.runs, clients=args.clients, bench_dir=args.dir, sessions=sessions,
+                        kills=args.kills)
         out = args.dir / f"results-{name}.json"
         out.write_text(json.dumps(results, indent=2, default=str))
         print(table(results))
