@@ -53,7 +53,7 @@ from analytics.export import exports
 from analytics.metrics import adherence, clients, effectiveness
 from analytics.present import deidentified, formats, tables
 from analytics.store import access, audit, users
-from analytics.store.database import StoreError, WriteConflict, default_db_path, is_empty, open_store
+from analytics.store.database import DiskFull, StoreError, WriteConflict, default_db_path, is_empty, open_store
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.store.scope import ADMIN, ANALYST, PRACTICE_MANAGER, ROLE_LABELS, THERAPIST, Scope, ScopeError
 
@@ -536,6 +536,8 @@ def run_page(navigation, scope: Scope) -> None:
                                    f"not in scope on {navigation.title}")
         st.error("Not found: there is nothing with that id that you can see.")
     except WriteConflict as exc:
+        st.error(f"Nothing was saved: {exc}.")
+    except DiskFull as exc:  # an import, a plan or feedback: rolled back whole
         st.error(f"Nothing was saved: {exc}.")
     except Exception as exc:
         reference = report_error(exc, navigation.title, scope)

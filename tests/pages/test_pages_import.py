@@ -115,3 +115,32 @@ def test_a_binary_file_is_refused_with_its_reason_and_nothing_written(data_page:
     no_exception(at.button(key="import_button").click().run())
     problems = frame_with(at, "severity", "reason")
     assert list(problems["reason"]) == ["this is a PNG image, not CSV text"]
+
+
+def test_a_full_disk_during_an_import_is_said_plainly_and_nothing_is_written(data_page: AppTest, store_path, monkeypatch):
+    from analytics.ingest import importer
+    from analytics.store.database import disk_full
+
+    def full(*args, **kwargs):
+        raise disk_full(OSError(28, "No space left on device"))
+
+    con = open_store(store_path)
+    try:
+        before = con.execute("select count(*) from submissions").fetchone()[0]
+    finally:
+        con.close()
+    at = data_page
+    at.file_uploader[0].set_value([("export.csv", EXPORT, "text/csv")])
+    no_exception(at.run())
+    no_exception(at.radio(key=PREFIX + "flat__date_order").set_value("dmy").run())
+    monkeypatch.setattr(importer, "import_batch", full)
+    no_exception(at.button(key="import_button").click().run())
+    assert [e.value for e in at.error] == [
+        "Nothing was saved: the disk is full: nothing was written and the store is as it was; free some space on that "
+        "disk and try again."]
+    assert [f.name for f in at.file_uploader[0].value] == ["export.csv"]  # the upload is kept for another try
+    con = open_store(store_path)
+    try:
+        assert con.execute("select count(*) from submissions").fetchone()[0] == before
+    finally:
+        con.close()
