@@ -8,14 +8,17 @@ The definitions are written out in data/README.md.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics.adherence import GROUP_BY, GROUP_FIGURES, summary
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import TYPE_LABELS
+
+if TYPE_CHECKING:  # typing only: `summary --by client` reads its rows without pandas (DuckDB's .df() imports it)
+    import pandas as pd
 
 # A week counts towards a streak when the client earned at least this share of what was due in it.
 STREAK_THRESHOLD = 0.8
@@ -430,9 +433,18 @@ def client_summary(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.
     Added columns, as known on as_of over everything up to it: streak_weeks, days_since_last_submission,
     feedback_coverage (0-1) and median_feedback_days. One row per client in scope. One query (CLIENT_SUMMARY).
     """
-    params = {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
-              "streak_threshold": STREAK_THRESHOLD}
-    return con.execute(CLIENT_SUMMARY, params).df()
+    return con.execute(CLIENT_SUMMARY, _client_summary_params(scope, as_of)).df()
+
+
+def client_summary_rows(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """client_summary's columns (name, DuckDB type) and rows as Python values, for the command line's plain printer."""
+    cursor = con.execute(CLIENT_SUMMARY, _client_summary_params(scope, as_of))
+    return [(d[0], str(d[1])) for d in cursor.description], cursor.fetchall()
+
+
+def _client_summary_params(scope: Scope, as_of: date) -> dict:
+    return {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
+            "streak_threshold": STREAK_THRESHOLD}
 
 
 def client_summary_composed(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:
