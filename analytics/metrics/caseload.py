@@ -385,25 +385,26 @@ streaks as (
     group by client_id
 ),
 work as (
-    select client_id, submitted_on, in_period, has_feedback,
+    select client_id, submitted_on, submitted_on <= $as_of as known, in_period, has_feedback,
            -- elapsed microseconds between the two instants (what epoch(feedback_at - submitted_at) gives when the
            -- session's time zone is UTC, in a quarter of the time; other time zones make that a local clock difference)
            case when in_period and has_feedback
                 then (epoch_us(feedback_at) - epoch_us(submitted_at)) / 1000000 / 86400 end as feedback_days
     from (
     select a.client_id, f.submitted_on, f.submitted_at, f.feedback_at,
-           f.submitted_on >= $start and a.status = 'active' and f.completion in ('completed', 'partial') as in_period,
+           f.submitted_on between $start and $as_of and a.status = 'active'
+               and f.completion in ('completed', 'partial') as in_period,
            f.therapist_feedback is not null and trim(f.therapist_feedback) <> '' as has_feedback
     from submission_facts f
     join assignments a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on <= $as_of
-      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    -- no row filter on the date (known and in_period say it): the local date is computed once a submission
+    where ($scope_therapist is null or c.therapist_id = $scope_therapist)
     )
 ),
 work_figures as (
     select client_id,
-           max(submitted_on)                                                       as last_submission_on,
+           max(submitted_on) filter (where known)                                  as last_submission_on,
            count(*) filter (where in_period and has_feedback)
                / nullif(count(*) filter (where in_period), 0)                      as feedback_coverage,
            round(median(feedback_days) filter (where in_period and has_feedback), 1) as median_feedback_days
