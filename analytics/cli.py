@@ -20,7 +20,16 @@ from zoneinfo import ZoneInfo
 # light modules are imported here.
 from analytics import cli_admin
 from analytics.store import settings
-from analytics.store.database import PROJECT_DIR, StoreError, default_db_path, get_timezone, is_empty, open_store, set_timezone
+from analytics.store.database import (
+    PROJECT_DIR,
+    StoreError,
+    default_db_path,
+    get_timezone,
+    is_empty,
+    open_for_reading,
+    open_store,
+    set_timezone,
+)
 from analytics.store.scope import Scope, ScopeError
 
 if TYPE_CHECKING:
@@ -311,19 +320,34 @@ def run_summary(args: argparse.Namespace) -> int:
     if args.effectiveness and args.by != "type":
         print("error: --effectiveness goes with --by type", file=sys.stderr)
         return EXIT_USAGE
+    con = open_for_reading(args.db)  # read-only when the store is at this release's schema
+    try:
+        print(summary_text(con, args))
+    finally:
+        con.close()  # (a test may open the same file for writing next, in this process)
+    return EXIT_OK
+
+
+def summary_text(con, args: argparse.Namespace) -> str:
+    """What `summary` prints. By client as a table or CSV, without pandas (analytics/cli_table.py)."""
     from analytics.metrics import adherence, caseload  # attention and effectiveness (scipy) only when asked for
 
-    con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
+    if args.by == "client" and args.format in ("table", "csv"):
+        from analytics import cli_table
+
+        columns, rows = caseload.client_summary_rows(con, scope=scope, as_of=as_of)
+        text = cli_table.format_rows(columns, rows, args.format)
+        if text is not None:
+            return text
     if args.by == NEEDS_ATTENTION:
         from analytics.metrics import attention
 
         try:
             thresholds = attention.load_thresholds(con)
         except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
+            raise StoreError(str(exc)) from exc  # main prints "error: ..." and exits with EXIT_REFUSED
         frame = attention.needs_attention(con, scope=scope, today=as_of, thresholds=thresholds)
         frame = frame[["rank", "client_id", "therapist_id", "n_reasons", "reasons"]]
     elif args.by == "client":
@@ -332,8 +356,7 @@ def run_summary(args: argparse.Namespace) -> int:
         frame = adherence.summary(con, scope=scope, by=args.by, as_of=as_of)
         if args.effectiveness:
             frame = with_effectiveness(con, frame, scope=scope, as_of=as_of)
-    print(format_frame(frame, args.format))
-    return EXIT_OK
+    return format_frame(frame, args.format)
 
 
 EFFECTIVENESS_COLUMNS = ["mood_lift_ci_low", "mood_lift_ci_high", "quality_mean", "quality_n"]
@@ -367,11 +390,18 @@ def run_plan(args: argparse.Namespace) -> int:
     if args.limit > MAX_SUGGESTIONS:
         print(f"error: --limit can be at most {MAX_SUGGESTIONS}", file=sys.stderr)
         return EXIT_USAGE
+    con = open_for_reading(args.db)  # read-only when the store is at this release's schema
+    try:
+        return print_plan(con, args)
+    finally:
+        con.close()
+
+
+def print_plan(con, args: argparse.Namespace) -> int:
     from analytics.metrics.clients import client_profile
     from analytics.planning import suggest
     from analytics.planning.library import LibraryError
 
-    con = open_store(args.db)
     scope = Scope.therapist(args.therapist) if args.therapist else Scope.practice()
     as_of = args.as_of or date.today()
     try:

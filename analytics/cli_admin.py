@@ -8,12 +8,14 @@ import re
 import sys
 import unicodedata
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from analytics.store import audit, users
+from analytics.store import audit
 from analytics.store.database import open_store
 from analytics.store.scope import ROLES, Scope, ScopeError
+
+if TYPE_CHECKING:  # pandas and the users module when a command needs them: the command line starts faster
+    import pandas as pd
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -31,6 +33,8 @@ def safe_text(value: object) -> str:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The frame with every text cell made safe_text (numbers, dates and empty cells as they are)."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
@@ -92,6 +96,7 @@ def add_parsers(commands: argparse._SubParsersAction, add_db) -> None:
 
 def run_users(args: argparse.Namespace) -> int:
     from analytics.cli import format_frame  # the command line's one table format
+    from analytics.store import users
 
     con = open_store(args.db)
     by = command_line_actor()

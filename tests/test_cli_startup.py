@@ -69,6 +69,15 @@ def test_summary_and_plan_import_only_what_they_use(demo_store, argv):
     assert loaded == []
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_the_summary_by_client_is_printed_without_pandas(demo_store, fmt):
+    # DuckDB's rows printed as format_frame prints them (analytics/cli_table.py): no pandas, NumPy or Arrow at all.
+    code, output, modules = modules_loaded_by(["summary", "--by", "client", "--format", fmt, "--as-of",
+                                               DEMO_END.isoformat(), "--db", str(demo_store)])
+    assert code == 0 and len(output.splitlines()) == 41  # the header and the demo's 40 clients
+    assert sorted(m for m in modules if m.split(".")[0] in ("pandas", "numpy", "pyarrow")) == []
+
+
 def test_what_needs_statistics_still_imports_it(demo_store):
     # needs-attention rests on scipy (the mood trend's test): the lazy import must really happen.
     code, output, modules = modules_loaded_by(["summary", "--by", "needs-attention", "--as-of", DEMO_END.isoformat(),

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.store.period import Period
 from analytics.store.scope import Scope
+
+if TYPE_CHECKING:  # typing only: `summary --by client` reads its rows without pandas (DuckDB's .df() imports it)
+    import pandas as pd
 
 # The groupings `summary` offers: name -> column of assignment_progress (an allow-list; user text
 # never becomes an identifier).

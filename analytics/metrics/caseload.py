@@ -8,14 +8,17 @@ The definitions are written out in data/README.md.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics.adherence import GROUP_BY, GROUP_FIGURES, summary
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import TYPE_LABELS
+
+if TYPE_CHECKING:  # typing only: `summary --by client` reads its rows without pandas (DuckDB's .df() imports it)
+    import pandas as pd
 
 # A week counts towards a streak when the client earned at least this share of what was due in it.
 STREAK_THRESHOLD = 0.8
@@ -382,25 +385,26 @@ streaks as (
     group by client_id
 ),
 work as (
-    select client_id, submitted_on, in_period, has_feedback,
+    select client_id, submitted_on, submitted_on <= $as_of as known, in_period, has_feedback,
            -- elapsed microseconds between the two instants (what epoch(feedback_at - submitted_at) gives when the
            -- session's time zone is UTC, in a quarter of the time; other time zones make that a local clock difference)
            case when in_period and has_feedback
                 then (epoch_us(feedback_at) - epoch_us(submitted_at)) / 1000000 / 86400 end as feedback_days
     from (
     select a.client_id, f.submitted_on, f.submitted_at, f.feedback_at,
-           f.submitted_on >= $start and a.status = 'active' and f.completion in ('completed', 'partial') as in_period,
+           f.submitted_on between $start and $as_of and a.status = 'active'
+               and f.completion in ('completed', 'partial') as in_period,
            f.therapist_feedback is not null and trim(f.therapist_feedback) <> '' as has_feedback
     from submission_facts f
     join assignments a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on <= $as_of
-      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    -- no row filter on the date (known and in_period say it): the local date is computed once a submission
+    where ($scope_therapist is null or c.therapist_id = $scope_therapist)
     )
 ),
 work_figures as (
     select client_id,
-           max(submitted_on)                                                       as last_submission_on,
+           max(submitted_on) filter (where known)                                  as last_submission_on,
            count(*) filter (where in_period and has_feedback)
                / nullif(count(*) filter (where in_period), 0)                      as feedback_coverage,
            round(median(feedback_days) filter (where in_period and has_feedback), 1) as median_feedback_days
@@ -430,9 +434,18 @@ def client_summary(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.
     Added columns, as known on as_of over everything up to it: streak_weeks, days_since_last_submission,
     feedback_coverage (0-1) and median_feedback_days. One row per client in scope. One query (CLIENT_SUMMARY).
     """
-    params = {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
-              "streak_threshold": STREAK_THRESHOLD}
-    return con.execute(CLIENT_SUMMARY, params).df()
+    return con.execute(CLIENT_SUMMARY, _client_summary_params(scope, as_of)).df()
+
+
+def client_summary_rows(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """client_summary's columns (name, DuckDB type) and rows as Python values, for the command line's plain printer."""
+    cursor = con.execute(CLIENT_SUMMARY, _client_summary_params(scope, as_of))
+    return [(d[0], str(d[1])) for d in cursor.description], cursor.fetchall()
+
+
+def _client_summary_params(scope: Scope, as_of: date) -> dict:
+    return {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
+            "streak_threshold": STREAK_THRESHOLD}
 
 
 def client_summary_composed(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:

@@ -14,12 +14,15 @@ import json
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.store.database import transaction
 from analytics.store.scope import Scope
+
+if TYPE_CHECKING:  # typing only: the command line builds its parser (audit.ACTIONS) without pandas
+    import pandas as pd
 
 GENESIS = "0" * 64  # prev_hash of the first row
 OUTCOMES = ("ok", "denied", "failed")

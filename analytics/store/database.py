@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.store import facts
+
+if TYPE_CHECKING:  # typing only: opening the store imports no pandas (the command line starts faster)
+    import pandas as pd
 
 STORE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = STORE_DIR.parents[1]
@@ -22,7 +26,7 @@ DEFAULT_DB = PROJECT_DIR / "data" / "homework.duckdb"
 
 # The version of the tables that schema.sql creates. A release that changes a table adds
 # migrations/NNN_what.sql (NNN = the version it upgrades to) and raises this number.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 CANONICAL_TABLES = ("therapists", "clients", "assignments", "submissions", "measures")
 
@@ -88,6 +92,41 @@ def open_store(path: str | Path | None = None) -> DuckDBPyConnection:
     return con
 
 
+def open_for_reading(path: str | Path | None = None) -> DuckDBPyConnection:
+    """The store opened read-only when it is at this release's schema, else `open_store` (which creates or upgrades it).
+
+    At this release's schema means: the version is SCHEMA_VERSION and the views and macros are those of this
+    release's schema.sql (its digest, recorded by the last open that ran it). Nothing is then written to the file,
+    and the open costs no re-run of schema.sql. For commands that only read (`summary`, `plan`); close the connection
+    when done, so that the same process can open the file for writing again.
+    """
+    target = str(path or default_db_path())
+    if target != ":memory:" and Path(target).is_file():
+        try:
+            con = duckdb.connect(target, read_only=True)
+        except duckdb.Error:  # locked by a writer, or open in this process for writing: open_store says what it can
+            con = None
+        if con is not None:
+            try:
+                if stamp(con) == (SCHEMA_VERSION, schema_digest()):
+                    return con
+            except duckdb.Error:  # an older file without the stamp, or not a store at all
+                pass
+            con.close()
+    return open_store(path)
+
+
+def schema_digest() -> str:
+    """The sha256 of this release's schema.sql: recorded in schema_meta by every open that runs it."""
+    return hashlib.sha256(SCHEMA_FILE.read_bytes()).hexdigest()
+
+
+def stamp(con: DuckDBPyConnection) -> tuple[int, str | None]:
+    """The store's schema version and the digest of the schema.sql that last made its views and macros."""
+    return con.execute("select version, schema_sql from schema_meta order by version desc, schema_sql nulls last "
+                       "limit 1").fetchone()
+
+
 def owner_only_files() -> None:
     """Files this process creates from now on (the store, its write-ahead log) are readable by their owner only.
 
@@ -130,6 +169,7 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
             con.execute(SCHEMA_FILE.read_text(encoding="utf-8"))
             facts.rebuild(con)
             con.execute("insert into schema_meta (version) values (?)", [target_version])
+            _record_digest(con)
             return 0
         if found > target_version:
             raise StoreError(
@@ -146,7 +186,14 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
             facts.rebuild(con)
         if found < target_version:
             con.execute("insert into schema_meta (version) values (?)", [target_version])
+        _record_digest(con)
         return found
+
+
+def _record_digest(con: DuckDBPyConnection) -> None:
+    """Record that the views and macros are this release's schema.sql (open_for_reading trusts them only then)."""
+    con.execute("update schema_meta set schema_sql = ? where version = (select max(version) from schema_meta)",
+                [schema_digest()])
 
 
 # Each id sequence moved past the ids already stored (a restored backup holds rows the new sequences have not seen).

@@ -99,7 +99,8 @@ create table if not exists assignment_details (
 -- ---------------------------------------------------------------------------------------------
 create table if not exists schema_meta (
     version    integer not null,
-    applied_at timestamptz not null default current_timestamp
+    applied_at timestamptz not null default current_timestamp,
+    schema_sql varchar  -- sha256 of the schema.sql that last made the views and macros (version 8; database.migrate)
 );
 
 create table if not exists settings (
