@@ -1,7 +1,8 @@
 """The practice manager's figures: every client's adherence, breakdowns, the weekly heatmap and the spread of rates.
 
 Every completion figure reads the `due_assignments` macro of schema.sql (credit, its cap and on-time
-credit are defined there once); late work, feedback and the last submission read `submission_facts`.
+credit are defined there once); late work and feedback read `submission_facts` (the period's days only, found first
+by the stored instant: `near_local_days`), the last submission the derived facts (`last_submission_days`).
 The definitions are written out in data/README.md.
 """
 
@@ -101,23 +102,23 @@ streaks as (
     group by client_id
 ),
 last_submissions as (
-    select a.client_id, max(f.submitted_on) as last_submission_on
-    from submission_facts f
-    join assignments a on a.assignment_id = f.assignment_id
+    select a.client_id, max(l.last_on) as last_submission_on
+    from last_submission_days($as_of) l
+    join assignments a on a.assignment_id = l.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on <= $as_of
-      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    where ($scope_therapist is null or c.therapist_id = $scope_therapist)
       and """ + TYPE_FILTER + """
     group by a.client_id
 ),
 work_in_period as (
-    select a.client_id, f.submission_id,
+    select a.client_id, f.submitted_at, f.feedback_at,
            f.submitted_on - a.due_on                               as days_late,
            nullif(trim(f.therapist_feedback), '') is not null      as has_feedback
     from submission_facts f
     join assignments a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on between $start and $as_of
+    where near_local_days(f.submitted_at, $start, $as_of)
+      and f.submitted_on between $start and $as_of
       and a.status = 'active'
       and f.completion in ('completed', 'partial')
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
@@ -133,9 +134,8 @@ work_figures as (
 ),
 feedback_delays as (
     -- elapsed time between the two instants (not local clock times, which jump at DST changes)
-    select w.client_id, round(median(epoch(s.feedback_at - s.submitted_at) / 86400), 1) as median_feedback_days
+    select w.client_id, round(median(epoch(w.feedback_at - w.submitted_at) / 86400), 1) as median_feedback_days
     from work_in_period w
-    join submissions s on s.submission_id = w.submission_id
     where w.has_feedback
     group by w.client_id
 )
