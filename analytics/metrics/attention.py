@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
@@ -439,8 +440,12 @@ def needs_attention(
     }
     writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
                "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
+    met_any = np.zeros(len(frame), dtype=bool)
+    for rule in SEVERITY:
+        met_any |= flags[rule].to_numpy(dtype=bool)
+    frame = frame[met_any].copy()  # the reasons are written for the clients with a rule met only
+    met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)[met_any]] for rule in SEVERITY}
     records = frame.to_dict("records")
-    met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)] for rule in SEVERITY}
     reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
         hits = [rule for rule in SEVERITY if met[rule][index]]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
@@ -352,6 +353,32 @@ def clients_with_nothing_due(
     """The number of clients in scope (any status) with nothing due in the period as of its as-of date."""
     params = _current_params(scope, period, today, assignment_type)
     return int(con.execute(CLIENTS_WITH_NOTHING_DUE, params).fetchone()[0])
+
+
+# What the Caseload page draws beside the every-client table, taken from `client_overview`'s rows (the same
+# figures: its current period per client is CLIENT_BINS's and breakdown(by="client")'s), so a page that shows the
+# table does not compute them again. tests/metrics/test_caseload.py checks them against the functions above.
+BREAKDOWN_COLUMNS = ["label", "due", "expected", "credit", "completion_rate", "on_time_rate",
+                     "previous_completion_rate", "completion_change"]
+
+
+def breakdown_by_client_of(overview: pd.DataFrame) -> pd.DataFrame:
+    """`breakdown(by="client")` for the same scope, period and type, from `client_overview`'s rows."""
+    return overview[["client_id", *BREAKDOWN_COLUMNS]].reset_index(drop=True)
+
+
+def completion_distribution_of(overview: pd.DataFrame) -> pd.DataFrame:
+    """`completion_distribution` for the same scope, period and type, from `client_overview`'s rows."""
+    due = overview[overview["due"] > 0]
+    bins = np.minimum(np.floor(10 * due["credit"].to_numpy(float) / due["expected"].to_numpy(float)), 9).astype(int)
+    counts = np.bincount(bins, minlength=10)
+    starts = np.arange(10) * 10
+    return pd.DataFrame({"bin_start": starts, "bin_end": starts + 10, "clients": counts.astype("int64")})
+
+
+def clients_with_nothing_due_of(overview: pd.DataFrame) -> int:
+    """`clients_with_nothing_due` for the same scope, period and type, from `client_overview`'s rows."""
+    return int((overview["due"] == 0).sum())
 
 
 # Everything up to an as-of date, for the command line's summary (a period with no useful start).
