@@ -98,7 +98,6 @@ CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a lis
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
-NAMES_KEY = "therapist_names"  # (rerun, viewer, de-identified) and therapist_names() of the rerun in progress
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
 DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (an analyst always has it on: see current_scope)
@@ -262,27 +261,16 @@ def today() -> date:
 
 
 def db_path() -> Path:
-    """The store file: `--db PATH` after `--` on the streamlit command line, else $HOMEWORK_DB, else data/homework.duckdb."""
-    return _db_path(tuple(sys.argv[1:]), os.environ.get("HOMEWORK_DB"))
+    """The store file, absolute: `--db PATH` after `--` on the streamlit command line, else $HOMEWORK_DB, else
+    data/homework.duckdb. Worked out once per arguments, $HOMEWORK_DB and working directory (every query asks)."""
+    return _db_path(tuple(sys.argv[1:]), os.environ.get("HOMEWORK_DB"), os.getcwd())
 
 
 @functools.lru_cache(maxsize=16)
-def _db_path(argv: tuple[str, ...], _environment: str | None) -> Path:
-    """db_path for these arguments and $HOMEWORK_DB (parsed once: every query of a rerun asks for the store)."""
+def _db_path(argv: tuple[str, ...], _environment: str | None, _cwd: str) -> Path:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db", type=Path, default=None)
-    known, _ = parser.parse_known_args(list(argv))
-    return known.db or default_db_path()
-
-
-@functools.lru_cache(maxsize=16)
-def _resolved(path: Path, _cwd: str) -> str:
-    return str(path.resolve())
-
-
-def resolved_db_path() -> str:
-    """db_path() made absolute (from the working directory), as the store's cache key."""
-    return _resolved(db_path(), os.getcwd())
+    return (parser.parse_known_args(list(argv))[0].db or default_db_path()).resolve()
 
 
 @st.cache_resource(show_spinner=False)
@@ -293,7 +281,7 @@ def _store_connection(path: str) -> DuckDBPyConnection:
 
 def store() -> DuckDBPyConnection:
     """The process's connection to the store, for work in another thread (a deferred download makes its own cursor)."""
-    return _store_connection(resolved_db_path())
+    return _store_connection(str(db_path()))
 
 
 def db() -> DuckDBPyConnection:
@@ -302,7 +290,7 @@ def db() -> DuckDBPyConnection:
     One per script thread: with Streamlit's fast reruns a click starts a new run in a new thread while the
     old run may still be inside a query, and DuckDB refuses a cursor busy with another call.
     """
-    path = resolved_db_path()
+    path = str(db_path())
     thread = threading.get_ident()
     held = st.session_state.get(CURSOR_KEY)
     if held is None or held[0] != path or held[1] != thread:
@@ -378,17 +366,10 @@ def therapist_names() -> dict[str, str]:
 
     A name two therapists share gets the id added, so the "View as" choices stay distinguishable.
     """
-    viewer, view = signed_in_scope(), current_view()
-    key = (st.session_state.get(RUN_KEY), viewer, view.on)  # asked for by the sidebar and the page: once a rerun
-    held = st.session_state.get(NAMES_KEY)
-    if held is not None and held[0] == key:
-        return dict(held[1])
-    frame = adherence.therapists(db(), scope=viewer)
+    frame = adherence.therapists(db(), scope=signed_in_scope())
     ids, names = list(frame["therapist_id"]), list(frame["name"])
     shown = {tid: f"{name} ({tid})" if names.count(name) > 1 else name for tid, name in zip(ids, names, strict=True)}
-    shown = view.names(shown)  # pseudonyms in the de-identified view
-    st.session_state[NAMES_KEY] = (key, shown)
-    return dict(shown)
+    return current_view().names(shown)  # pseudonyms in the de-identified view
 
 
 def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str | None]:
