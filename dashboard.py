@@ -38,6 +38,8 @@ page therefore starts with `require_frame()`, which sends such a request through
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
 import threading
 import traceback
@@ -259,11 +261,16 @@ def today() -> date:
 
 
 def db_path() -> Path:
-    """The store file: `--db PATH` after `--` on the streamlit command line, else $HOMEWORK_DB, else data/homework.duckdb."""
+    """The store file, absolute: `--db PATH` after `--` on the streamlit command line, else $HOMEWORK_DB, else
+    data/homework.duckdb. Worked out once per arguments, $HOMEWORK_DB and working directory (every query asks)."""
+    return _db_path(tuple(sys.argv[1:]), os.environ.get("HOMEWORK_DB"), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _db_path(argv: tuple[str, ...], _environment: str | None, _cwd: str) -> Path:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db", type=Path, default=None)
-    known, _ = parser.parse_known_args(sys.argv[1:])
-    return known.db or default_db_path()
+    return (parser.parse_known_args(list(argv))[0].db or default_db_path()).resolve()
 
 
 @st.cache_resource(show_spinner=False)
@@ -274,7 +281,7 @@ def _store_connection(path: str) -> DuckDBPyConnection:
 
 def store() -> DuckDBPyConnection:
     """The process's connection to the store, for work in another thread (a deferred download makes its own cursor)."""
-    return _store_connection(str(db_path().resolve()))
+    return _store_connection(str(db_path()))
 
 
 def db() -> DuckDBPyConnection:
@@ -283,7 +290,7 @@ def db() -> DuckDBPyConnection:
     One per script thread: with Streamlit's fast reruns a click starts a new run in a new thread while the
     old run may still be inside a query, and DuckDB refuses a cursor busy with another call.
     """
-    path = str(db_path().resolve())
+    path = str(db_path())
     thread = threading.get_ident()
     held = st.session_state.get(CURSOR_KEY)
     if held is None or held[0] != path or held[1] != thread:

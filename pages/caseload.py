@@ -69,8 +69,10 @@ else:  # the headline counts every type: one type's figures come from its row of
     ))
 thresholds, thresholds_problem = attention.thresholds_or_defaults(db())
 flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
-nothing_due = caseload.clients_with_nothing_due(db(), scope=scope, period=period, today=now,
-                                                assignment_type=assignment_type)
+# Every client's figures: the table at the end, and (the same figures, not asked for again) the spread of rates, the
+# count with nothing due and, for one therapist, the bars by client.
+overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
+nothing_due = caseload.clients_with_nothing_due_of(overview)
 
 st.caption(f"Changes compare with the previous {period.days} days ({period.previous().label()}).")
 CREDIT_RULE = (
@@ -169,10 +171,9 @@ with st.expander("The rules, with the practice's thresholds"):
 # --- Completion by therapist (or client) and the spread of client rates ---------------------------------------
 
 group = "client" if one_therapist else "therapist"
-by_group = view.groups(caseload.breakdown(db(), scope=scope, period=period, today=now, by=group,
-                                          assignment_type=assignment_type))
-distribution, hidden_bins = view.distribution(caseload.completion_distribution(
-    db(), scope=scope, period=period, today=now, assignment_type=assignment_type))
+by_group = view.groups(caseload.breakdown_by_client_of(overview) if one_therapist else caseload.breakdown(
+    db(), scope=scope, period=period, today=now, by=group, assignment_type=assignment_type))
+distribution, hidden_bins = view.distribution(caseload.completion_distribution_of(overview))
 left, right = st.columns(2)
 with left:
     if by_group.empty:
@@ -215,7 +216,6 @@ else:
 # --- Every client ---------------------------------------------------------------------------------------------
 
 st.subheader("Every client")
-overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
 st.caption("Sorted by need: the needs-attention list's order first, then the lowest completion. "
            "Choose a row, or its link, to open that client on the Client page.")
 shown = view.people(tables.by_need(overview, flagged))

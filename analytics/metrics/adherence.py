@@ -129,7 +129,8 @@ select count(*)
 from submission_facts s
 join assignments a using (assignment_id)
 join clients c using (client_id)
-where s.submitted_on between $start and $end
+where near_local_days(s.submitted_at, $start, $end)
+  and s.submitted_on between $start and $end
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)
 """
 

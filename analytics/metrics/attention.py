@@ -15,6 +15,7 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
@@ -211,19 +212,30 @@ missed as (
     where f.last_credited_due is null or due.due_on > f.last_credited_due
     group by client_id
 ),
-client_work as (
+last_days as (
+    -- the last submission on or before today, any assignment (it is work the client reported)
+    select a.client_id, max(l.last_on) as last_submission_on
+    from last_submission_days($today) l
+    join assignments a using (assignment_id)
+    join clients c using (client_id)
+    where $scope_therapist is null or c.therapist_id = $scope_therapist
+    group by a.client_id
+),
+awaiting as (
     select a.client_id,
-           s.submitted_on,
-           a.status = 'active'
-               and s.completion in ('completed', 'partial')
-               and s.submitted_on between $feedback_from and $feedback_before
-               and (coalesce(trim(s.therapist_feedback), '') = '' or s.feedback_local::date > $today)
-               as awaits_feedback
+           count(*)                                                     as feedback_waiting,
+           max($today - s.submitted_on)                                 as feedback_oldest_days
     from submission_facts s
     join assignments a using (assignment_id)
     join clients c using (client_id)
-    where s.submitted_on <= $today
+    where near_local_days(s.submitted_at, $feedback_from, $feedback_before)
+      and s.submitted_on <= $today
+      and a.status = 'active'
+      and s.completion in ('completed', 'partial')
+      and s.submitted_on between $feedback_from and $feedback_before
+      and (coalesce(trim(s.therapist_feedback), '') = '' or s.feedback_local::date > $today)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    group by a.client_id
 ),
 first_set as (
     select a.client_id, min(a.assigned_on) as first_set_on
@@ -233,12 +245,9 @@ first_set as (
     group by a.client_id
 ),
 work as (
-    select client_id,
-           max(submitted_on)                                            as last_submission_on,
-           count(*) filter (where awaits_feedback)                      as feedback_waiting,
-           max($today - submitted_on) filter (where awaits_feedback)    as feedback_oldest_days
-    from client_work
-    group by client_id
+    select client_id, l.last_submission_on, w.feedback_waiting, w.feedback_oldest_days
+    from last_days l
+    full join awaiting w using (client_id)
 )
 select p.*,
        d.recent_completion,
@@ -332,17 +341,20 @@ def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Threshol
     scores = outcomes.latest_scores(con, scope=scope, today=today)
     rise = {"PHQ-9": t.phq9_rise, "GAD-7": t.gad7_rise}
     severe = {"PHQ-9": t.phq9_severe_from, "GAD-7": t.gad7_severe_from}
+    # The lowest earlier score is never above the previous one, so a rise from either is a rise from it.
+    # Decided for every row at once; only the (few) rows with a rule met are written out one by one.
+    rises = scores["rise_from_best"].astype("Float64")
+    rose_all = (rises.notna() & (rises >= scores["measure"].map(rise).astype(float))).fillna(False).to_numpy(bool)
+    severe_all = (scores["latest_score"] >= scores["measure"].map(severe).astype(float)).to_numpy(bool)
     rows: dict[str, dict] = {}
-    for row in scores.to_dict("records"):
-        client, measure = row["client_id"], row["measure"]
+    for client, measure, latest in zip(scores["client_id"], scores["measure"], scores["latest_score"], strict=True):
         entry = rows.setdefault(client, {"client_id": client, "score_rise": False, "severe_band": False,
                                          "score_reasons": [], "phq9_latest": pd.NA, "gad7_latest": pd.NA})
-        entry["phq9_latest" if measure == "PHQ-9" else "gad7_latest"] = int(row["latest_score"])
-        # The lowest earlier score is never above the previous one, so a rise from either is a rise from it.
-        rose = not pd.isna(row["rise_from_best"]) and row["rise_from_best"] >= rise[measure]
-        is_severe = row["latest_score"] >= severe[measure]
-        if not (rose or is_severe):
-            continue
+        entry["phq9_latest" if measure == "PHQ-9" else "gad7_latest"] = int(latest)
+    met = (rose_all | severe_all).nonzero()[0]
+    for index, row in zip(met, scores.iloc[met].to_dict("records"), strict=True):
+        measure, rose, is_severe = row["measure"], bool(rose_all[index]), bool(severe_all[index])
+        entry = rows[row["client_id"]]
         text = f"{measure} {int(row['latest_score'])} on {_day(row['latest_on'], today)}"
         if rose:
             text += (f", up from {int(row['best_score'])} on {_day(row['best_on'], today)} "
@@ -428,10 +440,15 @@ def needs_attention(
     }
     writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
                "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
+    met_any = np.zeros(len(frame), dtype=bool)
+    for rule in SEVERITY:
+        met_any |= flags[rule].to_numpy(dtype=bool)
+    frame = frame[met_any].copy()  # the reasons are written for the clients with a rule met only
+    met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)[met_any]] for rule in SEVERITY}
     records = frame.to_dict("records")
     reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
-        hits = [rule for rule in SEVERITY if bool(flags[rule].iloc[index])]
+        hits = [rule for rule in SEVERITY if met[rule][index]]
         texts: list[str] = []
         for rule in hits:
             if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):

@@ -1,7 +1,8 @@
 """The practice manager's figures: every client's adherence, breakdowns, the weekly heatmap and the spread of rates.
 
 Every completion figure reads the `due_assignments` macro of schema.sql (credit, its cap and on-time
-credit are defined there once); late work, feedback and the last submission read `submission_facts`.
+credit are defined there once); late work and feedback read `submission_facts` (the period's days only, found first
+by the stored instant: `near_local_days`), the last submission the derived facts (`last_submission_days`).
 The definitions are written out in data/README.md.
 """
 
@@ -104,23 +105,23 @@ streaks as (
     group by client_id
 ),
 last_submissions as (
-    select a.client_id, max(f.submitted_on) as last_submission_on
-    from submission_facts f
-    join assignments a on a.assignment_id = f.assignment_id
+    select a.client_id, max(l.last_on) as last_submission_on
+    from last_submission_days($as_of) l
+    join assignments a on a.assignment_id = l.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on <= $as_of
-      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+    where ($scope_therapist is null or c.therapist_id = $scope_therapist)
       and """ + TYPE_FILTER + """
     group by a.client_id
 ),
 work_in_period as (
-    select a.client_id, f.submission_id,
+    select a.client_id, f.submitted_at, f.feedback_at,
            f.submitted_on - a.due_on                               as days_late,
            nullif(trim(f.therapist_feedback), '') is not null      as has_feedback
     from submission_facts f
     join assignments a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
-    where f.submitted_on between $start and $as_of
+    where near_local_days(f.submitted_at, $start, $as_of)
+      and f.submitted_on between $start and $as_of
       and a.status = 'active'
       and f.completion in ('completed', 'partial')
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
@@ -136,9 +137,8 @@ work_figures as (
 ),
 feedback_delays as (
     -- elapsed time between the two instants (not local clock times, which jump at DST changes)
-    select w.client_id, round(median(epoch(s.feedback_at - s.submitted_at) / 86400), 1) as median_feedback_days
+    select w.client_id, round(median(epoch(w.feedback_at - w.submitted_at) / 86400), 1) as median_feedback_days
     from work_in_period w
-    join submissions s on s.submission_id = w.submission_id
     where w.has_feedback
     group by w.client_id
 )
@@ -355,6 +355,35 @@ def clients_with_nothing_due(
     """The number of clients in scope (any status) with nothing due in the period as of its as-of date."""
     params = _current_params(scope, period, today, assignment_type)
     return int(con.execute(CLIENTS_WITH_NOTHING_DUE, params).fetchone()[0])
+
+
+# What the Caseload page draws beside the every-client table, taken from `client_overview`'s rows (the same
+# figures: its current period per client is CLIENT_BINS's and breakdown(by="client")'s), so a page that shows the
+# table does not compute them again. tests/metrics/test_caseload.py checks them against the functions above.
+BREAKDOWN_COLUMNS = ["label", "due", "expected", "credit", "completion_rate", "on_time_rate",
+                     "previous_completion_rate", "completion_change"]
+
+
+def breakdown_by_client_of(overview: pd.DataFrame) -> pd.DataFrame:
+    """`breakdown(by="client")` for the same scope, period and type, from `client_overview`'s rows."""
+    return overview[["client_id", *BREAKDOWN_COLUMNS]].reset_index(drop=True)
+
+
+def completion_distribution_of(overview: pd.DataFrame) -> pd.DataFrame:
+    """`completion_distribution` for the same scope, period and type, from `client_overview`'s rows."""
+    due = overview[overview["due"] > 0]
+    import numpy as np  # here, not at the top: `summary --by client` loads neither numpy nor pandas
+    import pandas as pd
+
+    bins = np.minimum(np.floor(10 * due["credit"].to_numpy(float) / due["expected"].to_numpy(float)), 9).astype(int)
+    counts = np.bincount(bins, minlength=10)
+    starts = np.arange(10) * 10
+    return pd.DataFrame({"bin_start": starts, "bin_end": starts + 10, "clients": counts.astype("int64")})
+
+
+def clients_with_nothing_due_of(overview: pd.DataFrame) -> int:
+    """`clients_with_nothing_due` for the same scope, period and type, from `client_overview`'s rows."""
+    return int((overview["due"] == 0).sum())
 
 
 # Everything up to an as-of date, for the command line's summary (a period with no useful start).

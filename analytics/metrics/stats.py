@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from scipy import stats
 
 Z_975 = float(stats.norm.ppf(0.975))  # the normal distribution's 0.975 quantile, 1.959964
 
 
+@cache  # a caseload's trends ask for the same few degrees of freedom thousands of times
 def t_quantile_975(df: int) -> float:
     """The 0.975 quantile of Student's t with `df` degrees of freedom (the 95% two-sided critical value)."""
     if df < 1:

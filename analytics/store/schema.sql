@@ -411,3 +411,29 @@ select * from assignment_progress_direct(as_of, scope_therapist, enabled := not 
 -- The assignments that are due on as_of (status active, due_on <= as_of), with their credit.
 create or replace macro due_assignments(as_of, scope_therapist) as table
 select * from assignment_progress(as_of, scope_therapist) where is_due;
+
+-- Each assignment (any status) with a submission on or before as_of: the local calendar day of its last one.
+-- Read from the derived facts when they are current (as assignment_progress does), else from the raw tables.
+create or replace macro last_submission_days(as_of) as table
+select t.assignment_id, t.last_on
+from assignment_totals t
+where t.last_on <= as_of and (select current from facts_current)
+union all
+select d.assignment_id, max(d.submitted_on)
+from submission_days d
+where d.submitted_on <= as_of and (select current from facts_current)
+  and d.assignment_id in (select assignment_id from assignment_totals where last_on > as_of)
+group by d.assignment_id
+union all
+select s.assignment_id, max(s.submitted_on)
+from submission_facts s
+join (select assignment_id from assignments where not (select current from facts_current)) a using (assignment_id)
+where s.submitted_on <= as_of
+group by s.assignment_id;
+
+-- A cheap first test on a stored instant (submitted_at, feedback_at) before the exact one on its local calendar
+-- day: true for every instant whose local day, in any time zone (offsets are under a day), is in
+-- [first_day, last_day], so rows outside it are left out before their local time is computed.
+create or replace macro near_local_days(instant, first_day, last_day) as
+instant >= timezone('UTC', first_day::date::timestamp - interval 2 day)
+and instant < timezone('UTC', last_day::date::timestamp + interval 3 day);

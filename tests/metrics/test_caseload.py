@@ -40,6 +40,7 @@ import dataclasses
 import math
 from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 
 from analytics.metrics import caseload, clients
@@ -417,6 +418,30 @@ def test_distribution_with_a_type_filter(con):
     assert caseload.clients_with_nothing_due(
         con, scope=PRACTICE, period=PERIOD, today=TODAY, assignment_type="mindfulness"
     ) == 4
+
+
+@pytest.mark.parametrize("scope", [PRACTICE, T2], ids=["practice", "T2"])
+@pytest.mark.parametrize("assignment_type", [None, "mindfulness"])
+@pytest.mark.parametrize("period", [PERIOD, Period(date(2026, 3, 5), date(2026, 3, 18))], ids=["past", "to-today"])
+def test_the_figures_taken_from_the_overview_equal_their_own_queries(con, scope, assignment_type, period):
+    # The Caseload page draws the distribution, the count with nothing due and (for one therapist) the bars by
+    # client from client_overview's rows instead of asking again: they must be the very same figures.
+    args = {"scope": scope, "period": period, "today": TODAY, "assignment_type": assignment_type}
+    overview = caseload.client_overview(con, **args)
+    pd.testing.assert_frame_equal(caseload.completion_distribution_of(overview),
+                                  caseload.completion_distribution(con, **args), check_dtype=False)
+    assert caseload.clients_with_nothing_due_of(overview) == caseload.clients_with_nothing_due(con, **args)
+    pd.testing.assert_frame_equal(caseload.breakdown_by_client_of(overview),
+                                  caseload.breakdown(con, **args, by="client"), check_dtype=False)
+
+
+def test_the_distribution_from_the_overview_places_100_and_50_percent(con):
+    overview = caseload.client_overview(con, scope=PRACTICE, period=PERIOD, today=TODAY)
+    # As test_distribution_has_ten_bins_with_100_and_50_percent_placed, worked out by hand.
+    frame = caseload.completion_distribution_of(overview)
+    assert list(frame["bin_start"]) == [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]
+    assert list(frame["clients"]) == [1, 0, 0, 0, 0, 1, 0, 1, 0, 2]
+    assert caseload.clients_with_nothing_due_of(overview) == 1
 
 
 # --------------------------------------------------------------------------------------------

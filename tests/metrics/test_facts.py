@@ -76,6 +76,12 @@ def _files(data: dict) -> list[tuple[str, bytes]]:
             ("assignments.csv", assignments.encode()), ("submissions.csv", subs.encode())]
 
 
+LAST_DAYS_DIRECT = """
+select assignment_id, max(submitted_on) from submission_facts where submitted_on <= ? group by assignment_id order by 1
+"""
+WINDOW_COUNT = "select count(*) from submission_facts where submitted_on between ? and ?"
+
+
 def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     assert con.execute("select current from facts_current").fetchone()[0], "the facts are stale after a write"
     for offset in as_of_offsets:
@@ -87,6 +93,14 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
             assert fast == direct, (offset, therapist)
             assert con.execute("select count(*) from assignment_progress_facts(?, ?)", params).fetchone()[0] == len(
                 direct)
+        as_of = BASE + timedelta(days=offset)
+        # last_submission_days (read from the facts) against its definition on the raw tables.
+        fast_last = con.execute("select * from last_submission_days(?) order by 1", [as_of]).fetchall()
+        assert fast_last == con.execute(LAST_DAYS_DIRECT, [as_of]).fetchall(), offset
+        # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
+        window = [as_of - timedelta(days=6), as_of]
+        assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
+            con.execute(WINDOW_COUNT, window).fetchone()[0]), offset
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -153,5 +167,22 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         assert not con.execute("select current from facts_current").fetchone()[0]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
+    finally:
+        con.close()
+
+
+def test_last_submission_days_reads_the_raw_tables_when_the_facts_are_stale() -> None:
+    con = open_store(":memory:")
+    try:
+        data = {"assignments": [{"client": 0, "assigned": 0, "length": 7, "expected": 2, "cancelled": False}],
+                "submissions": [{"assignment": 0, "day": 1, "hour": 9, "completion": "completed", "mood": None}]}
+        report = import_batch(con, _files(data), scope=PRACTICE, imported_by="test")
+        assert report.accepted, report.to_text()
+        # A submission added with plain SQL (no write function): the facts still say day 1, the store says day 3.
+        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                    "values ('S9', 'A0', ?, 'partial')", [datetime(2026, 3, 18, 9, tzinfo=UTC)])
+        assert not con.execute("select current from facts_current").fetchone()[0]
+        assert con.execute("select * from last_submission_days(?)", [BASE + timedelta(days=10)]).fetchall() == [
+            ("A0", date(2026, 3, 18))]
     finally:
         con.close()
