@@ -138,16 +138,25 @@ def _stage_entities(
     others = [c for c in present if c != key_column]
     aggregates = ", ".join(f"arg_min({source_of[c]}, _line) filter (where {source_of[c]} is not null) as {c}"
                            for c in others)
+    # The ids on more than one row, found once: only their rows are grouped (and compared for conflicting facts);
+    # an id on one row is that row (a submission nearly always is).
+    con.execute(f"create or replace temp table flat_repeats as select {key} as k from {flat} "
+                f"where ({row_filter}) and {key} is not null group by {key} having count(*) > 1")
+    own = "".join(f", {source_of[c]} as {c}" for c in others)
     con.execute(
         f"create or replace temp table stage_{table} as "
         f"select min(_line) as _line, {key} as {key_column}{', ' + aggregates if aggregates else ''} "
-        f"from {flat} where ({row_filter}) and {key} is not null group by {key} "
-        f"union all by name select _line, cast(null as varchar) as {key_column}"
-        f"{''.join(f', {source_of[c]} as {c}' for c in others)} "
+        f"from {flat} where ({row_filter}) and {key} in (select k from flat_repeats) group by {key} "
+        f"union all by name select _line, {key} as {key_column}{own} from {flat} "
+        f"where ({row_filter}) and {key} is not null and {key} not in (select k from flat_repeats) "
+        f"union all by name select _line, cast(null as varchar) as {key_column}{own} "
         f"from {flat} where ({row_filter}) and {key} is null")
     con.execute(f"create or replace temp table stage_{table} as select _line, {', '.join(present)} "
                 f"from stage_{table} order by _line")
-    rejected = _report_conflicts(con, flat, table, key, source_of, others, row_filter, applied, raw, columns)
+    repeats = con.execute("select count(*) from flat_repeats").fetchone()[0]
+    rejected = _report_conflicts(con, flat, table, key, source_of, others, row_filter, applied, raw, columns) \
+        if repeats else 0
+    con.execute("drop table flat_repeats")
     rows = con.execute(f"select count(*) from stage_{table}").fetchone()[0]
     labels = {c: columns.labels.get(source_of[c], c) if source_of[c] in columns.labels else c for c in present}
     applied.tables.append(StagedTable(table, present, labels, rows_read=rows + rejected, rejected=rejected,
@@ -162,7 +171,8 @@ def _report_conflicts(
     con: DuckDBPyConnection, flat: str, table: str, key: str, source_of: dict[str, str], others: list[str],
     row_filter: str, applied: Applied, raw: RawTable, columns: SourceColumns,
 ) -> int:
-    """Facts that differ between rows of one id: an error at the first differing line naming the first line.
+    """Facts that differ between rows of one id (of those in flat_repeats): an error at the first differing line
+    naming the first line.
 
     The id is removed from stage_<table>; returns how many ids were.
     """
@@ -175,7 +185,8 @@ def _report_conflicts(
         cmp = _comparable(kind, "f." + source)
         rows = con.execute(
             f"with firsts as (select {key} as k, arg_min({source}, _line) filter (where {source} is not null) as v0, "
-            f"min(_line) filter (where {source} is not null) as l0 from {flat} where ({row_filter}) and {key} is not null "
+            f"min(_line) filter (where {source} is not null) as l0 from {flat} where ({row_filter}) "
+            f"and {key} in (select k from flat_repeats) "
             f"group by {key}), "
             f"differ as (select f.{key} as k, min(f._line) as l1 from {flat} f join firsts on f.{key} = firsts.k "
             f"where ({row_filter}) and f.{source} is not null and {cmp} <> {_comparable(kind, 'firsts.v0')} group by f.{key}) "
