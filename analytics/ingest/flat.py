@@ -179,19 +179,27 @@ def _report_conflicts(
     spec = TABLES[table]
     conflicting: set[str] = set()
     noun = {"therapists": "therapist", "clients": "client", "assignments": "assignment", "submissions": "submission"}
-    for column in others:
+    if not others:
+        return 0
+    # Every column's first value per id in one grouping, and the first line differing from it in one more.
+    kinds = [spec.column(c).kind for c in others]
+    firsts = ", ".join(f"arg_min({source_of[c]}, _line) filter (where {source_of[c]} is not null) as _v{n}, "
+                       f"min(_line) filter (where {source_of[c]} is not null) as _l{n}" for n, c in enumerate(others))
+    differs = ", ".join(
+        f"min(f._line) filter (where f.{source_of[c]} is not null and {_comparable(kind, 'f.' + source_of[c])} <> "
+        f"{_comparable(kind, f'firsts._v{n}')}) as _d{n}" for n, (c, kind) in enumerate(zip(others, kinds, strict=True)))
+    con.execute(
+        f"create or replace temp table flat_conflicts as "
+        f"with firsts as (select {key} as _k, {firsts} from {flat} where ({row_filter}) "
+        f"and {key} in (select k from flat_repeats) group by {key}), "
+        f"differ as (select f.{key} as _k, {differs} from {flat} f join firsts on f.{key} = firsts._k "
+        f"where ({row_filter}) group by f.{key}) "
+        f"select * from differ join firsts using (_k) where {' or '.join(f'_d{n} is not null' for n in range(len(others)))}")
+    for n, (column, kind) in enumerate(zip(others, kinds, strict=True)):
         source = source_of[column]
-        kind = spec.column(column).kind
-        cmp = _comparable(kind, "f." + source)
         rows = con.execute(
-            f"with firsts as (select {key} as k, arg_min({source}, _line) filter (where {source} is not null) as v0, "
-            f"min(_line) filter (where {source} is not null) as l0 from {flat} where ({row_filter}) "
-            f"and {key} in (select k from flat_repeats) "
-            f"group by {key}), "
-            f"differ as (select f.{key} as k, min(f._line) as l1 from {flat} f join firsts on f.{key} = firsts.k "
-            f"where ({row_filter}) and f.{source} is not null and {cmp} <> {_comparable(kind, 'firsts.v0')} group by f.{key}) "
-            f"select differ.k, differ.l1, firsts.l0, firsts.v0, (select {source} from {flat} where _line = differ.l1) "
-            f"from differ join firsts using (k) order by differ.l1"
+            f"select c._k, c._d{n}, c._l{n}, c._v{n}, (select {source} from {flat} where _line = c._d{n}) "
+            f"from flat_conflicts c where c._d{n} is not null order by c._d{n}"
         ).fetchall()
         for k, line, first_line, first_value, value in rows:
             conflicting.add(k)
@@ -203,6 +211,7 @@ def _report_conflicts(
             if len(applied.problems) < 2000:
                 applied.problems.append(Problem(raw.file, line, label, f"conflicting facts: {noun[table]} "
                                                 f"{printable(str(k))}: {column} {detail}"))
+    con.execute("drop table flat_conflicts")
     if conflicting:
         con.execute("create or replace temp table conflicting_keys (k varchar)")
         con.executemany("insert into conflicting_keys values (?)", [(k,) for k in conflicting])
