@@ -34,6 +34,7 @@ class StagedFile:
     present: tuple[str, ...] = ()  # canonical columns the file has
     labels: dict[str, str] = field(default_factory=dict)  # column -> the name shown in problems
     date_order: str = "iso"
+    source: str | None = None  # stage_<table> is a view over this raw table
 
 
 def _trimmed(column: str) -> str:
@@ -168,7 +169,12 @@ def validate(
     read += [f"{_datetime_sql(_trimmed(c), '$zone')} as {_instant(c)}" for c in instants]
     con.execute(f"create or replace temp table checked_{table} as select _line, {', '.join(read)} from stage_{table}",
                 {"zone": zone[0] if zone else None} if instants else None)
-    con.execute(f"drop table stage_{table}")
+    if staged.source:
+        con.execute(f"drop view stage_{table}")
+        con.execute(f"drop table if exists {staged.source}")
+        staged.source = None
+    else:
+        con.execute(f"drop table stage_{table}")
     con.execute(f"alter table checked_{table} rename to stage_{table}")
     checks = _row_checks(spec, present, staged.date_order)
     # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.

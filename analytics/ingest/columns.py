@@ -48,6 +48,7 @@ class StagedTable:
     rejected: int = 0  # refused before validation (wrong number of fields, conflicting facts)
     date_order: str = "iso"
     row_level: bool = False  # the table that holds one row per record of the file
+    source: str | None = None  # set when stage_<table> is a view over this raw table (dropped once validated)
 
 
 @dataclass

@@ -138,16 +138,25 @@ def _stage_entities(
     others = [c for c in present if c != key_column]
     aggregates = ", ".join(f"arg_min({source_of[c]}, _line) filter (where {source_of[c]} is not null) as {c}"
                            for c in others)
+    # The ids on more than one row, found once: only their rows are grouped (and compared for conflicting facts);
+    # an id on one row is that row (a submission nearly always is).
+    con.execute(f"create or replace temp table flat_repeats as select {key} as k from {flat} "
+                f"where ({row_filter}) and {key} is not null group by {key} having count(*) > 1")
+    own = "".join(f", {source_of[c]} as {c}" for c in others)
     con.execute(
         f"create or replace temp table stage_{table} as "
         f"select min(_line) as _line, {key} as {key_column}{', ' + aggregates if aggregates else ''} "
-        f"from {flat} where ({row_filter}) and {key} is not null group by {key} "
-        f"union all by name select _line, cast(null as varchar) as {key_column}"
-        f"{''.join(f', {source_of[c]} as {c}' for c in others)} "
+        f"from {flat} where ({row_filter}) and {key} in (select k from flat_repeats) group by {key} "
+        f"union all by name select _line, {key} as {key_column}{own} from {flat} "
+        f"where ({row_filter}) and {key} is not null and {key} not in (select k from flat_repeats) "
+        f"union all by name select _line, cast(null as varchar) as {key_column}{own} "
         f"from {flat} where ({row_filter}) and {key} is null")
     con.execute(f"create or replace temp table stage_{table} as select _line, {', '.join(present)} "
                 f"from stage_{table} order by _line")
-    rejected = _report_conflicts(con, flat, table, key, source_of, others, row_filter, applied, raw, columns)
+    repeats = con.execute("select count(*) from flat_repeats").fetchone()[0]
+    rejected = _report_conflicts(con, flat, table, key, source_of, others, row_filter, applied, raw, columns) \
+        if repeats else 0
+    con.execute("drop table flat_repeats")
     rows = con.execute(f"select count(*) from stage_{table}").fetchone()[0]
     labels = {c: columns.labels.get(source_of[c], c) if source_of[c] in columns.labels else c for c in present}
     applied.tables.append(StagedTable(table, present, labels, rows_read=rows + rejected, rejected=rejected,
@@ -162,25 +171,35 @@ def _report_conflicts(
     con: DuckDBPyConnection, flat: str, table: str, key: str, source_of: dict[str, str], others: list[str],
     row_filter: str, applied: Applied, raw: RawTable, columns: SourceColumns,
 ) -> int:
-    """Facts that differ between rows of one id: an error at the first differing line naming the first line.
+    """Facts that differ between rows of one id (of those in flat_repeats): an error at the first differing line
+    naming the first line.
 
     The id is removed from stage_<table>; returns how many ids were.
     """
     spec = TABLES[table]
     conflicting: set[str] = set()
     noun = {"therapists": "therapist", "clients": "client", "assignments": "assignment", "submissions": "submission"}
-    for column in others:
+    if not others:
+        return 0
+    # Every column's first value per id in one grouping, and the first line differing from it in one more.
+    kinds = [spec.column(c).kind for c in others]
+    firsts = ", ".join(f"arg_min({source_of[c]}, _line) filter (where {source_of[c]} is not null) as _v{n}, "
+                       f"min(_line) filter (where {source_of[c]} is not null) as _l{n}" for n, c in enumerate(others))
+    differs = ", ".join(
+        f"min(f._line) filter (where f.{source_of[c]} is not null and {_comparable(kind, 'f.' + source_of[c])} <> "
+        f"{_comparable(kind, f'firsts._v{n}')}) as _d{n}" for n, (c, kind) in enumerate(zip(others, kinds, strict=True)))
+    con.execute(
+        f"create or replace temp table flat_conflicts as "
+        f"with firsts as (select {key} as _k, {firsts} from {flat} where ({row_filter}) "
+        f"and {key} in (select k from flat_repeats) group by {key}), "
+        f"differ as (select f.{key} as _k, {differs} from {flat} f join firsts on f.{key} = firsts._k "
+        f"where ({row_filter}) group by f.{key}) "
+        f"select * from differ join firsts using (_k) where {' or '.join(f'_d{n} is not null' for n in range(len(others)))}")
+    for n, (column, kind) in enumerate(zip(others, kinds, strict=True)):
         source = source_of[column]
-        kind = spec.column(column).kind
-        cmp = _comparable(kind, "f." + source)
         rows = con.execute(
-            f"with firsts as (select {key} as k, arg_min({source}, _line) filter (where {source} is not null) as v0, "
-            f"min(_line) filter (where {source} is not null) as l0 from {flat} where ({row_filter}) and {key} is not null "
-            f"group by {key}), "
-            f"differ as (select f.{key} as k, min(f._line) as l1 from {flat} f join firsts on f.{key} = firsts.k "
-            f"where ({row_filter}) and f.{source} is not null and {cmp} <> {_comparable(kind, 'firsts.v0')} group by f.{key}) "
-            f"select differ.k, differ.l1, firsts.l0, firsts.v0, (select {source} from {flat} where _line = differ.l1) "
-            f"from differ join firsts using (k) order by differ.l1"
+            f"select c._k, c._d{n}, c._l{n}, c._v{n}, (select {source} from {flat} where _line = c._d{n}) "
+            f"from flat_conflicts c where c._d{n} is not null order by c._d{n}"
         ).fetchall()
         for k, line, first_line, first_value, value in rows:
             conflicting.add(k)
@@ -192,6 +211,7 @@ def _report_conflicts(
             if len(applied.problems) < 2000:
                 applied.problems.append(Problem(raw.file, line, label, f"conflicting facts: {noun[table]} "
                                                 f"{printable(str(k))}: {column} {detail}"))
+    con.execute("drop table flat_conflicts")
     if conflicting:
         con.execute("create or replace temp table conflicting_keys (k varchar)")
         con.executemany("insert into conflicting_keys values (?)", [(k,) for k in conflicting])

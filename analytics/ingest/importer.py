@@ -123,7 +123,8 @@ def _stage_source(
         file_report = FileReport(file=raw.file, table=table.table, sha256=raw.sha256, rows_read=table.rows_read,
                                  rejected=table.rejected)
         file_report.format = "canonical" if resolved.target in TABLES else resolved.target
-        staged.append(StagedFile(file_report, TABLES[table.table], table.present, table.labels, table.date_order))
+        staged.append(StagedFile(file_report, TABLES[table.table], table.present, table.labels, table.date_order,
+                                 table.source))
     return staged
 
 

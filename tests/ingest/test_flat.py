@@ -84,6 +84,23 @@ def test_a_client_with_two_therapists_is_an_error_naming_both_lines(con):
     assert con.execute("select count(*) from clients").fetchone() == (0,)
 
 
+def test_conflicts_in_several_columns_are_listed_column_by_column_each_at_its_first_differing_line(con):
+    walk = derived("A-", "C1", "Walk", "2026-03-01")
+    rows = [*ROWS,
+            "T1,Ada Moss,C1,Walk,mindfulness,2026-03-01,2026-03-07,4,2026-03-05T18:30:00Z,done,,",  # 6: type, times
+            "T1,Ada Moss,C1,Walk,Behavioral,2026-03-01,2026-03-09,5,2026-03-06T18:30:00Z,done,,"]  # 7: due, times
+    report = run(con, export(*rows))
+    assert not report.accepted
+    conflicts = [(p.line, p.reason) for p in report.errors if "conflicting" in p.reason]
+    # in the table's column order (type, due date, times), each at the first line differing from line 2 (the type
+    # as the value map reads it)
+    assert conflicts == [
+        (6, f"conflicting facts: assignment {walk}: assignment_type is mindfulness here but behavioural on line 2"),
+        (7, f"conflicting facts: assignment {walk}: due_on is 2026-03-09 here but 2026-03-07 on line 2"),
+        (6, f"conflicting facts: assignment {walk}: expected_count is 4 here but 3 on line 2"),
+    ]
+
+
 def test_an_assignment_with_two_due_dates_is_an_error_and_skip_invalid_leaves_it_out(con):
     rows = [ROWS[0], ROWS[1].replace("2026-03-07", "2026-03-08"), ROWS[3]]
     rows[1] = rows[1].replace("Walk,Behavioral,2026-03-01", "Walk,Behavioral,2026-03-01")

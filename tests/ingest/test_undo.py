@@ -9,6 +9,8 @@ import duckdb
 import pytest
 
 from analytics.cli import main
+from analytics.ingest.canonical import TABLES
+from analytics.ingest.changes import row_hash_sql
 from analytics.ingest.importer import import_batch
 from analytics.ingest.undo import batch_files, batch_history, undo_batch
 from analytics.metrics.clients import save_feedback
@@ -87,6 +89,35 @@ def test_an_undo_is_refused_when_feedback_was_given_since_on_a_submission_it_wro
     (reason,) = result.reasons
     assert reason.startswith("1 submissions row(s) this batch wrote were changed since (e.g. S4) by an edit in the "
                              "dashboard (feedback, a plan) or another program")
+
+
+def _as_written_before_digest_kinds(con, batch_id: str) -> None:
+    """Rewrite the batch's kept digests as batches written before DIGEST_KIND kept them: md5 over the row's JSON."""
+    for table in CANONICAL_TABLES:
+        keys = TABLES[table].key
+        con.execute(f"update undo_{table} u set row_hash = {row_hash_sql(table, 'cur')} from {table} cur "
+                    f"where u.batch_id = ? and {' and '.join(f'cur.{k} = u.{k}' for k in keys)}", [batch_id])
+
+
+def test_an_undo_checks_the_md5_digests_batches_kept_before_and_undoes_when_nothing_changed(con):
+    before = snapshot(con)
+    report = import_batch(con, CHANGE, scope=PRACTICE, existing="update")
+    _as_written_before_digest_kinds(con, report.batch_id)
+    kinds = {con.execute(f"select count(*) from undo_{t} where batch_id = ? and row_hash like 'h1:%'",
+                         [report.batch_id]).fetchone()[0] for t in CANONICAL_TABLES}
+    assert kinds == {0}
+    assert undo(con, report.batch_id).done
+    assert snapshot(con) == before
+
+
+def test_an_undo_refuses_when_a_row_with_an_md5_digest_was_changed_since(con):
+    report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
+    _as_written_before_digest_kinds(con, report.batch_id)
+    save_feedback(con, scope=PRACTICE, submission_id="S4", text="Well done", at=datetime(2026, 3, 7, tzinfo=UTC))
+    result = undo(con, report.batch_id)
+    assert not result.done
+    (reason,) = result.reasons
+    assert reason.startswith("1 submissions row(s) this batch wrote were changed since (e.g. S4)")
 
 
 def test_an_undo_is_refused_while_a_later_batch_changed_the_same_rows_and_works_once_that_is_undone(con):
