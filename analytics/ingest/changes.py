@@ -44,7 +44,7 @@ def key_sql(table: str, alias: str) -> str:
     return parts[0] if len(parts) == 1 else f"concat_ws(' ', {', '.join(parts)})"
 
 
-DIGEST_KIND = "h1:"  # marks digests made by row_digest_sql; older batches hold md5 digests (row_hash_sql)
+DIGEST_KIND = "m2:"  # marks digests made by row_digest_sql; older batches hold md5 digests of JSON (row_hash_sql)
 
 
 def _digest_fields(table: str, alias: str) -> list[str]:
@@ -59,9 +59,12 @@ def row_hash_sql(table: str, alias: str) -> str:
 
 
 def row_digest_sql(table: str, alias: str) -> str:
-    """SQL for the digest a batch keeps of each row it wrote: DuckDB's 64-bit hash of the fields, marked DIGEST_KIND
-    (an order of magnitude cheaper than md5 over JSON; it only has to tell whether the row changed since)."""
-    return f"'{DIGEST_KIND}' || cast(hash({', '.join(_digest_fields(table, alias))}) as varchar)"
+    """SQL for the digest a batch keeps of each row it wrote: md5 over the fields as text, each with its length in
+    front (so no two rows share a text) and NULL apart, marked DIGEST_KIND. Kept across releases (DuckDB's own
+    hash() may change between releases, so it is not used), and cheaper than md5 over JSON."""
+    fields = [f"coalesce(length(cast({v} as varchar)) || ':' || cast({v} as varchar), '-')"
+              for v in _digest_fields(table, alias)]
+    return f"'{DIGEST_KIND}' || md5(concat({', '.join(fields)}))"
 
 
 def row_digest_matches_sql(table: str, alias: str, digest: str) -> str:

@@ -103,7 +103,7 @@ def test_an_undo_checks_the_md5_digests_batches_kept_before_and_undoes_when_noth
     before = snapshot(con)
     report = import_batch(con, CHANGE, scope=PRACTICE, existing="update")
     _as_written_before_digest_kinds(con, report.batch_id)
-    kinds = {con.execute(f"select count(*) from undo_{t} where batch_id = ? and row_hash like 'h1:%'",
+    kinds = {con.execute(f"select count(*) from undo_{t} where batch_id = ? and row_hash like 'm2:%'",
                          [report.batch_id]).fetchone()[0] for t in CANONICAL_TABLES}
     assert kinds == {0}
     assert undo(con, report.batch_id).done
