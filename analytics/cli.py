@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+import duckdb
+
 # Each command imports what it uses when it runs (`summary` and `plan` start fast: no plotly, streamlit, scipy,
 # openpyxl or Parquet writer unless the command needs them; tests/test_cli_startup.py checks it). Only the store's
 # light modules are imported here.
@@ -214,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except duckdb.OutOfMemoryException:  # a batch too large for the memory the store may use: rolled back whole
+        print(f"error: out of memory: the work needed more than the {IMPORT_MEMORY_LIMIT} of memory the store may use "
+              "here; nothing was written and the store is as it was. Import the files in smaller batches (e.g. split "
+              "submissions.csv by date).", file=sys.stderr)
         return EXIT_REFUSED
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         sys.stderr.close()
