@@ -55,7 +55,15 @@ from analytics.export import exports
 from analytics.metrics import adherence, clients, effectiveness
 from analytics.present import deidentified, formats, tables
 from analytics.store import access, audit, users
-from analytics.store.database import DiskFull, StoreError, WriteConflict, default_db_path, is_empty, open_store
+from analytics.store.database import (
+    DiskFull,
+    StoreError,
+    WriteConflict,
+    default_db_path,
+    is_empty,
+    open_store,
+    read_snapshot,
+)
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.store.scope import ADMIN, ANALYST, PRACTICE_MANAGER, ROLE_LABELS, THERAPIST, Scope, ScopeError
 
@@ -536,7 +544,8 @@ def report_error(exc: BaseException, page: str, scope: Scope | None) -> str:
 def run_page(navigation, scope: Scope) -> None:
     """Run the chosen page; what goes wrong is said in one short line, never as a traceback."""
     try:
-        navigation.run()
+        with read_snapshot(db()):  # every query of the page sees the same store (an import commits whole or not yet)
+            navigation.run()
     except ScopeError:
         # The same words whether the thing asked for exists elsewhere or not at all.
         signin.record_refusal_once(db(), None if scope.user == signin.LOCAL_USER else signin.identity(),

@@ -26,7 +26,7 @@ from analytics.ingest.sources import read_source
 from analytics.ingest.staging import apply as apply_mapping
 from analytics.ingest.value_maps import SAMPLE_ROWS, distinct_values
 from analytics.store import audit, facts
-from analytics.store.database import WriteConflict, transaction
+from analytics.store.database import WriteConflict, end_snapshot, transaction
 from analytics.store.scope import Scope, ScopeError
 from analytics.store.vocabulary import type_aliases
 
@@ -243,6 +243,7 @@ def _run_batch(
     if not scope.is_practice:
         raise ScopeError("importing data is done by the practice, not from a therapist's view")
     scope.require(scope.may_import, "import files")
+    end_snapshot(con)  # a page's read snapshot: reading and checking a batch are not held in one long transaction
     report = ImportReport(dry_run=dry_run, existing=existing)
     frames: dict[str, pd.DataFrame] = {}
     if not files:

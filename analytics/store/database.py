@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -213,13 +214,53 @@ def advance_sequences(con: DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
+# The cursors now reading inside read_snapshot (weakly held: a cursor that is gone is no longer reading).
+_SNAPSHOTS: weakref.WeakSet[DuckDBPyConnection] = weakref.WeakSet()
+
+
+@contextmanager
+def read_snapshot(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
+    """Run the block's reads on one snapshot of the store: what others commit meanwhile (an import, a plan) is
+    seen by all of the block's queries or by none, so a page never shows half of a batch.
+
+    A write in the block (transaction()) ends the snapshot first and, once committed, starts a new one that
+    holds it; import_batch ends it for good (end_snapshot), so its reading and checking are not held in
+    one long transaction. At the end the snapshot is closed; a failed query leaves it to be rolled back.
+    """
+    _begin_snapshot(con)
+    try:
+        yield con
+    finally:
+        end_snapshot(con)
+
+
+def _begin_snapshot(con: DuckDBPyConnection) -> None:
+    con.execute("begin transaction")
+    _SNAPSHOTS.add(con)
+
+
+def end_snapshot(con: DuckDBPyConnection) -> bool:
+    """Close the read snapshot `con` is in, if any (see read_snapshot); True if there was one."""
+    if con not in _SNAPSHOTS:
+        return False
+    _SNAPSHOTS.discard(con)
+    try:
+        con.execute("commit")  # it only read (temp tables aside): commit and rollback keep the same store
+    except duckdb.Error:  # a query in it failed, so DuckDB aborted it; or it had already ended
+        _rollback(con)
+    return True
+
+
 @contextmanager
 def transaction(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
     """Run the block as one transaction: committed if it finishes, rolled back if it raises.
 
     Write transactions of this process take turns (WRITE_LOCK). Should DuckDB still find that another
     transaction changed the same rows (a conflict), everything is rolled back and WriteConflict says so.
+    Inside read_snapshot, the snapshot ends before the write and a new one (holding the write) starts after
+    it is committed.
     """
+    reading = end_snapshot(con)
     with WRITE_LOCK:
         con.execute("begin transaction")
         try:
@@ -241,6 +282,8 @@ def transaction(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
         except (duckdb.TransactionException, duckdb.ConstraintException) as exc:  # refused at commit: rolled back
             _rollback(con)
             raise disk_full(exc) or WriteConflict() from exc
+    if reading:
+        _begin_snapshot(con)
 
 
 def _rollback(con: DuckDBPyConnection) -> None:

@@ -1,0 +1,77 @@
+"""A page's run reads one snapshot of the store (database.read_snapshot): what another session commits meanwhile is
+seen by all of the run's queries or by none; a write in the run is committed and seen; nothing it does is lost."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from analytics.ingest.importer import import_batch
+from analytics.store import audit
+from analytics.store.database import end_snapshot, open_store, read_snapshot, transaction
+from analytics.store.scope import Scope
+from tests.conftest import fixture_files
+
+NEW_CLIENT = "client_id,therapist_id,label,intake_date,status\nC9,T1,Client Nine,2026-01-05,active\n"
+
+
+@pytest.fixture
+def con(tmp_path):
+    con = open_store(tmp_path / "store.duckdb")
+    assert import_batch(con, fixture_files(), scope=Scope.practice(), imported_by="fixture").accepted
+    yield con
+    con.close()
+
+
+def clients(cur) -> int:
+    return cur.execute("select count(*) from clients").fetchone()[0]
+
+
+def test_an_import_committed_during_the_snapshot_is_seen_only_after_it(con) -> None:
+    reader, writer = con.cursor(), con.cursor()
+    with read_snapshot(reader):
+        assert clients(reader) == 4
+        report = import_batch(writer, [("clients.csv", NEW_CLIENT.encode())], scope=Scope.practice())
+        assert report.accepted, report.to_text()
+        assert clients(writer) == 5  # committed
+        assert clients(reader) == 4  # the reader's run still sees the store as it began
+    assert clients(reader) == 5
+
+
+def test_a_write_inside_the_snapshot_is_committed_and_seen_by_the_rest_of_the_run(con) -> None:
+    page, other = con.cursor(), con.cursor()
+    before = audit_rows(other)
+    with read_snapshot(page):
+        audit.record(page, actor=Scope.practice(), action=audit.VIEW_CLIENT, object_type="client", object_id="C1")
+        assert audit_rows(page) == before + 1  # the new snapshot holds the write
+        assert audit_rows(other) == before + 1  # committed at once, not at the end of the run
+        with pytest.raises(RuntimeError):
+            with transaction(page):
+                page.execute("delete from audit_log")
+                raise RuntimeError("the write fails half way")
+        assert audit_rows(page) == before + 1  # rolled back; the run goes on reading
+    assert audit_rows(other) == before + 1
+
+
+def audit_rows(cur) -> int:
+    return cur.execute("select count(*) from audit_log").fetchone()[0]
+
+
+def test_a_failed_query_ends_the_snapshot_and_leaves_the_cursor_usable(con) -> None:
+    cur = con.cursor()
+    with pytest.raises(duckdb.Error):
+        with read_snapshot(cur):
+            cur.execute("select cast('not a number' as integer)")
+    assert clients(cur) == 4
+    assert end_snapshot(cur) is False  # nothing left open
+
+
+def test_a_write_after_a_failed_query_in_the_snapshot_is_still_saved(con) -> None:
+    """As the frame does: a page's query fails, then its error is written to the audit trail on the same cursor."""
+    cur, other = con.cursor(), con.cursor()
+    before = audit_rows(other)
+    with read_snapshot(cur):
+        with pytest.raises(duckdb.Error):
+            cur.execute("select cast('not a number' as integer)")
+        audit.record(cur, actor=Scope.practice(), action=audit.ERROR, object_type="error", object_id="X")
+    assert audit_rows(other) == before + 1
