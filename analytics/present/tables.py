@@ -142,7 +142,7 @@ def by_need(overview: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     kinds = dict(zip(flagged["client_id"], flagged["top_kind"], strict=True))
     shown = as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
     shown["need"] = shown["client_id"].map(ranks).astype("Float64")
-    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"]]
+    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"].tolist()]
     shown["link"] = client_urls(shown["client_id"])
     shown["_label"] = shown["label"].str.lower()
     shown = shown.sort_values(["need", "completion_rate", "_label", "client_id"], na_position="last", kind="stable")
@@ -161,7 +161,8 @@ def client_url(client_id: str) -> str:
 
 def client_urls(client_ids) -> list[str]:
     """client_url of each id, in order (quote_plus is what urlencode applies to a value, without its checks per call)."""
-    return ["client?client=" + quote_plus(str(client_id)) for client_id in client_ids]
+    ids = client_ids.tolist() if isinstance(client_ids, pd.Series) else client_ids  # not a walk over Arrow scalars
+    return ["client?client=" + quote_plus(str(client_id)) for client_id in ids]
 
 
 def one_line_reason(reasons: list[str]) -> str:
