@@ -246,21 +246,21 @@ def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
 
 
 def download_table(frame, *, what: str, file_name: str, key: str) -> None:
-    """A table's own download button (the dataframe toolbar's is off: .streamlit/config.toml): formula-safe CSV
-    from the export module, recorded in the export log when pressed; de-identified in the de-identified view."""
-    scope = current_scope()
-    data = exports.table_csv(frame)
+    """A table's own download button (toolbar's off: .streamlit/config.toml): formula-safe CSV, built only when pressed
+    (in its own thread and cursor) and then written in the export log; de-identified in that view (the frame is)."""
+    scope, connection, rows = current_scope(), store(), len(frame)
+    def pressed() -> bytes:
+        data = exports.table_csv(frame)
+        with connection.cursor() as cursor:  # closed after the write
+            exports.record_table_download(cursor, data=data, file_name=file_name, rows=rows, what=what, scope=scope,
+                                          exported_by="dashboard")
+        return data
+
     st.download_button(
-        "Download CSV", data=data, file_name=file_name, mime="text/csv", key=key, icon=":material/download:",
-        on_click=_record_table_download, args=(data, file_name, len(frame), what, scope),
-        help="This table as a CSV file that is safe to open in a spreadsheet: text a spreadsheet could run as a "
-        "formula starts with an apostrophe. Each download is written in the export log.",
+        "Download CSV", data=pressed, file_name=file_name, mime="text/csv", key=key, icon=":material/download:",
+        on_click="ignore", help="This table as a CSV file that is safe to open in a spreadsheet: text a spreadsheet "
+        "could run as a formula starts with an apostrophe. Each download is written in the export log.",
     )
-
-
-def _record_table_download(data: bytes, file_name: str, rows: int, what: str, scope: Scope) -> None:
-    exports.record_table_download(db(), data=data, file_name=file_name, rows=rows, what=what, scope=scope,
-                                  exported_by="dashboard")
 
 
 def today() -> date:

@@ -123,14 +123,16 @@ select count(*) from clients
 where status = 'active' and ($scope_therapist is null or therapist_id = $scope_therapist)
 """
 
-# Every submission counts here, whatever its assignment's status: it is work the client reported.
+# Every submission counts here, whatever its assignment's status: it is work the client reported. Two windows of
+# local days, [$start, $end] and [$prior_start, $prior_end], counted in one pass.
 SUBMISSIONS_BETWEEN = """
-select count(*)
+select count(*) filter (where s.submitted_on between $start and $end),
+       count(*) filter (where s.submitted_on between $prior_start and $prior_end)
 from submission_facts s
 join assignments a using (assignment_id)
 join clients c using (client_id)
-where near_local_days(s.submitted_at, $start, $end)
-  and s.submitted_on between $start and $end
+where near_local_days(s.submitted_at, least($start, $prior_start), greatest($end, $prior_end))
+  and (s.submitted_on between $start and $end or s.submitted_on between $prior_start and $prior_end)
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)
 """
 
@@ -152,11 +154,11 @@ def headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: da
     params = {"scope_therapist": scope.therapist_id}
     active = con.execute(ACTIVE_CLIENTS, params).fetchone()[0]
     week_ago = today - timedelta(days=6)
-    last_7 = con.execute(SUBMISSIONS_BETWEEN, {**params, "start": week_ago, "end": today}).fetchone()[0]
-    prior_7 = con.execute(
+    last_7, prior_7 = con.execute(
         SUBMISSIONS_BETWEEN,
-        {**params, "start": week_ago - timedelta(days=7), "end": week_ago - timedelta(days=1)},
-    ).fetchone()[0]
+        {**params, "start": week_ago, "end": today,
+         "prior_start": week_ago - timedelta(days=7), "prior_end": week_ago - timedelta(days=1)},
+    ).fetchone()
     return Headline(
         active_clients=int(active),
         current=period_figures(con, scope=scope, period=period, today=today),

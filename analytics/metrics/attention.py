@@ -383,6 +383,11 @@ COLUMNS = [
     "mood_usual_median", "mood_usual_n", "phq9_latest", "gad7_latest", "feedback_waiting", "feedback_oldest_days",
 ]
 KIND_ORDER = list(KINDS)
+# The columns the reason writers (and the score texts) read.
+REASON_FIGURES = ["score_reasons", "days_silent", "last_submission_on", "first_set_on", "missed_streak",
+                  "recent_completion", "recent_due", "mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_n",
+                  "mood_recent_mean", "mood_recent_n", "mood_drop", "mood_usual_median", "mood_usual_n",
+                  "feedback_waiting", "feedback_oldest_days"]
 
 
 def needs_attention(
@@ -445,7 +450,7 @@ def needs_attention(
         met_any |= flags[rule].to_numpy(dtype=bool)
     frame = frame[met_any].copy()  # the reasons are written for the clients with a rule met only
     met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)[met_any]] for rule in SEVERITY}
-    records = frame.to_dict("records")
+    records = frame[REASON_FIGURES].to_dict("records")  # only what the reasons are written from
     reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
         hits = [rule for rule in SEVERITY if met[rule][index]]

@@ -136,8 +136,10 @@ work_figures as (
     group by client_id
 ),
 feedback_delays as (
-    -- elapsed time between the two instants (not local clock times, which jump at DST changes)
-    select w.client_id, round(median(epoch(w.feedback_at - w.submitted_at) / 86400), 1) as median_feedback_days
+    -- elapsed time between the two instants (not local clock times, which jump at DST changes), in microseconds:
+    -- what epoch(feedback_at - submitted_at) gives when the session's time zone is UTC, in a fraction of the time
+    select w.client_id,
+           round(median((epoch_us(w.feedback_at) - epoch_us(w.submitted_at)) / 1000000 / 86400), 1) as median_feedback_days
     from work_in_period w
     where w.has_feedback
     group by w.client_id

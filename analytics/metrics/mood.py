@@ -31,7 +31,8 @@ client_moods as (
     from submission_facts s
     join assignments a using (assignment_id)
     join clients c using (client_id)
-    where s.submitted_on between $start and $as_of
+    where near_local_days(s.submitted_at, $start, $as_of)
+      and s.submitted_on between $start and $as_of
       and coalesce(s.mood_after, s.mood_before) is not null
       and ($client_id is null or a.client_id = $client_id)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)

@@ -128,33 +128,38 @@ def measure_change(con: DuckDBPyConnection, *, scope: Scope, client_id: str | No
 
 
 # Per client and measure in scope (scores taken up to $today): the latest score, the one before it, and
-# the lowest score before the latest (the most recent of equal ones), with their dates.
+# the lowest score before the latest (the most recent of equal ones), with their dates. Grouped, not numbered with a
+# window (a sort of every score): a measure is taken at most once a day, so the latest date names one score.
 LATEST_SCORES = """
 with scores as (
-    select m.client_id, m.measure, m.score, m.administered_on,
-           row_number() over (partition by m.client_id, m.measure order by m.administered_on desc) as back
+    select m.client_id, m.measure, m.score, m.administered_on
     from measures m
     join clients c using (client_id)
     where m.administered_on <= $today
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
 ),
-earlier as (
-    select client_id, measure,
-           first(score order by administered_on desc)                  as previous_score,
-           max(administered_on)                                        as previous_on,
-           min(score)                                                  as best_score,
-           first(administered_on order by score, administered_on desc) as best_on
+latest as (
+    select client_id, measure, max(administered_on) as latest_on, arg_max(score, administered_on) as latest_score
     from scores
-    where back > 1
     group by client_id, measure
+),
+earlier as (
+    select s.client_id, s.measure,
+           arg_max(s.score, s.administered_on)                             as previous_score,
+           max(s.administered_on)                                          as previous_on,
+           min(s.score)                                                    as best_score,
+           first(s.administered_on order by s.score, s.administered_on desc) as best_on
+    from scores s
+    join latest l using (client_id, measure)
+    where s.administered_on < l.latest_on
+    group by s.client_id, s.measure
 )
-select l.client_id, l.measure, l.score as latest_score, l.administered_on as latest_on,
+select l.client_id, l.measure, l.latest_score, l.latest_on,
        e.previous_score, e.previous_on, e.best_score, e.best_on,
-       l.score - e.previous_score as rise_from_previous,
-       l.score - e.best_score     as rise_from_best
-from scores l
+       l.latest_score - e.previous_score as rise_from_previous,
+       l.latest_score - e.best_score     as rise_from_best
+from latest l
 left join earlier e using (client_id, measure)
-where l.back = 1
 order by l.client_id, l.measure
 """
 

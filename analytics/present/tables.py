@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import pandas as pd
 
@@ -129,7 +129,7 @@ def attention_table(attention: pd.DataFrame) -> pd.DataFrame:
     shown = attention[["rank", "client_id", "label", "therapist_name"]].copy()
     shown["kind"] = [KIND_NAMES[kind] for kind in attention["top_kind"]]
     shown["reasons"] = ["; ".join(reasons) for reasons in attention["reasons"]]
-    shown["link"] = [client_url(client_id) for client_id in attention["client_id"]]
+    shown["link"] = client_urls(attention["client_id"])
     return shown
 
 
@@ -142,8 +142,8 @@ def by_need(overview: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     kinds = dict(zip(flagged["client_id"], flagged["top_kind"], strict=True))
     shown = as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
     shown["need"] = shown["client_id"].map(ranks).astype("Float64")
-    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"]]
-    shown["link"] = [client_url(client_id) for client_id in shown["client_id"]]
+    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"].tolist()]
+    shown["link"] = client_urls(shown["client_id"])
     shown["_label"] = shown["label"].str.lower()
     shown = shown.sort_values(["need", "completion_rate", "_label", "client_id"], na_position="last", kind="stable")
     return shown.drop(columns="_label").reset_index(drop=True)
@@ -157,6 +157,12 @@ def table_height(rows: int, *, most: int = 40, row_height: int = 35) -> int:
 def client_url(client_id: str) -> str:
     """The Client page's address for one client, relative to the dashboard: "client?client=C1"."""
     return "client?" + urlencode({"client": client_id})
+
+
+def client_urls(client_ids) -> list[str]:
+    """client_url of each id, in order (quote_plus is what urlencode applies to a value, without its checks per call)."""
+    ids = client_ids.tolist() if isinstance(client_ids, pd.Series) else client_ids  # not a walk over Arrow scalars
+    return ["client?client=" + quote_plus(str(client_id)) for client_id in ids]
 
 
 def one_line_reason(reasons: list[str]) -> str:

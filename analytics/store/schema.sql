@@ -298,6 +298,17 @@ select s.submission_id,
 from submissions s
 cross join practice_settings p;
 
+-- The active assignments of the clients in scope (scope_therapist NULL: the whole practice), the rows both
+-- assignment_progress macros start from. (enabled: false gives no rows.)
+create or replace macro assignments_in_scope(scope_therapist, enabled := true) as table
+select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
+       a.assigned_on, a.due_on, a.expected_count
+from assignments a
+join clients c using (client_id)
+where a.status = 'active'
+  and (scope_therapist is null or c.therapist_id = scope_therapist)
+  and enabled;
+
 -- Each active assignment of the clients in scope, as known on date as_of:
 --   credit         = sum of credit of submissions made on or before as_of, capped at expected_count
 --   on_time_credit = the same, counting only submissions made on or before due_on
@@ -308,13 +319,7 @@ cross join practice_settings p;
 -- (enabled: false gives no rows without reading the submissions; assignment_progress uses it.)
 create or replace macro assignment_progress_direct(as_of, scope_therapist, enabled := true) as table
 with in_scope as (
-    select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
-           a.assigned_on, a.due_on, a.expected_count
-    from assignments a
-    join clients c using (client_id)
-    where a.status = 'active'
-      and (scope_therapist is null or c.therapist_id = scope_therapist)
-      and enabled
+    select * from assignments_in_scope(scope_therapist, enabled := enabled)
 ),
 per_assignment as (
     select s.assignment_id,
@@ -354,14 +359,12 @@ from facts_stamp f;
 -- The same rows as assignment_progress_direct, read from the facts: an assignment whose last submission day
 -- is on or before as_of counts all its submissions (its totals are exact); the others sum their days.
 create or replace macro assignment_progress_facts(as_of, scope_therapist, enabled := true) as table
-with in_scope as (
-    select a.assignment_id, a.client_id, c.therapist_id, a.assignment_type, a.title,
-           a.assigned_on, a.due_on, a.expected_count
-    from assignments a
-    join clients c using (client_id)
-    where a.status = 'active'
-      and (scope_therapist is null or c.therapist_id = scope_therapist)
-      and enabled
+with late as (
+    -- the assignments with a submission day after as_of: their figures up to as_of are summed from their days
+    select t.assignment_id, a.due_on
+    from assignment_totals t
+    join assignments a using (assignment_id)
+    where t.last_on > as_of and enabled
 ),
 per_assignment as (
     select t.assignment_id,
@@ -372,22 +375,21 @@ per_assignment as (
            t.mood_lift_n,
            t.last_submission_at
     from assignment_totals t
-    join in_scope a using (assignment_id)
-    where t.last_on <= as_of
+    where t.last_on <= as_of and enabled
     union all
     select d.assignment_id,
            sum(d.credit),
-           sum(d.credit) filter (where d.submitted_on <= a.due_on),
+           sum(d.credit) filter (where d.submitted_on <= l.due_on),
            sum(d.submissions),
            sum(d.mood_lift_sum),
            sum(d.mood_lift_n),
            max(d.last_submission_at)
     from submission_days d
-    join in_scope a using (assignment_id)
+    join late l using (assignment_id)
     where d.submitted_on <= as_of
-      and d.assignment_id in (select assignment_id from assignment_totals where last_on > as_of)
     group by d.assignment_id
 )
+-- in scope is read once and not as a CTE, so a caller's filter on it (due_on, client) reaches the assignments' scan
 select a.*,
        a.due_on <= as_of                                                  as is_due,
        date_trunc('week', a.due_on)::date                                 as week,
@@ -397,7 +399,7 @@ select a.*,
        coalesce(p.mood_lift_sum, 0)::hugeint                              as mood_lift_sum,
        coalesce(p.mood_lift_n, 0)::bigint                                 as mood_lift_n,
        p.last_submission_at
-from in_scope a
+from assignments_in_scope(scope_therapist, enabled := enabled) a
 left join per_assignment p using (assignment_id);
 
 

@@ -79,6 +79,7 @@ def _files(data: dict) -> list[tuple[str, bytes]]:
 LAST_DAYS_DIRECT = """
 select assignment_id, max(submitted_on) from submission_facts where submitted_on <= ? group by assignment_id order by 1
 """
+WINDOW_ROWS = "select * from {macro}(?, ?) where due_on between ? and ? order by assignment_id"
 WINDOW_COUNT = "select count(*) from submission_facts where submitted_on between ? and ?"
 
 
@@ -93,6 +94,12 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
             assert fast == direct, (offset, therapist)
             assert con.execute("select count(*) from assignment_progress_facts(?, ?)", params).fetchone()[0] == len(
                 direct)
+            # A caller's filter on the assignments (a period's due dates) reaches inside the fast macro: same rows.
+            due_window = [*params, BASE + timedelta(days=offset - 13), BASE + timedelta(days=offset)]
+            fast_window = con.execute(WINDOW_ROWS.format(macro="assignment_progress"), due_window).fetchall()
+            assert fast_window == con.execute(WINDOW_ROWS.format(macro="assignment_progress_direct"),
+                                              due_window).fetchall(), (offset, therapist)
+            assert fast_window == [row for row in direct if due_window[2] <= row[6] <= due_window[3]]
         as_of = BASE + timedelta(days=offset)
         # last_submission_days (read from the facts) against its definition on the raw tables.
         fast_last = con.execute("select * from last_submission_days(?) order by 1", [as_of]).fetchall()

@@ -20,6 +20,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.metrics import outcomes
 from analytics.store.database import open_store
@@ -133,3 +135,58 @@ def test_therapist_scope_never_returns_another_therapists_client(con):
         outcomes.measure_change(con, scope=T1, client_id="C4")
     assert {client for client, _ in changes(con, scope=T1)} == {"C1", "C2", "C3", "C5"}
     assert {client for client, _ in changes(con, scope=Scope.therapist("T2"))} == {"C4"}
+
+
+# latest_scores as it was first written: every score numbered back from the latest with a window. The grouped query
+# of outcomes.LATEST_SCORES must give the same rows on any scores.
+LATEST_SCORES_BY_WINDOW = """
+with scores as (
+    select m.client_id, m.measure, m.score, m.administered_on,
+           row_number() over (partition by m.client_id, m.measure order by m.administered_on desc) as back
+    from measures m
+    join clients c using (client_id)
+    where m.administered_on <= $today
+      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+),
+earlier as (
+    select client_id, measure,
+           first(score order by administered_on desc)                  as previous_score,
+           max(administered_on)                                        as previous_on,
+           min(score)                                                  as best_score,
+           first(administered_on order by score, administered_on desc) as best_on
+    from scores
+    where back > 1
+    group by client_id, measure
+)
+select l.client_id, l.measure, l.score as latest_score, l.administered_on as latest_on,
+       e.previous_score, e.previous_on, e.best_score, e.best_on,
+       l.score - e.previous_score as rise_from_previous,
+       l.score - e.best_score     as rise_from_best
+from scores l
+left join earlier e using (client_id, measure)
+where l.back = 1
+order by l.client_id, l.measure
+"""
+
+scores_drawn = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["PHQ-9", "GAD-7"]), st.integers(0, 40),
+                                  st.integers(0, 21)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None)
+@given(drawn=scores_drawn, today_offset=st.integers(0, 45))
+def test_latest_scores_equal_the_window_definition(drawn: list, today_offset: int) -> None:
+    con = open_store(":memory:")
+    try:
+        con.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
+        con.execute("insert into clients (client_id, therapist_id, label) values "
+                    "('C0', 'T1', 'Zero'), ('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
+        start = date(2026, 1, 1)
+        rows = {(f"C{c}", m, start + timedelta(days=d)): s for c, m, d, s in drawn}  # one score a day per measure
+        for (client, measure, day), score in rows.items():
+            con.execute("insert into measures values (?, ?, ?, ?)", [client, measure, score, day])
+        for therapist in (None, "T1"):
+            params = {"today": start + timedelta(days=today_offset), "scope_therapist": therapist}
+            assert con.execute(outcomes.LATEST_SCORES, params).fetchall() == con.execute(
+                LATEST_SCORES_BY_WINDOW, params).fetchall()
+    finally:
+        con.close()

