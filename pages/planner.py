@@ -140,7 +140,8 @@ st.caption("Library templates ranked for this client: how likely they are to do 
            "once), then how well it fits their main concern, goals and preferences. Each says why; a type after which "
            "mood tends to fall is never first.")
 adding = []  # rows chosen with an "Add" button in this run: they join the plan after the editor is drawn
-suggested = suggest.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN)
+suggested = suggest.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN,
+                                by_type=client_types, pace=pace)  # read once above
 for column, suggestion in zip(st.columns(2) * SUGGESTIONS_SHOWN, suggested.to_dict("records"), strict=False):
     with column.container(border=True, height="stretch"):
         st.text(f"{suggestion['rank']}. {suggestion['title']}")

@@ -157,7 +157,8 @@ def _is_negative(row: pd.Series) -> bool:
 
 
 def suggestions(
-    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, limit: int = 8
+    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, limit: int = 8,
+    by_type: pd.DataFrame | None = None, pace: RecentPace | None = None,
 ) -> pd.DataFrame:
     """The library's templates ranked for this client, best first, at most `limit` (1-50) rows.
 
@@ -172,7 +173,8 @@ def suggestions(
           + 0.15 × preferences (1 when it suits one of the client's preference tags or more).
     Ties keep the library's order. A template whose type has a negative mood lift (negative_lift) is never
     first while one without exists. Templates whose title the client already has as homework due today or
-    later are left out.
+    later are left out. `by_type` and `pace`, when the caller has them already (profile.client_profile_by_type and
+    planner.recent_pace of the same client and today), are used instead of reading them again.
     Columns: rank, template_id, source, assignment_type, type_label, title, instructions, default_minutes,
     times_per_week (as offered), template_times_per_week, recent_times_per_week (None without history),
     expected_completion (0-1), expected_mood_lift (points), negative_lift, concern_match (bool),
@@ -182,9 +184,11 @@ def suggestions(
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise ValueError(f"limit must be from 1 to {MAX_SUGGESTIONS}")
     client = client_profile(con, scope=scope, client_id=client_id)
-    by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
+    if by_type is None:
+        by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
     by_type = by_type.set_index("assignment_type", drop=False)
-    pace = recent_pace(con, scope=scope, client_id=client_id, today=today)
+    if pace is None:
+        pace = recent_pace(con, scope=scope, client_id=client_id, today=today)
     limit_times = pace.pace_limit()
     options = library.templates(con)
     concern = (client.primary_concern or "").strip().lower()

@@ -442,3 +442,14 @@ def test_cancel_takes_homework_out_of_every_rate(con):
     assert robin["expected"] == 3 + 1  # the 14 daily body scans are gone
     with pytest.raises(ValueError, match="cancelled homework cannot be rescheduled"):
         planner.reschedule(con, scope=T1, assignment_id=ids[1], due_on=date(2026, 4, 1))
+
+
+def test_suggestions_given_the_figures_the_page_read_are_the_same_as_read_again(con):
+    from analytics.metrics import profile
+
+    by_type = profile.client_profile_by_type(con, scope=T1, client_id="R1", today=TODAY)
+    pace = planner.recent_pace(con, scope=T1, client_id="R1", today=TODAY)
+    given = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50, by_type=by_type, pace=pace)
+    read = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50)
+    assert len(read) > 0
+    assert given.to_dict("records") == read.to_dict("records")
