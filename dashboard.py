@@ -44,6 +44,7 @@ import sys
 import threading
 import traceback
 import uuid
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -420,7 +421,8 @@ def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
     labels = [view.client(cid) if view.on else f"{label} · {therapist or 'no therapist'}"
               for cid, label, therapist in zip(ids, choices["label"], choices["therapist_name"], strict=True)]
     # Two clients shown alike get their id added, so every choice can be told apart.
-    shown = {cid: f"{text} ({cid})" if labels.count(text) > 1 else text for cid, text in zip(ids, labels, strict=True)}
+    times = Counter(labels)
+    shown = {cid: f"{text} ({cid})" if times[text] > 1 else text for cid, text in zip(ids, labels, strict=True)}
     chosen = st.session_state.get(CLIENT_KEY)
     asked = st.query_params.get(CLIENT_PARAM) if follow_url else None
     if asked is not None and asked == chosen and asked not in shown:
