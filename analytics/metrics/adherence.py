@@ -223,7 +223,7 @@ union all
 select 'submissions', count(*), min(s.submitted_on)::varchar, max(s.submitted_on)::varchar
 from submission_facts s join assignments a using (assignment_id) join clients c using (client_id)
 where ($scope_therapist is null or c.therapist_id = $scope_therapist)
-  and (s.submitted_at <= $first_at + interval 2 day or s.submitted_at >= $last_at - interval 2 day)
+  and (s.submitted_at <= $first_at::timestamptz + interval 2 day or s.submitted_at >= $last_at::timestamptz - interval 2 day)
 union all
 select 'measures', count(*), min(m.administered_on)::varchar, max(m.administered_on)::varchar
 from measures m join clients c using (client_id)
