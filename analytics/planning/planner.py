@@ -358,6 +358,7 @@ limit $limit
 
 
 CURRENT_DAYS_BACK = 28  # "current homework": what is due from four weeks ago on (it can still be moved)
+CURRENT_LIMIT = 100  # rows of current homework at most
 
 
 def current_since(today: date) -> date:
@@ -373,7 +374,7 @@ def not_yet_due(current: pd.DataFrame, today: date) -> list[str]:
 
 def current_assignments(
     con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, days_back: int = CURRENT_DAYS_BACK,
-    limit: int = 100,
+    limit: int = CURRENT_LIMIT,
 ) -> pd.DataFrame:
     """The client's active homework due from `days_back` days ago on (what can be rescheduled or cancelled).
 
