@@ -44,6 +44,7 @@ import sys
 import threading
 import traceback
 import uuid
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -412,12 +413,11 @@ def _keep_picked_client() -> None:
 def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
     """The sidebar's client picker over the clients in `scope`; returns the chosen client_id, or None if there are none.
 
-    The choice is kept in st.session_state["client_id"], a plain key, because Streamlit forgets a
-    widget's value on a page that does not draw it: so the client survives a visit to another page,
-    and a list elsewhere can choose the client with open_client() before switching here. A chosen
-    client outside `scope` (after "View as" changed) gives way to the first client in scope.
-    With `follow_url` (the Client page) the URL's ?client=ID chooses the client, and the URL follows
-    the picker; an id that is missing or outside `scope` stops the page with "Client not found".
+    The choice is kept in st.session_state["client_id"], a plain key, because Streamlit forgets a widget's value on a
+    page that does not draw it: so the client survives a visit to another page, and a list elsewhere can choose the
+    client with open_client() before switching here. A chosen client outside `scope` (after "View as" changed)
+    gives way to the first client in scope. With `follow_url` (the Client page) the URL's ?client=ID chooses the
+    client, and the URL follows the picker; an id missing or outside `scope` stops the page: "Client not found".
     """
     choices = clients.client_choices(db(), scope=scope)
     ids = list(choices["client_id"])
@@ -427,8 +427,8 @@ def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
     view = current_view()
     labels = [view.client(cid) if view.on else f"{label} · {therapist or 'no therapist'}"
               for cid, label, therapist in zip(ids, choices["label"], choices["therapist_name"], strict=True)]
-    # Two clients shown alike get their id added, so every choice can be told apart.
-    shown = {cid: f"{text} ({cid})" if labels.count(text) > 1 else text for cid, text in zip(ids, labels, strict=True)}
+    times = Counter(labels)  # two clients shown alike get their id added, so every choice can be told apart
+    shown = {cid: f"{text} ({cid})" if times[text] > 1 else text for cid, text in zip(ids, labels, strict=True)}
     chosen = st.session_state.get(CLIENT_KEY)
     asked = st.query_params.get(CLIENT_PARAM) if follow_url else None
     if asked is not None and asked == chosen and asked not in shown:

@@ -140,7 +140,11 @@ st.caption("Library templates ranked for this client: how likely they are to do 
            "once), then how well it fits their main concern, goals and preferences. Each says why; a type after which "
            "mood tends to fall is never first.")
 adding = []  # rows chosen with an "Add" button in this run: they join the plan after the editor is drawn
-suggested = suggest.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN)
+# The homework set now, read once for the suggestions and the "Current homework" section below (every write in
+# between, a plan or a template saved, reruns the page).
+current = planner.current_assignments(db(), scope=scope, client_id=client, today=now)
+suggested = suggest.suggestions(db(), scope=scope, client_id=client, today=now, limit=SUGGESTIONS_SHOWN,
+                                by_type=client_types, pace=pace, current=current)  # read once above
 for column, suggestion in zip(st.columns(2) * SUGGESTIONS_SHOWN, suggested.to_dict("records"), strict=False):
     with column.container(border=True, height="stretch"):
         st.text(f"{suggestion['rank']}. {suggestion['title']}")
@@ -324,7 +328,6 @@ if st.button("Save the plan", type="primary", key="planner_save", icon=":materia
 # --- Current homework: take-home copies, reschedule, cancel ----------------------------------------------------------
 
 st.subheader("Current homework")
-current = planner.current_assignments(db(), scope=scope, client_id=client, today=now)
 since = planner.current_since(now)
 if message := st.session_state.pop(CHANGED_KEY, None):
     st.success(message)

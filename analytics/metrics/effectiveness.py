@@ -17,6 +17,7 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 from scipy import stats
 
+from analytics.metrics.clients import one_client_scope
 from analytics.metrics.stats import mean_interval
 from analytics.store.access import shown_labels
 from analytics.store.period import Period
@@ -56,6 +57,7 @@ work as (
     join assignments a using (assignment_id)
     join clients c using (client_id)
     where a.status = 'active'
+      and near_local_days(s.submitted_at, $start, $as_of)
       and s.submitted_on between $start and $as_of
       and ($client_id is null or a.client_id = $client_id)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
@@ -104,7 +106,7 @@ def by_type(
     are NaN when its n is under MIN_N: show "not enough data", never a number.
     """
     if client_id is not None:
-        scope.require_client(con, client_id)
+        scope = one_client_scope(con, scope=scope, client_id=client_id)  # the same rows, over one caseload
     params = {"scope_therapist": scope.therapist_id, "client_id": client_id, "start": period.start,
               "end": period.end, "as_of": period.as_of(today)}
     frame = con.execute(BY_TYPE, params).df()

@@ -78,7 +78,8 @@ lift_by_client as (
     join clients c using (client_id)
     where a.status = 'active'
       and s.mood_lift is not null
-      and s.submitted_on between $start and $as_of
+      and near_local_days(s.submitted_at, $start, $as_of)
+      and (inside_local_days(s.submitted_at, $start, $as_of) or s.submitted_on between $start and $as_of)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
     group by a.client_id, a.assignment_type
 ),

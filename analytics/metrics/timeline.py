@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
+from analytics.metrics.clients import one_client_scope
 from analytics.store.period import Period
 from analytics.store.scope import Scope
 
@@ -38,6 +39,7 @@ work as (
     join assignments a using (assignment_id)
     join clients c using (client_id)
     where a.client_id = $client_id
+      and near_local_days(s.submitted_at, $start, $as_of)
       and s.submitted_on between $start and $as_of
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
     group by 1
@@ -71,7 +73,7 @@ def client_weeks(con: DuckDBPyConnection, *, scope: Scope, client_id: str, perio
     completed, partial or skipped), done (completed or partial), mood_mean (0-10, mood after or else
     before) and mood_n (ratings). Raises ScopeError for a client outside the scope.
     """
-    scope.require_client(con, client_id)
+    scope = one_client_scope(con, scope=scope, client_id=client_id)  # the same rows, over one caseload
     as_of = period.as_of(today)
     params = {"client_id": client_id, "scope_therapist": scope.therapist_id, "start": period.start,
               "end": period.end, "as_of": as_of}

@@ -17,7 +17,7 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics import profile
-from analytics.metrics.clients import client_profile
+from analytics.metrics.clients import client_profile, one_client_scope
 from analytics.planning import library
 from analytics.store import audit, facts
 from analytics.store.database import transaction
@@ -152,6 +152,7 @@ from submission_facts s
 join assignments a using (assignment_id)
 join clients c using (client_id)
 where a.client_id = $client_id
+  and near_local_days(s.submitted_at, $window_start, $today)
   and s.submitted_on between $window_start and $today
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)
 """
@@ -357,6 +358,7 @@ limit $limit
 
 
 CURRENT_DAYS_BACK = 28  # "current homework": what is due from four weeks ago on (it can still be moved)
+CURRENT_LIMIT = 100  # rows of current homework at most
 
 
 def current_since(today: date) -> date:
@@ -372,7 +374,7 @@ def not_yet_due(current: pd.DataFrame, today: date) -> list[str]:
 
 def current_assignments(
     con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, days_back: int = CURRENT_DAYS_BACK,
-    limit: int = 100,
+    limit: int = CURRENT_LIMIT,
 ) -> pd.DataFrame:
     """The client's active homework due from `days_back` days ago on (what can be rescheduled or cancelled).
 
@@ -380,7 +382,7 @@ def current_assignments(
     capped), is_due, est_minutes, goal, instructions and times_per_week (planner-written homework only).
     At most `limit` rows, soonest due first.
     """
-    scope.require_client(con, client_id)
+    scope = one_client_scope(con, scope=scope, client_id=client_id)  # the same rows, over one caseload
     return con.execute(CURRENT_ASSIGNMENTS, {
         "client_id": client_id, "scope_therapist": scope.therapist_id, "today": today,
         "since": today - timedelta(days=days_back), "limit": limit}).df()

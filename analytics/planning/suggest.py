@@ -20,7 +20,7 @@ from duckdb import DuckDBPyConnection
 from analytics.metrics import profile
 from analytics.metrics.clients import ClientProfile, client_profile
 from analytics.planning import library
-from analytics.planning.planner import RecentPace, current_assignments, recent_pace
+from analytics.planning.planner import CURRENT_LIMIT, RecentPace, current_assignments, recent_pace
 from analytics.store.scope import Scope
 
 # How much each part weighs in a suggestion's score (they add up to 1, so scores run from -0.20 to 1).
@@ -157,7 +157,8 @@ def _is_negative(row: pd.Series) -> bool:
 
 
 def suggestions(
-    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, limit: int = 8
+    con: DuckDBPyConnection, *, scope: Scope, client_id: str, today: date, limit: int = 8,
+    by_type: pd.DataFrame | None = None, pace: RecentPace | None = None, current: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The library's templates ranked for this client, best first, at most `limit` (1-50) rows.
 
@@ -172,7 +173,9 @@ def suggestions(
           + 0.15 × preferences (1 when it suits one of the client's preference tags or more).
     Ties keep the library's order. A template whose type has a negative mood lift (negative_lift) is never
     first while one without exists. Templates whose title the client already has as homework due today or
-    later are left out.
+    later are left out. `by_type`, `pace` and `current`, when the caller has them already
+    (profile.client_profile_by_type, planner.recent_pace and planner.current_assignments with its default days back
+    and limit, of the same client and today), are used instead of reading them again.
     Columns: rank, template_id, source, assignment_type, type_label, title, instructions, default_minutes,
     times_per_week (as offered), template_times_per_week, recent_times_per_week (None without history),
     expected_completion (0-1), expected_mood_lift (points), negative_lift, concern_match (bool),
@@ -182,9 +185,11 @@ def suggestions(
     if not 1 <= limit <= MAX_SUGGESTIONS:
         raise ValueError(f"limit must be from 1 to {MAX_SUGGESTIONS}")
     client = client_profile(con, scope=scope, client_id=client_id)
-    by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
+    if by_type is None:
+        by_type = profile.client_profile_by_type(con, scope=scope, client_id=client_id, today=today)
     by_type = by_type.set_index("assignment_type", drop=False)
-    pace = recent_pace(con, scope=scope, client_id=client_id, today=today)
+    if pace is None:
+        pace = recent_pace(con, scope=scope, client_id=client_id, today=today)
     limit_times = pace.pace_limit()
     options = library.templates(con)
     concern = (client.primary_concern or "").strip().lower()
@@ -223,7 +228,12 @@ def suggestions(
         })
     frame = pd.DataFrame(rows)
     # Homework the client already has and is not yet due is not suggested again.
-    current = current_assignments(con, scope=scope, client_id=client_id, today=today, days_back=0)
+    if current is not None and len(current) < CURRENT_LIMIT:  # under the limit it holds every row from its first due
+        # date on, so every row due today or later: what current_assignments(days_back=0) reads
+        due = pd.to_datetime(current["due_on"]).dt.date
+        current = current[due >= today]
+    else:
+        current = current_assignments(con, scope=scope, client_id=client_id, today=today, days_back=0)
     already_set = {title.strip().lower() for title in current["title"]}
     frame = frame[~frame["title"].str.strip().str.lower().isin(already_set)]
     frame = frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)

@@ -202,6 +202,11 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
                            subplot_titles=[f"{m} ({MEASURE_NAMES.get(m, m)})" for m in measures])
     dates = pd.to_datetime(series["administered_on"])
     with_year = dates.dt.year.nunique() > 1
+    # The bands, their names and the cut-off line are laid out once at the end, on each panel's own axes: what
+    # add_hrect / add_annotation / add_hline with row= and col= give, without Plotly working out the subplot
+    # for each of them (a tenth of a second a chart).
+    shapes: list[dict] = []
+    notes: list[dict] = []
     for row, measure in enumerate(measures, start=1):
         bands = outcomes.BANDS[measure]
         top = bands[-1][1]
@@ -216,18 +221,21 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
             hovertemplate="%{customdata}<extra></extra>",
             row=row, col=1,
         )
-        # Bands after the scores: Plotly leaves shapes off a subplot that has no trace yet. Their names go
-        # outside the plot, on the right, clear of the scores.
+        # The band names go outside the plot, on the right, clear of the scores.
+        xref, yref = f"x{row if row > 1 else ''} domain", f"y{row if row > 1 else ''}"
         for low, high, band in bands:
             y0, y1 = max(low - 0.5, 0), min(high + 0.5, top)
-            figure.add_hrect(y0=y0, y1=y1, fillcolor=BAND_COLOURS[band], line_width=0, layer="below", row=row, col=1)
-            figure.add_annotation(x=1.01, xref="x domain", y=(y0 + y1) / 2, text=band, showarrow=False,
-                                  xanchor="left", font={"size": 11, "color": "#5a656c"}, row=row, col=1)
+            shapes.append({"fillcolor": BAND_COLOURS[band], "layer": "below", "line": {"width": 0}, "type": "rect",
+                           "x0": 0, "x1": 1, "xref": xref, "y0": y0, "y1": y1, "yref": yref})
+            notes.append({"font": {"color": "#5a656c", "size": 11}, "showarrow": False, "text": band, "x": 1.01,
+                          "xanchor": "left", "xref": xref, "y": (y0 + y1) / 2, "yref": yref})
         cutoff = outcomes.CLINICAL_CUTOFF[measure]
-        figure.add_hline(y=cutoff - 0.5, line_dash="dot", line_color="#5a656c", line_width=1, row=row, col=1)
+        shapes.append({"line": {"color": "#5a656c", "dash": "dot", "width": 1}, "type": "line", "x0": 0, "x1": 1,
+                       "xref": xref, "y0": cutoff - 0.5, "y1": cutoff - 0.5, "yref": yref})
         figure.update_yaxes(title=f"Score (0–{top})", range=[0, top], dtick=5, showgrid=False, row=row, col=1)
     figure.update_xaxes(showgrid=False, tickformat="%-d %b %Y")
     figure.update_xaxes(title="Date taken", row=len(measures), col=1)
+    figure.update_layout(shapes=shapes, annotations=[*figure.layout.annotations, *notes])
     figure.update_layout(
         title="Questionnaire scores (lower is better)",
         height=260 * len(measures) + 80,

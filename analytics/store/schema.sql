@@ -439,3 +439,10 @@ group by s.assignment_id;
 create or replace macro near_local_days(instant, first_day, last_day) as
 instant >= timezone('UTC', first_day::date::timestamp - interval 2 day)
 and instant < timezone('UTC', last_day::date::timestamp + interval 3 day);
+
+-- Its converse: true only for instants whose local day, in any time zone, is inside [first_day, last_day] (a day of
+-- margin at either end), so `inside_local_days(...) or <the exact test>` computes the local time only for the
+-- instants near the ends of a long window (everything up to today: the planner's profile).
+create or replace macro inside_local_days(instant, first_day, last_day) as
+instant >= timezone('UTC', first_day::date::timestamp + interval 2 day)
+and instant < timezone('UTC', last_day::date::timestamp - interval 1 day);

@@ -442,3 +442,24 @@ def test_cancel_takes_homework_out_of_every_rate(con):
     assert robin["expected"] == 3 + 1  # the 14 daily body scans are gone
     with pytest.raises(ValueError, match="cancelled homework cannot be rescheduled"):
         planner.reschedule(con, scope=T1, assignment_id=ids[1], due_on=date(2026, 4, 1))
+
+
+def test_suggestions_given_the_figures_the_page_read_are_the_same_as_read_again(con):
+    from analytics.metrics import profile
+
+    # a Worry diary due after today (not offered again) and one overdue (offered: it is past its due date)
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('WD1', 'R1', 'journaling', ' worry DIARY', ?, ?), ('WD0', 'R1', 'journaling', 'Mood diary', ?, ?)",
+                [TODAY, TODAY + timedelta(days=7), TODAY - timedelta(days=9), TODAY - timedelta(days=2)])
+    by_type = profile.client_profile_by_type(con, scope=T1, client_id="R1", today=TODAY)
+    pace = planner.recent_pace(con, scope=T1, client_id="R1", today=TODAY)
+    current = planner.current_assignments(con, scope=T1, client_id="R1", today=TODAY)
+    given = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50, by_type=by_type, pace=pace,
+                                current=current)
+    read = suggest.suggestions(con, scope=T1, client_id="R1", today=TODAY, limit=50)
+    assert len(read) > 0
+    assert given.to_dict("records") == read.to_dict("records")
+    # the homework already set (not offered again) is the same whether read again or taken from `current`
+    assert list(current["assignment_id"]) == ["WD0", "WD1"]
+    assert "L003" not in set(given["template_id"])  # the Worry diary set for later
+    assert "L004" in set(given["template_id"])  # the Mood diary overdue
