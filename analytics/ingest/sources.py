@@ -23,6 +23,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -242,11 +243,38 @@ class _LineScanner:
         return self.outside + trailing
 
 
+class _Hasher:
+    """sha256 of the file's blocks, in a thread of its own beside the scan (hashlib lets go of the GIL for blocks
+    this large, so the digest costs no time of the scan's when a second core is free); blocks are hashed in order,
+    at most one waiting."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sha256")
+        self.pending: Future | None = None
+
+    def update(self, block: bytes) -> None:
+        if self.pending is not None:
+            self.pending.result()
+        self.pending = self.pool.submit(self.digest.update, block)
+
+    def hexdigest(self) -> str:
+        if self.pending is not None:
+            self.pending.result()
+            self.pending = None
+        return self.digest.hexdigest()
+
+    def __enter__(self) -> _Hasher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
     """Read the whole file once: sha256, the encoding, and the count of lines outside quotes."""
     scan = _Scan()
-    digest = hashlib.sha256()
-    with open_bytes(source) as raw:
+    with open_bytes(source) as raw, _Hasher() as digest:
         head = raw.read(SNIFF_BYTES)
         raw.seek(0)
         detected = None if strict else _detect_encoding(head)
@@ -291,7 +319,7 @@ def _scan(source: bytes | Path, *, strict: bool) -> _Scan:
             except UnicodeDecodeError:
                 scan.first_bad_utf8_line = breaks_before + 1
                 utf8_ok = False
-    scan.sha256 = digest.hexdigest()
+        scan.sha256 = digest.hexdigest()
     scan.logical_lines = scanner.logical_lines()
     scan.open_quote_lines = scanner.open_lines
     if (not unicode_16 and scan.line_break == "\n" and not scanner.quote_parity and not scanner.nul
