@@ -20,15 +20,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from benchmarks.browser import launch_options
+
 pytestmark = pytest.mark.browser
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_DIR / "screenshots"
-CHROMIUM = os.environ.get("HOMEWORK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 STARTUP_SECONDS = 60
 WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)  # every expect() waits as long as the pages may (a loaded machine draws slowly)
@@ -84,12 +81,9 @@ def dashboard_url(store_path: Path, tmp_path: Path) -> Iterator[str]:
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """Chromium through Playwright; the test fails (never skips) when the executable is missing."""
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM "
-        "to its path. The browser test is required and is never skipped."
-    )
+    options = launch_options()  # benchmarks/browser.py: the path, the arguments, the failure when it is missing
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = playwright.chromium.launch(**options)
         try:
             yield browser
         finally:
