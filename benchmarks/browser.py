@@ -40,3 +40,30 @@ def launch_options(*extra_args: str, needed_by: str = "The browser tests") -> di
     if not Path(path).is_file():
         raise ChromiumNotFound(not_found_message(path, needed_by))
     return {"executable_path": path, "args": [*ARGS, *extra_args], "headless": True}
+
+
+class SharedChromium:
+    """One Chromium (sync Playwright) for several tests: launched at the first new_page(), so that a missing Chromium
+    fails the test that asked for it, then reused; each page gets a context of its own (no cookie or storage is
+    shared between pages). close() ends it."""
+
+    def __init__(self, *extra_args: str) -> None:
+        self._extra_args = extra_args
+        self._playwright = None
+        self._browser = None
+
+    def new_page(self, **options):
+        if self._browser is None:
+            launch = launch_options(*self._extra_args)
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(**launch)
+        return self._browser.new_page(**options)
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+        self._browser = self._playwright = None
