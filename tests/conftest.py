@@ -210,3 +210,29 @@ def no_sign_in_remembered() -> Iterator[None]:
     signin.sign_ins.clear()
 
 
+
+# `make test` runs `pytest -n 2 --dist loadgroup` (pytest-xdist). A work unit goes to whichever worker is free: a test
+# file, or one of the groups below, whose tests run one after another on one worker: each starts servers, browsers or
+# import processes of its own, and two at once on two cores would only race each other's timeouts.
+SERIAL_GROUPS = {"tests/browser/": "browser", "tests/slow/": "slow"}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """--dist loadgroup, by file and the folders of SERIAL_GROUPS.
+
+    xdist's own loadgroup reads `xdist_group` marks into the test ids, which pytest 9 no longer lets it change (the
+    marks are then silently ignored); the folders are known here from the ids alone, which is all a scheduler sees.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for folder, group in SERIAL_GROUPS.items():
+                if nodeid.startswith(folder):
+                    return group
+            return nodeid.split("::", 1)[0]
+
+    return ByFileAndGroup(config, log)
