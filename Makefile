@@ -12,8 +12,13 @@ OIDC   := tests/browser/oidc
 run: $(VENV)/.runtime demo-store
 	$(BIN)/streamlit run dashboard.py --server.address localhost --server.port $(PORT) -- --db $(DB)
 
+# TEST_WORKERS processes share the tests (pytest-xdist; the browser tests stay together on one, so do the slow ones);
+# TEST_WORKERS=0 runs them all in this one process. The 15 slowest are listed at the end: the whole run must stay
+# well under 10 minutes on 2 cores.
+TEST_WORKERS ?= 2
+
 test: $(VENV)/.dev $(OIDC)/node_modules/.package-lock.json
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 # `make bench`: the benchmark (README "Performance"), not part of `make test`. SCALE=quick (demo and 1m), demo, 1m or
 # 10m; RUNS timed runs per page and command. The data is generated once into .bench/data/; results in

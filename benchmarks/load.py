@@ -37,19 +37,21 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks.browser import launch_options
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("HOMEWORK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 PAGES = ("Overview", "Caseload", "Client", "Effectiveness", "Planner")
 PICKED = "Client (picked)"  # a second client chosen in the Client page's picker
 SETTLE_MS = 120_000  # the longest a page may take before it counts as never settled
 STARTUP_SECONDS = 90
+NEEDED_BY = "The load test and its browser test"
 FAILURE_TEXTS = ("Something went wrong", "Not found: there is nothing with that id")
 
 
 class LoadError(AssertionError):
-    """The run could not be made (no Chromium, the server did not start); the message says why."""
+    """The run could not be made (the server did not start, a page showed an error); the message says why.
+
+    No Chromium raises benchmarks.browser.ChromiumNotFound, also an AssertionError."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +366,7 @@ async def drive(url: str, truth: Truth, therapists: list[str], rounds: int, samp
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = await playwright.chromium.launch(**launch_options(needed_by=NEEDED_BY))
         try:
             gate = Gate(len(therapists) + control + (upload is not None), sampler)
             sessions = [run_session(browser, url, i, tid, truth, rounds, gate, shots=shots)
@@ -446,9 +448,7 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
 
     control adds a session that stays on the whole practice (not timed, not counted as a leak): it must see other
     therapists' clients, which shows the leak check can find them. shots: screenshots of session 0's pages."""
-    if not Path(CHROMIUM).is_file():
-        raise LoadError(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM "
-                        "to its path; the load test needs a real browser and is never skipped")
+    launch_options(needed_by=NEEDED_BY)  # raises ChromiumNotFound (an AssertionError) before any work
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         folder = Path(work or tmp)
         folder.mkdir(parents=True, exist_ok=True)

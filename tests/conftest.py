@@ -6,7 +6,10 @@ numbers each test expects are worked out by hand in tests/pages/test_pages.py fr
 
 from __future__ import annotations
 
+import atexit
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ if str(PROJECT_DIR) not in sys.path:  # `pytest` (not `python -m pytest`) does n
 from analytics.ingest.importer import import_batch  # noqa: E402
 from analytics.store.database import open_store  # noqa: E402
 from analytics.store.scope import Scope  # noqa: E402
+from benchmarks.browser import SharedChromium  # noqa: E402
 
 
 def _day(offset: int) -> str:
@@ -89,7 +93,34 @@ def fixture_files() -> list[tuple[str, bytes]]:
 
 
 def make_store(path: Path, files: list[tuple[str, bytes]] | None = None) -> Path:
-    """Create the store at `path` holding `files` (the fixture practice by default); returns the path."""
+    """Create the store at `path` holding `files` (the fixture practice by default); returns the path.
+
+    The fixture practice and the empty store are built once per process (and day: their rows are dated from today)
+    and copied; a copy is the file the import made, byte for byte. Other files are imported into a new store.
+    """
+    if (files is None or files == []) and not path.exists() and not Path(f"{path}.wal").exists():
+        template = _template(date.today().isoformat() if files is None else "empty", files)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(template, path)
+        return path
+    return _build_store(path, files)
+
+
+_TEMPLATES: dict[str, Path] = {}
+
+
+def _template(key: str, files: list[tuple[str, bytes]] | None) -> Path:
+    """The store made once per process for `key`: built in a private temporary folder, removed at exit."""
+    if key not in _TEMPLATES:
+        folder = Path(tempfile.mkdtemp(prefix="homework-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        template = _build_store(folder / f"{key}.duckdb", files)
+        assert not Path(f"{template}.wal").exists(), "the template store must be checkpointed (closed) before copying"
+        _TEMPLATES[key] = template
+    return _TEMPLATES[key]
+
+
+def _build_store(path: Path, files: list[tuple[str, bytes]] | None) -> Path:
     files = fixture_files() if files is None else files
     con = open_store(path)
     try:
@@ -99,6 +130,13 @@ def make_store(path: Path, files: list[tuple[str, bytes]] | None = None) -> Path
     finally:
         con.close()
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def store_templates() -> None:
+    """Build make_store's two templates before any test's own fixture can patch what an import uses."""
+    _template(date.today().isoformat(), None)
+    _template("empty", [])
 
 
 @pytest.fixture
@@ -115,6 +153,27 @@ def empty_store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = make_store(tmp_path / "empty.duckdb", files=[])
     monkeypatch.setenv("HOMEWORK_DB", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def small_practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/slow's practice: the five canonical CSVs of benchmarks/faults.py's "small" scale (80 clients, 4
+    therapists, 52 weeks, ~14k submissions), generated once per run. (Kept here, as every shared fixture: a second
+    module named conftest, in a folder below, would shadow this one for `from conftest import make_store`.)"""
+    from benchmarks import faults
+
+    return faults.practice_files("small", cache=tmp_path_factory.mktemp("practice"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[SharedChromium]:
+    """tests/browser's one Chromium per module (benchmarks/browser.py): launched by the module's first test that opens
+    a page, so a missing Chromium fails that test (never skips it); each page has a context of its own."""
+    shared = SharedChromium()
+    try:
+        yield shared
+    finally:
+        shared.close()
 
 
 @pytest.fixture(autouse=True)
@@ -149,3 +208,31 @@ def no_sign_in_remembered() -> Iterator[None]:
     import signin
 
     signin.sign_ins.clear()
+
+
+
+# `make test` runs `pytest -n 2 --dist loadgroup` (pytest-xdist). A work unit goes to whichever worker is free: a test
+# file, or one of the groups below, whose tests run one after another on one worker: each starts servers, browsers or
+# import processes of its own, and two at once on two cores would only race each other's timeouts.
+SERIAL_GROUPS = {"tests/browser/": "browser", "tests/slow/": "slow"}
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """--dist loadgroup, by file and the folders of SERIAL_GROUPS.
+
+    xdist's own loadgroup reads `xdist_group` marks into the test ids, which pytest 9 no longer lets it change (the
+    marks are then silently ignored); the folders are known here from the ids alone, which is all a scheduler sees.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFileAndGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for folder, group in SERIAL_GROUPS.items():
+                if nodeid.startswith(folder):
+                    return group
+            return nodeid.split("::", 1)[0]
+
+    return ByFileAndGroup(config, log)

@@ -13,22 +13,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
+
+from benchmarks.browser import SharedChromium
 
 pytestmark = pytest.mark.browser
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_DIR / "screenshots"
-CHROMIUM = os.environ.get("HOMEWORK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 STARTUP_SECONDS = 60
 WAIT_MS = 20_000
 expect.set_options(timeout=WAIT_MS)  # every expect() waits as long as the pages may (a loaded machine draws slowly)
@@ -81,21 +77,6 @@ def dashboard_url(store_path: Path, tmp_path: Path) -> Iterator[str]:
                 server.wait(timeout=15)
 
 
-@contextmanager
-def chromium() -> Iterator[Browser]:
-    """Chromium through Playwright; the test fails (never skips) when the executable is missing."""
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM "
-        "to its path. The browser test is required and is never skipped."
-    )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def metric_values(page: Page) -> dict[str, str]:
     labels = page.get_by_test_id("stMetricLabel").all_inner_texts()
     values = page.get_by_test_id("stMetricValue").all_inner_texts()
@@ -111,9 +92,8 @@ def screenshot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
 
 
-def test_overview_and_an_import_in_a_real_browser(dashboard_url: str) -> None:
-    with chromium() as browser:
-        check_overview_and_import(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+def test_overview_and_an_import_in_a_real_browser(browser: SharedChromium, dashboard_url: str) -> None:
+    check_overview_and_import(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
 
 
 def check_overview_and_import(page: Page, dashboard_url: str) -> None:
@@ -174,9 +154,8 @@ def full_screenshot(page: Page, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def test_from_the_caseload_to_a_client_and_feedback_in_a_real_browser(dashboard_url: str) -> None:
-    with chromium() as browser:
-        check_caseload_to_client_feedback(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+def test_from_the_caseload_to_a_client_and_feedback_in_a_real_browser(browser: SharedChromium, dashboard_url: str) -> None:
+    check_caseload_to_client_feedback(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
 
 
 def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
@@ -258,9 +237,10 @@ def check_caseload_to_client_feedback(page: Page, dashboard_url: str) -> None:
     page.close()
 
 
-def test_a_plan_built_and_saved_in_the_planner_shows_on_the_client_page_in_a_real_browser(dashboard_url: str) -> None:
-    with chromium() as browser:
-        check_plan_to_client(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
+def test_a_plan_built_and_saved_in_the_planner_shows_on_the_client_page_in_a_real_browser(
+    browser: SharedChromium, dashboard_url: str
+) -> None:
+    check_plan_to_client(browser.new_page(viewport={"width": 1400, "height": 900}), dashboard_url)
 
 
 def check_plan_to_client(page: Page, dashboard_url: str) -> None:

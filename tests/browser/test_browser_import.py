@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_browser import WAIT_MS, chromium, dashboard_url, expect_no_exception, screenshot  # noqa: F401
+from benchmarks.browser import SharedChromium
+from tests.browser.test_browser import WAIT_MS, dashboard_url, expect_no_exception, screenshot  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -16,78 +17,76 @@ EXPORT = (b"Patient ID;Clinician;Task;Kind;Set on;Deadline;Logged at;Result;Mood
           b"C1;T1;Evening walk;habit;01/03/2026;07/03/2026;04/03/2026 18:30;half;5\n")
 
 
-def test_upload_map_preview_and_import_a_flat_export(dashboard_url: str) -> None:  # noqa: F811
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        expect.set_options(timeout=WAIT_MS)
-        page.goto(dashboard_url)
-        page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
-        expect(page.get_by_role("heading", name="Data")).to_be_visible()
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": EXPORT}])
+def test_upload_map_preview_and_import_a_flat_export(browser: SharedChromium, dashboard_url: str) -> None:  # noqa: F811
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    page.goto(dashboard_url)
+    page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": EXPORT}])
 
-        expect(page.get_by_text("File 1: export.csv")).to_be_visible()
-        expect(page.get_by_role("combobox", name="This file is")).to_have_value(
-            "flat export (a row per submission or assignment, with client and therapist columns)")
-        proposed = ["client_id", "therapist_id", "title", "assignment_type", "assigned_on", "due_on", "submitted_at",
-                    "completion", "mood_after"]
-        for column, field in enumerate(proposed, start=1):
-            expect(page.get_by_role("combobox", name=f"Field for column {column}", exact=True)).to_have_value(field)
-        expect(page.get_by_text("Patient ID", exact=True)).to_be_visible()
-        expect_no_exception(page)
+    expect(page.get_by_text("File 1: export.csv")).to_be_visible()
+    expect(page.get_by_role("combobox", name="This file is")).to_have_value(
+        "flat export (a row per submission or assignment, with client and therapist columns)")
+    proposed = ["client_id", "therapist_id", "title", "assignment_type", "assigned_on", "due_on", "submitted_at",
+                "completion", "mood_after"]
+    for column, field in enumerate(proposed, start=1):
+        expect(page.get_by_role("combobox", name=f"Field for column {column}", exact=True)).to_have_value(field)
+    expect(page.get_by_text("Patient ID", exact=True)).to_be_visible()
+    expect_no_exception(page)
 
-        page.get_by_text("day/month/year", exact=True).click()
-        expect(page.get_by_text("Preview", exact=False).first).to_be_visible()
-        # the preview's table name (st.text), not the "submissions" row of the store-contents table further down
-        expect(page.get_by_test_id("stText").get_by_text("submissions", exact=True)).to_be_visible()
-        page.wait_for_timeout(800)
-        expect_no_exception(page)
-        screenshot(page, "import-mapping-preview")
+    page.get_by_text("day/month/year", exact=True).click()
+    expect(page.get_by_text("Preview", exact=False).first).to_be_visible()
+    # the preview's table name (st.text), not the "submissions" row of the store-contents table further down
+    expect(page.get_by_test_id("stText").get_by_text("submissions", exact=True)).to_be_visible()
+    page.wait_for_timeout(800)
+    expect_no_exception(page)
+    screenshot(page, "import-mapping-preview")
 
-        page.get_by_role("button", name="Validate", exact=True).click()
-        expect(page.get_by_text("Valid: nothing was written yet. Import to write these rows.")).to_be_visible()
-        page.get_by_role("button", name="Import", exact=True).click()
-        expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
-        expect(page.get_by_text("File 1: export.csv")).to_have_count(0)  # a fresh uploader after the import
-        expect_no_exception(page)
-        page.wait_for_timeout(500)
-        screenshot(page, "import-flat-after")
-        page.close()
+    page.get_by_role("button", name="Validate", exact=True).click()
+    expect(page.get_by_text("Valid: nothing was written yet. Import to write these rows.")).to_be_visible()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
+    expect(page.get_by_text("File 1: export.csv")).to_have_count(0)  # a fresh uploader after the import
+    expect_no_exception(page)
+    page.wait_for_timeout(500)
+    screenshot(page, "import-flat-after")
+    page.close()
 
 
-def test_validate_confirm_import_and_undo_in_the_browser(dashboard_url: str) -> None:  # noqa: F811
+def test_validate_confirm_import_and_undo_in_the_browser(browser: SharedChromium, dashboard_url: str) -> None:  # noqa: F811
     # (the server holds the store while it runs: the store's rows are checked in tests/pages/test_pages_import_safely.py)
     from tests.pages.test_pages_import_safely import changed_submissions
 
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        expect.set_options(timeout=WAIT_MS)
-        page.goto(dashboard_url)
-        page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
-        expect(page.get_by_role("heading", name="Data")).to_be_visible()
-        page.locator('input[type="file"]').set_input_files(
-            files=[{"name": "submissions.csv", "mimeType": "text/csv", "buffer": changed_submissions()}])
-        expect(page.get_by_text("File 1: submissions.csv")).to_be_visible()
-        page.get_by_role("button", name="Validate", exact=True).click()
-        expect(page.get_by_text("Valid, but 2 rows already stored would change")).to_be_visible()
-        page.wait_for_timeout(500)
-        screenshot(page, "import-validate-changes")
-        page.get_by_text("Change the 2 rows already stored, as listed below").click()
-        page.get_by_role("button", name="Import", exact=True).click()
-        expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
-        expect_no_exception(page)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(WAIT_MS)
+    expect.set_options(timeout=WAIT_MS)
+    page.goto(dashboard_url)
+    page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
+    expect(page.get_by_role("heading", name="Data")).to_be_visible()
+    page.locator('input[type="file"]').set_input_files(
+        files=[{"name": "submissions.csv", "mimeType": "text/csv", "buffer": changed_submissions()}])
+    expect(page.get_by_text("File 1: submissions.csv")).to_be_visible()
+    page.get_by_role("button", name="Validate", exact=True).click()
+    expect(page.get_by_text("Valid, but 2 rows already stored would change")).to_be_visible()
+    page.wait_for_timeout(500)
+    screenshot(page, "import-validate-changes")
+    page.get_by_text("Change the 2 rows already stored, as listed below").click()
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
+    expect_no_exception(page)
 
-        log = page.get_by_test_id("stDataFrame").last  # the import log: choose its first (newest) row
-        log.scroll_into_view_if_needed()
-        box = log.bounding_box()
-        page.mouse.click(box["x"] + 15, box["y"] + 55)
-        expect(page.get_by_role("button", name="Undo this import")).to_be_visible()
-        page.get_by_role("button", name="Undo this import").click()
-        expect(page.get_by_text("Undone: the store is as it was before batch")).to_be_visible()
-        expect_no_exception(page)
-        page.wait_for_timeout(500)
-        expect(page.get_by_text("submissions: 1 removed, 2 restored")).to_be_visible()
-        screenshot(page, "import-undone")
-        page.close()
+    log = page.get_by_test_id("stDataFrame").last  # the import log: choose its first (newest) row
+    log.scroll_into_view_if_needed()
+    box = log.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 55)
+    expect(page.get_by_role("button", name="Undo this import")).to_be_visible()
+    page.get_by_role("button", name="Undo this import").click()
+    expect(page.get_by_text("Undone: the store is as it was before batch")).to_be_visible()
+    expect_no_exception(page)
+    page.wait_for_timeout(500)
+    expect(page.get_by_text("submissions: 1 removed, 2 restored")).to_be_visible()
+    screenshot(page, "import-undone")
+    page.close()

@@ -24,9 +24,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from analytics.store import users
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
+from benchmarks.browser import launch_options
 from tests.browser.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PROJECT_DIR,
     WAIT_MS,
     expect_metric,
@@ -116,11 +115,9 @@ def start_dashboard(stack: contextlib.ExitStack, tmp_path: Path, port: int, stor
 
 
 def chromium_with(stack: contextlib.ExitStack, *extra_args: str) -> Browser:
-    assert Path(CHROMIUM).is_file(), (
-        f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) or set HOMEWORK_CHROMIUM. "
-        "The browser tests are required and never skipped.")
+    options = launch_options(*extra_args)  # benchmarks/browser.py: fails (never skips) when Chromium is missing
     playwright = stack.enter_context(sync_playwright())
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args], headless=True)
+    browser = playwright.chromium.launch(**options)
     stack.callback(browser.close)
     return browser
 
