@@ -235,4 +235,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
                     return group
             return nodeid.split("::", 1)[0]
 
+        def _assign_work_unit(self, node: object) -> None:
+            # The groups are the longest units (minutes): handed out first, so that no worker waits alone at the end.
+            for group in reversed(SERIAL_GROUPS.values()):
+                if group in self.workqueue:
+                    self.workqueue.move_to_end(group, last=False)
+            super()._assign_work_unit(node)
+
     return ByFileAndGroup(config, log)
