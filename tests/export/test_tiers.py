@@ -40,12 +40,16 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def everything_in(folder: Path, *, xml: bool = True) -> str:
     """Every byte of an export folder as text a person could find a name in: CSV as is, .xlsx unzipped (its XML,
-    unless `xml` is false: cell references like C3 would then look like ids) and its cell values, Parquet decoded
+    unless `xml` is false: cell references like C3 would then look like ids), its parts' names and its cell values, Parquet decoded
     (values, column names and metadata) and raw, JSON as is."""
     found = []
     for path in sorted(folder.iterdir()):
         raw = path.read_bytes()
-        found.append(raw.decode("utf-8", errors="replace"))
+        if path.suffix == ".xlsx":  # a zip: its compressed bytes are noise that can hold any two letters ("S7") by chance
+            with zipfile.ZipFile(path) as archive:
+                found.append(repr(archive.namelist()))
+        else:
+            found.append(raw.decode("utf-8", errors="replace"))
         if path.suffix == ".xlsx" and xml:  # every part but openpyxl's fixed theme and styles (font names like "C3" live there)
             with zipfile.ZipFile(path) as archive:
                 found += [archive.read(name).decode("utf-8", errors="replace") for name in archive.namelist()
