@@ -40,8 +40,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def everything_in(folder: Path, *, xml: bool = True) -> str:
     """Every byte of an export folder as text a person could find a name in: CSV as is, .xlsx unzipped (its XML,
-    unless `xml` is false: cell references like C3 would then look like ids), its parts' names and its cell values, Parquet decoded
-    (values, column names and metadata) and raw, JSON as is."""
+    unless `xml` is false: cell references like C3 would then look like ids), its parts' names and its cell
+    values, Parquet decoded (values, column names and metadata) and raw, JSON as is."""
     found = []
     for path in sorted(folder.iterdir()):
         raw = path.read_bytes()
