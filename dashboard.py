@@ -56,15 +56,7 @@ from analytics.export import exports
 from analytics.metrics import adherence, clients, effectiveness
 from analytics.present import deidentified, formats, tables
 from analytics.store import access, audit, users
-from analytics.store.database import (
-    DiskFull,
-    StoreError,
-    WriteConflict,
-    default_db_path,
-    is_empty,
-    open_store,
-    read_snapshot,
-)
+from analytics.store.database import DiskFull, StoreError, WriteConflict, default_db_path, is_empty, open_store, read_snapshot
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
 from analytics.store.scope import ADMIN, ANALYST, PRACTICE_MANAGER, ROLE_LABELS, THERAPIST, Scope, ScopeError
 
@@ -256,7 +248,6 @@ def download_table(frame, *, what: str, file_name: str, key: str) -> None:
             exports.record_table_download(cursor, data=data, file_name=file_name, rows=rows, what=what, scope=scope,
                                           exported_by="dashboard")
         return data
-
     st.download_button(
         "Download CSV", data=pressed, file_name=file_name, mime="text/csv", key=key, icon=":material/download:",
         on_click="ignore", help="This table as a CSV file that is safe to open in a spreadsheet: text a spreadsheet "
