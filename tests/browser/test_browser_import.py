@@ -5,7 +5,7 @@ Screenshots go to screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from benchmarks.browser import SharedChromium
 from tests.browser.test_browser import WAIT_MS, dashboard_url, expect_no_exception, screenshot  # noqa: F401
@@ -17,17 +17,20 @@ EXPORT = (b"Patient ID;Clinician;Task;Kind;Set on;Deadline;Logged at;Result;Mood
           b"C1;T1;Evening walk;habit;01/03/2026;07/03/2026;04/03/2026 18:30;half;5\n")
 
 
-def test_upload_map_preview_and_import_a_flat_export(browser: SharedChromium, dashboard_url: str) -> None:  # noqa: F811
+def upload_on_the_data_page(browser: SharedChromium, url: str, name: str, data: bytes) -> Page:
+    """A new page, on the Data page, with the CSV file `name` holding `data` in the uploader."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    page.goto(dashboard_url)
+    page.set_default_timeout(WAIT_MS)  # expect()'s own wait is set by tests/browser/test_browser.py
+    page.goto(url)
     page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
     expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    page.locator('input[type="file"]').set_input_files(
-        files=[{"name": "export.csv", "mimeType": "text/csv", "buffer": EXPORT}])
+    page.locator('input[type="file"]').set_input_files(files=[{"name": name, "mimeType": "text/csv", "buffer": data}])
+    expect(page.get_by_text(f"File 1: {name}")).to_be_visible()
+    return page
 
-    expect(page.get_by_text("File 1: export.csv")).to_be_visible()
+
+def test_upload_map_preview_and_import_a_flat_export(browser: SharedChromium, dashboard_url: str) -> None:  # noqa: F811
+    page = upload_on_the_data_page(browser, dashboard_url, "export.csv", EXPORT)
     expect(page.get_by_role("combobox", name="This file is")).to_have_value(
         "flat export (a row per submission or assignment, with client and therapist columns)")
     proposed = ["client_id", "therapist_id", "title", "assignment_type", "assigned_on", "due_on", "submitted_at",
@@ -60,15 +63,7 @@ def test_validate_confirm_import_and_undo_in_the_browser(browser: SharedChromium
     # (the server holds the store while it runs: the store's rows are checked in tests/pages/test_pages_import_safely.py)
     from tests.pages.test_pages_import_safely import changed_submissions
 
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(WAIT_MS)
-    expect.set_options(timeout=WAIT_MS)
-    page.goto(dashboard_url)
-    page.get_by_test_id("stSidebarNav").get_by_text("Data", exact=True).click()
-    expect(page.get_by_role("heading", name="Data")).to_be_visible()
-    page.locator('input[type="file"]').set_input_files(
-        files=[{"name": "submissions.csv", "mimeType": "text/csv", "buffer": changed_submissions()}])
-    expect(page.get_by_text("File 1: submissions.csv")).to_be_visible()
+    page = upload_on_the_data_page(browser, dashboard_url, "submissions.csv", changed_submissions())
     page.get_by_role("button", name="Validate", exact=True).click()
     expect(page.get_by_text("Valid, but 2 rows already stored would change")).to_be_visible()
     page.wait_for_timeout(500)
