@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     folder = args.data or practice_files(args.scale)
+    what = f"the files in {folder}" if args.data else args.scale  # --data: not the --scale default's practice
     missing = [t for t in TABLES if not (folder / f"{t}.csv").is_file()]
     if missing:
         print(f"error: {folder} has no {', '.join(t + '.csv' for t in missing)}", file=sys.stderr)
@@ -298,13 +299,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="faults-") as tmp:
         work = Path(tmp)
         stores = prepare(folder, work)
-        print(f"{args.scale}: clean import {stores.clean_seconds:.1f} s (store opened after {stores.opened_after:.1f} s); "
+        print(f"{what}: clean import {stores.clean_seconds:.1f} s (store opened after {stores.opened_after:.1f} s); "
               f"seed {seed}", flush=True)
         kills = []
 
         def save(disk: FullDisk | None = None) -> None:
             if args.json:
-                args.json.write_text(json.dumps({"scale": args.scale, "seed": seed, "clean_seconds": stores.clean_seconds,
+                args.json.write_text(json.dumps({"scale": what, "seed": seed, "clean_seconds": stores.clean_seconds,
                                                  "kills": [asdict(k) for k in kills],
                                                  "full_disk": asdict(disk) if disk else None}, indent=2))
 
