@@ -214,12 +214,7 @@ missed as (
 ),
 last_days as (
     -- the last submission on or before today, any assignment (it is work the client reported)
-    select a.client_id, max(l.last_on) as last_submission_on
-    from last_submission_days($today) l
-    join assignments a using (assignment_id)
-    join clients c using (client_id)
-    where $scope_therapist is null or c.therapist_id = $scope_therapist
-    group by a.client_id
+    select client_id, last_submission_on from client_last_submission_days($today, $scope_therapist, null)
 ),
 awaiting as (
     select a.client_id,

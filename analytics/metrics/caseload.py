@@ -2,7 +2,7 @@
 
 Every completion figure reads the `due_assignments` macro of schema.sql (credit, its cap and on-time
 credit are defined there once); late work and feedback read `submission_facts` (the period's days only, found first
-by the stored instant: `near_local_days`), the last submission the derived facts (`last_submission_days`).
+by the stored instant: `near_local_days`), the last submission the derived facts (`client_last_submission_days`).
 The definitions are written out in data/README.md.
 """
 
@@ -105,13 +105,7 @@ streaks as (
     group by client_id
 ),
 last_submissions as (
-    select a.client_id, max(l.last_on) as last_submission_on
-    from last_submission_days($as_of) l
-    join assignments a on a.assignment_id = l.assignment_id
-    join clients c on c.client_id = a.client_id
-    where ($scope_therapist is null or c.therapist_id = $scope_therapist)
-      and """ + TYPE_FILTER + """
-    group by a.client_id
+    select client_id, last_submission_on from client_last_submission_days($as_of, $scope_therapist, $assignment_type)
 ),
 work_in_period as (
     select a.client_id, f.submitted_at, f.feedback_at,

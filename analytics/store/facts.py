@@ -1,20 +1,25 @@
 """Derived adherence facts kept beside the canonical tables, rebuilt inside every write's transaction.
 
-Two tables, both derived only from `submissions`, `assignments.due_on` and the practice's time zone
-(never backed up: a restore and a migration rebuild them):
+Three tables, derived only from `submissions`, `assignments` and the practice's time zone (never backed up: a
+restore and a migration rebuild them):
 
     submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum and
                        count, last submission (local time)
     assignment_totals  per assignment, over all its days: credit, on-time credit (days <= due_on),
                        submissions, mood-lift sum and count, last submission, last_on (its last day)
+    assignment_facts   per assignment, any status (schema version 9): its own columns (client, type, title,
+                       dates, expected count, status) beside those totals (zeros and no last_on without a
+                       submission), so the macros scan one table instead of joining every assignment id
     facts_stamp        what they were built from: row counts, sum of due dates, time zone (the view
                        facts_current compares it with the store, so plain-SQL writes fall back to the
-                       raw tables instead of reading stale facts)
+                       raw tables instead of reading stale facts); since version 9 also the view
+                       assignments_digest (status, expected counts, dates, client, type and title)
 
 `assignment_progress(as_of, ...)` in schema.sql reads the totals of assignments whose last day is on
 or before as_of (exact, since every submission counts), and sums submission_days for the few others.
-Cancelling or re-titling an assignment changes no fact (status is read at query time); rescheduling
-changes on-time credit, so the planner refreshes that assignment.
+Every write of an assignment (import, undo, restore, plan save, reschedule, cancel) rebuilds its facts,
+since assignment_facts holds its columns; a facts row is per assignment, so an assignment moved to another
+client needs nothing more than its own row rebuilt.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from collections.abc import Iterable
 
 from duckdb import DuckDBPyConnection
 
-FACT_TABLES = ("submission_days", "assignment_totals", "facts_stamp")
+FACT_TABLES = ("submission_days", "assignment_totals", "assignment_facts", "facts_stamp")
 SOURCE_TABLES = ("submissions", "assignments")  # the canonical tables the facts are derived from (and the time zone)
 
 _DAYS = """
@@ -56,10 +61,28 @@ group by d.assignment_id
 """
 
 
+# Every assignment (any status) with its totals; {where} narrows it to some ids.
+_ASSIGNMENTS = """
+insert into assignment_facts
+select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, a.due_on, a.expected_count,
+       a.status,
+       coalesce(t.credit, 0),
+       coalesce(t.on_time_credit, 0),
+       coalesce(t.submissions, 0),
+       coalesce(t.mood_lift_sum, 0),
+       coalesce(t.mood_lift_n, 0),
+       t.last_submission_at,
+       t.last_on
+from assignments a
+left join assignment_totals t using (assignment_id)
+{where}
+"""
+
 _STAMP = """
-insert into facts_stamp
-select (select count(*) from submissions), (select count(*) from assignments),
-       (select sum(epoch(due_on)) from assignments), (select timezone from practice_settings)
+insert into facts_stamp (submissions, assignments, due_days, timezone, assignments_digest)
+select (select count(*) from submissions), d.assignments, d.due_days, (select timezone from practice_settings),
+       d.digest
+from assignments_digest d
 """
 
 
@@ -73,11 +96,13 @@ def rebuild(con: DuckDBPyConnection, assignment_ids: Iterable[str] | None = None
             con.execute(f"delete from {table}")
         con.execute(_DAYS.format(where=""))
         con.execute(_TOTALS.format(where=""))
+        con.execute(_ASSIGNMENTS.format(where=""))
     else:
         params = {"ids": sorted(set(assignment_ids))}
-        for table in ("submission_days", "assignment_totals"):
+        for table in ("submission_days", "assignment_totals", "assignment_facts"):
             con.execute(f"delete from {table} where assignment_id in (select unnest($ids))", params)
         con.execute(_DAYS.format(where="where assignment_id in (select unnest($ids))"), params)
         con.execute(_TOTALS.format(where="where d.assignment_id in (select unnest($ids))"), params)
+        con.execute(_ASSIGNMENTS.format(where="where a.assignment_id in (select unnest($ids))"), params)
         con.execute("delete from facts_stamp")
     con.execute(_STAMP)

@@ -253,12 +253,35 @@ create table if not exists assignment_totals (
     last_on            date not null
 );
 
--- What the facts were built from (one row): row counts, the sum of due dates, the time zone.
+-- What the facts were built from (one row): row counts, the sum of due dates, the time zone; and (schema version 9)
+-- assignments_digest, the view assignments_digest when they were built.
 create table if not exists facts_stamp (
     submissions bigint not null,
     assignments bigint not null,
     due_days    double,
-    timezone    varchar not null
+    timezone    varchar not null,
+    assignments_digest hugeint
+);
+
+-- Per assignment, any status (schema version 9; migrations/009_assignment_facts.sql adds it to older files): the
+-- assignment's columns (title and status included) beside its totals over all its submission days (those of
+-- assignment_totals; zeros and no last_on when it has none), so the macros read no join of every assignment id.
+create table if not exists assignment_facts (
+    assignment_id      varchar not null,
+    client_id          varchar not null,
+    assignment_type    varchar not null,
+    title              varchar not null,
+    assigned_on        date not null,
+    due_on             date not null,
+    expected_count     integer not null,
+    status             varchar not null,
+    credit             double not null,
+    on_time_credit     double not null,
+    submissions        bigint not null,
+    mood_lift_sum      hugeint not null,
+    mood_lift_n        bigint not null,
+    last_submission_at timestamp,
+    last_on            date
 );
 
 alter table library_templates add column if not exists created_by varchar;
@@ -345,62 +368,76 @@ select a.*,
 from in_scope a
 left join per_assignment p using (assignment_id);
 
+-- What the facts stamp records of the assignments, in one scan: how many, the sum of due dates, and a digest of the
+-- columns assignment_facts copies (client, type, title, status, expected count, set date): a sum of row hashes, so
+-- a plain-SQL edit of any of them changes it (an edit of an assignment_id alone keeps count and sums: not seen).
+create or replace view assignments_digest as
+select count(*)                                                                            as assignments,
+       sum(epoch(due_on))                                                                  as due_days,
+       sum(hash(client_id, assignment_type, title, status, expected_count, assigned_on)::hugeint) as digest
+from assignments;
+
 -- Whether the derived facts (analytics/store/facts.py) were built for the rows stored now. Every write
 -- function rebuilds them in its transaction; a write made some other way (plain SQL) that adds or removes
--- submissions or assignments, moves a due date or changes the time zone makes them not current, and
--- assignment_progress then computes from the raw tables until the next rebuild.
+-- submissions or assignments, changes an assignment's columns or the time zone makes them not current, and
+-- the macros then compute from the raw tables until the next rebuild.
 create or replace view facts_current as
 select coalesce(bool_and(f.submissions = (select count(*) from submissions)
-                         and f.assignments = (select count(*) from assignments)
-                         and f.due_days is not distinct from (select sum(epoch(due_on)) from assignments)
+                         and f.assignments = d.assignments
+                         and f.due_days is not distinct from d.due_days
+                         and f.assignments_digest is not distinct from d.digest
                          and f.timezone = (select timezone from practice_settings)), false) as current
-from facts_stamp f;
+from facts_stamp f, assignments_digest d;
 
--- The same rows as assignment_progress_direct, read from the facts: an assignment whose last submission day
--- is on or before as_of counts all its submissions (its totals are exact); the others sum their days.
+-- The same rows as assignment_progress_direct, read from the facts, without joining the assignments: an assignment
+-- whose last submission day is on or before as_of (or that has none) takes its totals as they are; the others
+-- (late: a submission day after as_of) sum their days up to as_of. The clients table gives the therapist (it
+-- can change without a rebuild). A caller's filter (due_on, client, type) reaches both scans of assignment_facts.
 create or replace macro assignment_progress_facts(as_of, scope_therapist, enabled := true) as table
-with late as (
-    -- the assignments with a submission day after as_of: their figures up to as_of are summed from their days
-    select t.assignment_id, a.due_on
-    from assignment_totals t
-    join assignments a using (assignment_id)
-    where t.last_on > as_of and enabled
-),
-per_assignment as (
-    select t.assignment_id,
-           t.credit                                                      as raw_credit,
-           t.on_time_credit                                              as raw_on_time_credit,
-           t.submissions,
-           t.mood_lift_sum,
-           t.mood_lift_n,
-           t.last_submission_at
-    from assignment_totals t
-    where t.last_on <= as_of and enabled
-    union all
+with late_days as (
     select d.assignment_id,
-           sum(d.credit),
-           sum(d.credit) filter (where d.submitted_on <= l.due_on),
-           sum(d.submissions),
-           sum(d.mood_lift_sum),
-           sum(d.mood_lift_n),
-           max(d.last_submission_at)
+           sum(d.credit)                                              as raw_credit,
+           sum(d.credit) filter (where d.submitted_on <= l.due_on)    as raw_on_time_credit,
+           sum(d.submissions)                                         as submissions,
+           sum(d.mood_lift_sum)                                       as mood_lift_sum,
+           sum(d.mood_lift_n)                                         as mood_lift_n,
+           max(d.last_submission_at)                                  as last_submission_at
     from submission_days d
-    join late l using (assignment_id)
+    join (select assignment_id, due_on from assignment_facts
+          where last_on > as_of and status = 'active' and enabled) l using (assignment_id)
     where d.submitted_on <= as_of
     group by d.assignment_id
 )
--- in scope is read once and not as a CTE, so a caller's filter on it (due_on, client) reaches the assignments' scan
-select a.*,
-       a.due_on <= as_of                                                  as is_due,
-       date_trunc('week', a.due_on)::date                                 as week,
-       least(a.expected_count, coalesce(p.raw_credit, 0))                 as credit,
-       least(a.expected_count, coalesce(p.raw_on_time_credit, 0))         as on_time_credit,
-       coalesce(p.submissions, 0)::bigint                                 as submissions,
-       coalesce(p.mood_lift_sum, 0)::hugeint                              as mood_lift_sum,
-       coalesce(p.mood_lift_n, 0)::bigint                                 as mood_lift_n,
+select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
+       f.expected_count,
+       f.due_on <= as_of                                                  as is_due,
+       date_trunc('week', f.due_on)::date                                 as week,
+       least(f.expected_count, f.credit)                                  as credit,
+       least(f.expected_count, f.on_time_credit)                          as on_time_credit,
+       f.submissions,
+       f.mood_lift_sum,
+       f.mood_lift_n,
+       f.last_submission_at
+from assignment_facts f
+join clients c using (client_id)
+where f.status = 'active' and (f.last_on is null or f.last_on <= as_of)
+  and (scope_therapist is null or c.therapist_id = scope_therapist) and enabled
+union all
+select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
+       f.expected_count,
+       f.due_on <= as_of,
+       date_trunc('week', f.due_on)::date,
+       least(f.expected_count, coalesce(p.raw_credit, 0)),
+       least(f.expected_count, coalesce(p.raw_on_time_credit, 0)),
+       coalesce(p.submissions, 0)::bigint,
+       coalesce(p.mood_lift_sum, 0)::hugeint,
+       coalesce(p.mood_lift_n, 0)::bigint,
        p.last_submission_at
-from assignments_in_scope(scope_therapist, enabled := enabled) a
-left join per_assignment p using (assignment_id);
+from assignment_facts f
+join clients c using (client_id)
+left join late_days p using (assignment_id)
+where f.status = 'active' and f.last_on > as_of
+  and (scope_therapist is null or c.therapist_id = scope_therapist) and enabled;
 
 
 -- Each active assignment of the clients in scope, as known on date as_of (the columns and their meaning:
@@ -417,14 +454,14 @@ select * from assignment_progress(as_of, scope_therapist) where is_due;
 -- Each assignment (any status) with a submission on or before as_of: the local calendar day of its last one.
 -- Read from the derived facts when they are current (as assignment_progress does), else from the raw tables.
 create or replace macro last_submission_days(as_of) as table
-select t.assignment_id, t.last_on
-from assignment_totals t
-where t.last_on <= as_of and (select current from facts_current)
+select f.assignment_id, f.last_on
+from assignment_facts f
+where f.last_on <= as_of and (select current from facts_current)
 union all
 select d.assignment_id, max(d.submitted_on)
 from submission_days d
 where d.submitted_on <= as_of and (select current from facts_current)
-  and d.assignment_id in (select assignment_id from assignment_totals where last_on > as_of)
+  and d.assignment_id in (select assignment_id from assignment_facts where last_on > as_of)
 group by d.assignment_id
 union all
 select s.assignment_id, max(s.submitted_on)
@@ -432,6 +469,40 @@ from submission_facts s
 join (select assignment_id from assignments where not (select current from facts_current)) a using (assignment_id)
 where s.submitted_on <= as_of
 group by s.assignment_id;
+
+-- Each client in scope with a submission on or before as_of to an assignment (any status) of the type of_type
+-- (NULL: any type): client_id and last_submission_on, its local calendar day. The same days as
+-- last_submission_days, by client: from assignment_facts (no join of every assignment id) when the facts are
+-- current, else from the raw tables.
+create or replace macro client_last_submission_days(as_of, scope_therapist, of_type) as table
+with by_client as (
+    select f.client_id, max(f.last_on) as last_on
+    from assignment_facts f
+    where f.last_on <= as_of and (of_type is null or f.assignment_type = of_type)
+      and (select current from facts_current)
+    group by f.client_id
+    union all
+    select f.client_id, max(d.submitted_on)
+    from submission_days d
+    join (select g.assignment_id, g.client_id from assignment_facts g
+          where g.last_on > as_of and (of_type is null or g.assignment_type = of_type)
+            and (select current from facts_current)) f using (assignment_id)
+    where d.submitted_on <= as_of
+    group by f.client_id
+    union all
+    select a.client_id, max(s.submitted_on)
+    from submission_facts s
+    join (select r.assignment_id, r.client_id from assignments r
+          where (of_type is null or r.assignment_type = of_type)
+            and not (select current from facts_current)) a using (assignment_id)
+    where s.submitted_on <= as_of
+    group by a.client_id
+)
+select b.client_id, max(b.last_on) as last_submission_on
+from by_client b
+join clients c using (client_id)
+where scope_therapist is null or c.therapist_id = scope_therapist
+group by b.client_id;
 
 -- A cheap first test on a stored instant (submitted_at, feedback_at) before the exact one on its local calendar
 -- day: true for every instant whose local day, in any time zone (offsets are under a day), is in

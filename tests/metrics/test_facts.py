@@ -79,12 +79,32 @@ def _files(data: dict) -> list[tuple[str, bytes]]:
 LAST_DAYS_DIRECT = """
 select assignment_id, max(submitted_on) from submission_facts where submitted_on <= ? group by assignment_id order by 1
 """
+# client_last_submission_days's definition on the raw tables: the last local day of a submission on or before as_of,
+# by client in scope, any status, of one type (or any).
+CLIENT_LAST_DIRECT = """
+select a.client_id, max(s.submitted_on)
+from submission_facts s join assignments a using (assignment_id) join clients c using (client_id)
+where s.submitted_on <= $as_of and ($therapist is null or c.therapist_id = $therapist)
+  and ($type is null or a.assignment_type = $type)
+group by a.client_id order by 1
+"""
+# assignment_facts's definition: every assignment's columns and its totals over all its submissions.
+ASSIGNMENT_FACTS_DIRECT = """
+select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, a.due_on, a.expected_count, a.status,
+       coalesce(sum(s.credit), 0), coalesce(sum(s.credit) filter (where s.submitted_on <= a.due_on), 0),
+       count(s.submission_id), coalesce(sum(s.mood_lift), 0), count(s.mood_lift), max(s.submitted_local),
+       max(s.submitted_on)
+from assignments a left join submission_facts s using (assignment_id)
+group by all order by 1
+"""
 WINDOW_ROWS = "select * from {macro}(?, ?) where due_on between ? and ? order by assignment_id"
 WINDOW_COUNT = "select count(*) from submission_facts where submitted_on between ? and ?"
 
 
 def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     assert con.execute("select current from facts_current").fetchone()[0], "the facts are stale after a write"
+    facts_rows = con.execute("select * from assignment_facts order by 1").fetchall()
+    assert facts_rows == con.execute(ASSIGNMENT_FACTS_DIRECT).fetchall()
     for offset in as_of_offsets:
         for therapist in (None, "T1", "T2"):
             params = [BASE + timedelta(days=offset), therapist]
@@ -104,6 +124,13 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
         # last_submission_days (read from the facts) against its definition on the raw tables.
         fast_last = con.execute("select * from last_submission_days(?) order by 1", [as_of]).fetchall()
         assert fast_last == con.execute(LAST_DAYS_DIRECT, [as_of]).fetchall(), offset
+        # client_last_submission_days (read from assignment_facts) against the raw tables, by scope and type.
+        for therapist in (None, "T1", "T2"):
+            for kind in (None, "journaling", ASSIGNMENT_TYPES[1]):
+                params = {"as_of": as_of, "therapist": therapist, "type": kind}
+                fast_clients = con.execute("select * from client_last_submission_days($as_of, $therapist, $type) "
+                                           "order by 1", params).fetchall()
+                assert fast_clients == con.execute(CLIENT_LAST_DIRECT, params).fetchall(), (offset, therapist, kind)
         # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
         window = [as_of - timedelta(days=6), as_of]
         assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
@@ -122,6 +149,7 @@ def test_the_facts_equal_the_direct_computation_after_every_write(data: dict) ->
         assert_fast_equals_direct(con, days)
 
         pick = data["pick"]
+        n_first = len(data["assignments"])
         submissions = [s for (s,) in con.execute("select submission_id from submissions order by 1").fetchall()]
         if submissions:  # feedback changes no fact
             save_feedback(con, scope=PRACTICE, submission_id=submissions[pick % len(submissions)], text="Well done",
@@ -140,6 +168,17 @@ def test_the_facts_equal_the_direct_computation_after_every_write(data: dict) ->
         planner.reschedule(con, scope=PRACTICE, assignment_id=moved, due_on=assigned_on + timedelta(days=pick % 9))
         assert_fast_equals_direct(con, days)
         planner.cancel(con, scope=PRACTICE, assignment_id=active[(pick // 7) % len(active)])
+        assert_fast_equals_direct(con, days)
+
+        # An assignment moved to another client (and re-titled) by an import that updates it: both clients' figures.
+        row = con.execute("select assignment_id, client_id, assignment_type, assigned_on, due_on, expected_count, "
+                          "status from assignments where assignment_id like 'A%' order by 1").fetchall()[pick % n_first]
+        moved_to = f"C{(int(row[1][1:]) + 1 + pick % 3) % 4}"
+        moved_file = ("assignment_id,client_id,assignment_type,title,assigned_on,due_on,expected_count,status\n"
+                      f"{row[0]},{moved_to},{row[2]},Moved,{row[3]},{row[4]},{row[5]},{row[6]}\n")
+        moving = import_batch(con, [("assignments.csv", moved_file.encode())], scope=PRACTICE, imported_by="test",
+                              existing="update")
+        assert moving.accepted, moving.to_text()
         assert_fast_equals_direct(con, days)
 
         # A second batch: new submissions, and the first ones of the first batch changed (update existing).
@@ -174,6 +213,33 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         assert not con.execute("select current from facts_current").fetchone()[0]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("edit", [
+    "update assignments set status = 'cancelled'",
+    "update assignments set expected_count = 1",
+    "update assignments set client_id = 'C1'",
+    "update assignments set assignment_type = 'creative'",
+    "update assignments set title = 'Renamed'",
+    "update assignments set assigned_on = date '2026-03-09'",
+])
+def test_a_plain_sql_edit_of_an_assignment_makes_the_facts_stale(edit: str) -> None:
+    # assignment_facts copies the assignments' columns: an edit made past the write functions is seen by the stamp,
+    # and the macros read the raw tables (here the fast and direct rows agree again).
+    con = open_store(":memory:")
+    try:
+        files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
+                        "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed",
+                                         "mood": None}]})
+        assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+        assert con.execute("select current from facts_current").fetchone()[0]
+        con.execute(edit)
+        assert not con.execute("select current from facts_current").fetchone()[0]
+        params = [BASE, None]
+        assert con.execute("select * from assignment_progress(?, ?)", params).fetchall() == con.execute(
+            "select * from assignment_progress_direct(?, ?)", params).fetchall()
     finally:
         con.close()
 
