@@ -341,26 +341,31 @@ def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Threshol
     rises = scores["rise_from_best"].astype("Float64")
     rose_all = (rises.notna() & (rises >= scores["measure"].map(rise).astype(float))).fillna(False).to_numpy(bool)
     severe_all = (scores["latest_score"] >= scores["measure"].map(severe).astype(float)).to_numpy(bool)
-    rows: dict[str, dict] = {}
-    for client, measure, latest in zip(scores["client_id"], scores["measure"], scores["latest_score"], strict=True):
-        entry = rows.setdefault(client, {"client_id": client, "score_rise": False, "severe_band": False,
-                                         "score_reasons": [], "phq9_latest": pd.NA, "gad7_latest": pd.NA})
-        entry["phq9_latest" if measure == "PHQ-9" else "gad7_latest"] = int(latest)
+    # One row per client with a score, in the order the clients first appear; the latest score of each measure
+    # beside it (taken by column, not row by row: thousands of clients).
+    clients = scores["client_id"]
+    out = pd.DataFrame({"client_id": pd.unique(clients)})
+    by_client = pd.DataFrame({"score_rise": rose_all, "severe_band": severe_all}).groupby(clients.to_numpy(),
+                                                                                         sort=False).any()
+    out["score_rise"] = out["client_id"].map(by_client["score_rise"]).astype(bool)
+    out["severe_band"] = out["client_id"].map(by_client["severe_band"]).astype(bool)
+    reasons: dict[str, list[str]] = {}
     met = (rose_all | severe_all).nonzero()[0]
     for index, row in zip(met, scores.iloc[met].to_dict("records"), strict=True):
         measure, rose, is_severe = row["measure"], bool(rose_all[index]), bool(severe_all[index])
-        entry = rows[row["client_id"]]
         text = f"{measure} {int(row['latest_score'])} on {_day(row['latest_on'], today)}"
         if rose:
             text += (f", up from {int(row['best_score'])} on {_day(row['best_on'], today)} "
                      f"(+{int(row['rise_from_best'])}; reliable change is {rise[measure]})")
         if is_severe:
             text += "; severe band"
-        entry["score_rise"] |= rose
-        entry["severe_band"] |= is_severe
-        entry["score_reasons"].append(text)
-    columns = ["client_id", "score_rise", "severe_band", "score_reasons", "phq9_latest", "gad7_latest"]
-    return pd.DataFrame(list(rows.values()), columns=columns)
+        reasons.setdefault(row["client_id"], []).append(text)
+    out["score_reasons"] = [reasons.get(client, []) for client in out["client_id"]]
+    for column, measure in (("phq9_latest", "PHQ-9"), ("gad7_latest", "GAD-7")):
+        of_measure = scores[scores["measure"] == measure]
+        latest = pd.Series(of_measure["latest_score"].to_numpy(), index=of_measure["client_id"].to_numpy())
+        out[column] = out["client_id"].map(latest).astype("Int64")
+    return out
 
 
 def _texts_of(rule: str, hits: list[str], row: dict) -> int:

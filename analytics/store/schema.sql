@@ -442,10 +442,12 @@ where f.status = 'active' and f.last_on > as_of
 
 -- Each active assignment of the clients in scope, as known on date as_of (the columns and their meaning:
 -- assignment_progress_direct). Every adherence figure reads this macro or due_assignments.
+-- (facts_current is checked once a call: a materialised CTE both branches read.)
 create or replace macro assignment_progress(as_of, scope_therapist) as table
-select * from assignment_progress_facts(as_of, scope_therapist, enabled := (select current from facts_current))
+with facts_check as materialized (select current from facts_current)
+select * from assignment_progress_facts(as_of, scope_therapist, enabled := (select current from facts_check))
 union all
-select * from assignment_progress_direct(as_of, scope_therapist, enabled := not (select current from facts_current));
+select * from assignment_progress_direct(as_of, scope_therapist, enabled := not (select current from facts_check));
 
 -- The assignments that are due on as_of (status active, due_on <= as_of), with their credit.
 create or replace macro due_assignments(as_of, scope_therapist) as table
@@ -454,19 +456,20 @@ select * from assignment_progress(as_of, scope_therapist) where is_due;
 -- Each assignment (any status) with a submission on or before as_of: the local calendar day of its last one.
 -- Read from the derived facts when they are current (as assignment_progress does), else from the raw tables.
 create or replace macro last_submission_days(as_of) as table
+with facts_check as materialized (select current from facts_current)
 select f.assignment_id, f.last_on
 from assignment_facts f
-where f.last_on <= as_of and (select current from facts_current)
+where f.last_on <= as_of and (select current from facts_check)
 union all
 select d.assignment_id, max(d.submitted_on)
 from submission_days d
-where d.submitted_on <= as_of and (select current from facts_current)
+where d.submitted_on <= as_of and (select current from facts_check)
   and d.assignment_id in (select assignment_id from assignment_facts where last_on > as_of)
 group by d.assignment_id
 union all
 select s.assignment_id, max(s.submitted_on)
 from submission_facts s
-join (select assignment_id from assignments where not (select current from facts_current)) a using (assignment_id)
+join (select assignment_id from assignments where not (select current from facts_check)) a using (assignment_id)
 where s.submitted_on <= as_of
 group by s.assignment_id;
 
@@ -475,18 +478,19 @@ group by s.assignment_id;
 -- last_submission_days, by client: from assignment_facts (no join of every assignment id) when the facts are
 -- current, else from the raw tables.
 create or replace macro client_last_submission_days(as_of, scope_therapist, of_type) as table
-with by_client as (
+with facts_check as materialized (select current from facts_current),
+by_client as (
     select f.client_id, max(f.last_on) as last_on
     from assignment_facts f
     where f.last_on <= as_of and (of_type is null or f.assignment_type = of_type)
-      and (select current from facts_current)
+      and (select current from facts_check)
     group by f.client_id
     union all
     select f.client_id, max(d.submitted_on)
     from submission_days d
     join (select g.assignment_id, g.client_id from assignment_facts g
           where g.last_on > as_of and (of_type is null or g.assignment_type = of_type)
-            and (select current from facts_current)) f using (assignment_id)
+            and (select current from facts_check)) f using (assignment_id)
     where d.submitted_on <= as_of
     group by f.client_id
     union all
@@ -494,7 +498,7 @@ with by_client as (
     from submission_facts s
     join (select r.assignment_id, r.client_id from assignments r
           where (of_type is null or r.assignment_type = of_type)
-            and not (select current from facts_current)) a using (assignment_id)
+            and not (select current from facts_check)) a using (assignment_id)
     where s.submitted_on <= as_of
     group by a.client_id
 )
