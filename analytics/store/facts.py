@@ -1,6 +1,6 @@
 """Derived adherence facts kept beside the canonical tables, rebuilt inside every write's transaction.
 
-Three tables, derived only from `submissions`, `assignments` and the practice's time zone (never backed up: a
+Tables derived only from `submissions`, `assignments` and the practice's time zone (never backed up: a
 restore and a migration rebuild them):
 
     submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum and
@@ -15,8 +15,9 @@ restore and a migration rebuild them):
                        raw tables instead of reading stale facts); since version 9 also the view
                        assignments_digest (status, expected counts, dates, client, type and title)
 
-`assignment_progress(as_of, ...)` in schema.sql reads the totals of assignments whose last day is on
-or before as_of (exact, since every submission counts), and sums submission_days for the few others.
+`assignment_progress(as_of, ...)` in schema.sql reads assignment_facts' totals for assignments whose last day
+is on or before as_of (exact, since every submission counts), and sums submission_days for the few others;
+assignment_totals stays for other readers (the macros no longer read it).
 Every write of an assignment (import, undo, restore, plan save, reschedule, cancel) rebuilds its facts,
 since assignment_facts holds its columns; a facts row is per assignment, so an assignment moved to another
 client needs nothing more than its own row rebuilt.

@@ -240,6 +240,10 @@ def test_a_plain_sql_edit_of_an_assignment_makes_the_facts_stale(edit: str) -> N
         params = [BASE, None]
         assert con.execute("select * from assignment_progress(?, ?)", params).fetchall() == con.execute(
             "select * from assignment_progress_direct(?, ?)", params).fetchall()
+        for kind in (None, "journaling", "creative"):
+            by_client = {"as_of": BASE, "therapist": None, "type": kind}
+            assert con.execute("select * from client_last_submission_days($as_of, $therapist, $type) order by 1",
+                               by_client).fetchall() == con.execute(CLIENT_LAST_DIRECT, by_client).fetchall()
     finally:
         con.close()
 
