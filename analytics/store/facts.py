@@ -5,19 +5,19 @@ restore and a migration rebuild them):
 
     submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum and
                        count, last submission (local time)
-    assignment_totals  per assignment, over all its days: credit, on-time credit (days <= due_on),
-                       submissions, mood-lift sum and count, last submission, last_on (its last day)
     assignment_facts   per assignment, any status (schema version 9): its own columns (client, type, title,
-                       dates, expected count, status) beside those totals (zeros and no last_on without a
-                       submission), so the macros scan one table instead of joining every assignment id
+                       dates, expected count, status) beside its totals over all its days: credit, on-time
+                       credit (days <= due_on), submissions, mood-lift sum and count, last submission,
+                       last_on (its last day); zeros and no last_on without a submission. The macros scan
+                       this one table instead of joining every assignment id. (It replaced version 7's
+                       assignment_totals, which held the totals alone.)
     facts_stamp        what they were built from: row counts, sum of due dates, time zone (the view
                        facts_current compares it with the store, so plain-SQL writes fall back to the
                        raw tables instead of reading stale facts); since version 9 also the view
                        assignments_digest (status, expected counts, dates, client, type and title)
 
 `assignment_progress(as_of, ...)` in schema.sql reads assignment_facts' totals for assignments whose last day
-is on or before as_of (exact, since every submission counts), and sums submission_days for the few others;
-assignment_totals stays for other readers (the macros no longer read it).
+is on or before as_of (exact, since every submission counts), and sums submission_days for the few others.
 Every write of an assignment (import, undo, restore, plan save, reschedule, cancel) rebuilds its facts,
 since assignment_facts holds its columns; a facts row is per assignment, so an assignment moved to another
 client needs nothing more than its own row rebuilt.
@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 from duckdb import DuckDBPyConnection
 
-FACT_TABLES = ("submission_days", "assignment_totals", "assignment_facts", "facts_stamp")
+FACT_TABLES = ("submission_days", "assignment_facts", "facts_stamp")
 SOURCE_TABLES = ("submissions", "assignments")  # the canonical tables the facts are derived from (and the time zone)
 
 _DAYS = """
@@ -45,24 +45,8 @@ from submission_facts
 group by assignment_id, submitted_on
 """
 
-_TOTALS = """
-insert into assignment_totals
-select d.assignment_id,
-       sum(d.credit)                                        as credit,
-       coalesce(sum(d.credit) filter (where d.submitted_on <= a.due_on), 0) as on_time_credit,
-       sum(d.submissions)                                   as submissions,
-       sum(d.mood_lift_sum)                                 as mood_lift_sum,
-       sum(d.mood_lift_n)                                   as mood_lift_n,
-       max(d.last_submission_at)                            as last_submission_at,
-       max(d.submitted_on)                                  as last_on
-from submission_days d
-left join assignments a using (assignment_id)
-{where}
-group by d.assignment_id
-"""
-
-
-# Every assignment (any status) with its totals; {where} narrows it to some ids.
+# Every assignment (any status) with its totals over all its submission days (zeros and no last_on without a
+# submission); {where_days} and {where} narrow it to some ids.
 _ASSIGNMENTS = """
 insert into assignment_facts
 select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, a.due_on, a.expected_count,
@@ -75,7 +59,20 @@ select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, 
        t.last_submission_at,
        t.last_on
 from assignments a
-left join assignment_totals t using (assignment_id)
+left join (
+    select d.assignment_id,
+           sum(d.credit)                                                         as credit,
+           coalesce(sum(d.credit) filter (where d.submitted_on <= a.due_on), 0)  as on_time_credit,
+           sum(d.submissions)                                                    as submissions,
+           sum(d.mood_lift_sum)                                                  as mood_lift_sum,
+           sum(d.mood_lift_n)                                                    as mood_lift_n,
+           max(d.last_submission_at)                                             as last_submission_at,
+           max(d.submitted_on)                                                   as last_on
+    from submission_days d
+    join assignments a using (assignment_id)
+    {where_days}
+    group by d.assignment_id
+) t using (assignment_id)
 {where}
 """
 
@@ -96,14 +93,13 @@ def rebuild(con: DuckDBPyConnection, assignment_ids: Iterable[str] | None = None
         for table in FACT_TABLES:
             con.execute(f"delete from {table}")
         con.execute(_DAYS.format(where=""))
-        con.execute(_TOTALS.format(where=""))
-        con.execute(_ASSIGNMENTS.format(where=""))
+        con.execute(_ASSIGNMENTS.format(where_days="", where=""))
     else:
         params = {"ids": sorted(set(assignment_ids))}
-        for table in ("submission_days", "assignment_totals", "assignment_facts"):
+        for table in ("submission_days", "assignment_facts"):
             con.execute(f"delete from {table} where assignment_id in (select unnest($ids))", params)
         con.execute(_DAYS.format(where="where assignment_id in (select unnest($ids))"), params)
-        con.execute(_TOTALS.format(where="where d.assignment_id in (select unnest($ids))"), params)
-        con.execute(_ASSIGNMENTS.format(where="where a.assignment_id in (select unnest($ids))"), params)
+        con.execute(_ASSIGNMENTS.format(where_days="where d.assignment_id in (select unnest($ids))",
+                                        where="where a.assignment_id in (select unnest($ids))"), params)
         con.execute("delete from facts_stamp")
     con.execute(_STAMP)

@@ -242,17 +242,6 @@ create table if not exists submission_days (
     last_submission_at timestamp
 );
 
-create table if not exists assignment_totals (
-    assignment_id      varchar not null,
-    credit             double not null,
-    on_time_credit     double not null,
-    submissions        bigint not null,
-    mood_lift_sum      hugeint,
-    mood_lift_n        bigint not null,
-    last_submission_at timestamp,
-    last_on            date not null
-);
-
 -- What the facts were built from (one row): row counts, the sum of due dates, the time zone; and (schema version 9)
 -- assignments_digest, the view assignments_digest when they were built.
 create table if not exists facts_stamp (
@@ -264,8 +253,9 @@ create table if not exists facts_stamp (
 );
 
 -- Per assignment, any status (schema version 9; migrations/009_assignment_facts.sql adds it to older files): the
--- assignment's columns (title and status included) beside its totals over all its submission days (those of
--- assignment_totals; zeros and no last_on when it has none), so the macros read no join of every assignment id.
+-- assignment's columns (title and status included) beside its totals over all its submission days (zeros and no
+-- last_on when it has none), so the macros read no join of every assignment id. It replaced version 7's
+-- assignment_totals (the totals alone), which migration 009 drops.
 create table if not exists assignment_facts (
     assignment_id      varchar not null,
     client_id          varchar not null,

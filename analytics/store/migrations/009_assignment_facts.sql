@@ -22,3 +22,6 @@ create table if not exists assignment_facts (
 );
 
 alter table facts_stamp add column if not exists assignments_digest hugeint;
+
+-- The totals alone (version 7): assignment_facts holds them now.
+drop table if exists assignment_totals;
