@@ -34,6 +34,9 @@ NBSP = r"[\x{00A0}\x{2007}\x{202F}]"
 FORMULA_START = r"^([=@]|[+-][A-Za-z(]|[+-=@].*[|!])"
 
 
+FORMULA_CHARS = "=@+-|!"  # a text FORMULA_START matches holds one of these (its first or, after it, | or !)
+
+
 MARKUP = r"(?i)<\s*/?\s*(script|iframe|img|svg|a|style|object|embed|body|html|div|span|b|i|p)\b|javascript:|on[a-z]+\s*="
 
 
@@ -128,6 +131,9 @@ class SourceColumns:
         self.con.execute("delete from value_maps where slot = ?", [self.slot])
         rows = [(self.slot, f, word.strip().lower(), ours) for f, pairs in self.mapping.values
                 for word, ours in pairs if ours]
+        # one row per word as looked up (lower case, trimmed): "done" and "Done" in a map would otherwise each join
+        # every row saying done, and the rows would be doubled (the first word's answer is kept)
+        rows = list({(slot, f, word): (slot, f, word, ours) for slot, f, word, ours in reversed(rows)}.values())
         if rows:
             self.con.executemany("insert into value_maps values (?, ?, ?, ?)", rows)
 
@@ -185,7 +191,10 @@ class SourceColumns:
                                "held invisible characters (zero-width or non-breaking spaces) that were removed, "
                                "so the ids match the same ids typed without them"))
             if not self.strict and kind in ("id", "text", "note", "type"):
-                checks.append((label, f"regexp_matches(trim({column}), '{FORMULA_START}')",
+                # (every match holds one of = @ + - | !: text without them is passed over quickly)
+                guard = " or ".join(f"contains({column}, '{c}')" for c in FORMULA_CHARS)
+                checks.append((label, f"case when {guard} then regexp_matches(trim({column}), '{FORMULA_START}') "
+                               "else false end",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
                 # (every match holds <, : or =: text without them is passed over quickly)
