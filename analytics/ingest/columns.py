@@ -178,22 +178,25 @@ class SourceColumns:
     def report_content(self) -> None:
         """Warnings for ids with invisible characters (removed), formulas and markup (kept as inert text).
 
-        One scan of the staged file answers every check.
+        One scan of the staged file answers every check. Each row is first tested as a whole, once: the columns
+        checked for invisible characters joined are ASCII only (every invisible character is not), and the columns
+        checked for formulas joined hold none of = @ + - | ! (a formula holds one); only a row failing that test
+        has its columns looked at one by one.
         """
         checks: list[tuple[str, str, str]] = []  # (label, SQL predicate, reason)
+        coded, formulas = [], []
         for name, position in self.position.items():
             kind, _ = field_column(self.mapping.target, name)
             column = f"c{position}"
             label = self.labels[name]
             if kind in CODED_KINDS:
-                checks.append((label, f"case when strlen({column}) = length({column}) then false "
-                               f"else regexp_matches({column}, '{INVISIBLE}') end",
+                coded.append(column)
+                checks.append((label, f"case when _ascii then false else regexp_matches({column}, '{INVISIBLE}') end",
                                "held invisible characters (zero-width or non-breaking spaces) that were removed, "
                                "so the ids match the same ids typed without them"))
             if not self.strict and kind in ("id", "text", "note", "type"):
-                # (every match holds one of = @ + - | !: text without them is passed over quickly)
-                guard = " or ".join(f"contains({column}, '{c}')" for c in FORMULA_CHARS)
-                checks.append((label, f"case when {guard} then regexp_matches(trim({column}), '{FORMULA_START}') "
+                formulas.append(column)
+                checks.append((label, f"case when _formula then regexp_matches(trim({column}), '{FORMULA_START}') "
                                "else false end",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
@@ -203,8 +206,13 @@ class SourceColumns:
                                "hold HTML or script markup; stored and shown as plain text"))
         if not checks:
             return
+        joined = f"concat({', '.join(coded)})" if coded else "''"
+        row_tests = f"strlen({joined}) = length({joined}) as _ascii"
+        if formulas:
+            joined = f"concat({', '.join(formulas)})"
+            row_tests += ", " + " or ".join(f"contains({joined}, '{c}')" for c in FORMULA_CHARS) + " as _formula"
         parts = ", ".join(f"count(*) filter (where {p}), min(_line) filter (where {p})" for _, p, _ in checks)
-        found = self.con.execute(f"select {parts} from {self.raw.table}").fetchone()
+        found = self.con.execute(f"select {parts} from (select *, {row_tests} from {self.raw.table})").fetchone()
         for n, (label, _, reason) in enumerate(checks):
             count, first = found[2 * n], found[2 * n + 1]
             if count:
