@@ -37,6 +37,9 @@ FORMULA_START = r"^([=@]|[+-][A-Za-z(]|[+-=@].*[|!])"
 FORMULA_CHARS = "=@+-|!"  # a text FORMULA_START matches holds one of these (its first or, after it, | or !)
 
 
+MARKUP_CHARS = "<:="  # a text MARKUP finds holds one of these
+
+
 MARKUP = r"(?i)<\s*/?\s*(script|iframe|img|svg|a|style|object|embed|body|html|div|span|b|i|p)\b|javascript:|on[a-z]+\s*="
 
 
@@ -179,12 +182,12 @@ class SourceColumns:
         """Warnings for ids with invisible characters (removed), formulas and markup (kept as inert text).
 
         One scan of the staged file answers every check. Each row is first tested as a whole, once: the columns
-        checked for invisible characters joined are ASCII only (every invisible character is not), and the columns
-        checked for formulas joined hold none of = @ + - | ! (a formula holds one); only a row failing that test
-        has its columns looked at one by one.
+        checked for invisible characters joined are ASCII only (every invisible character is not), the columns
+        checked for formulas joined hold none of = @ + - | ! (a formula holds one), those checked for markup none of
+        < : = (markup holds one); only a row failing a test has its columns looked at one by one.
         """
         checks: list[tuple[str, str, str]] = []  # (label, SQL predicate, reason)
-        coded, formulas = [], []
+        coded, formulas, texts = [], [], []
         for name, position in self.position.items():
             kind, _ = field_column(self.mapping.target, name)
             column = f"c{position}"
@@ -200,19 +203,22 @@ class SourceColumns:
                                "else false end",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
-                # (every match holds <, : or =: text without them is passed over quickly)
-                checks.append((label, f"case when contains({column}, '<') or contains({column}, ':') or "
-                               f"contains({column}, '=') then regexp_matches({column}, '{MARKUP}') else false end",
+                texts.append(column)
+                checks.append((label, f"case when _markup then regexp_matches({column}, '{MARKUP}') else false end",
                                "hold HTML or script markup; stored and shown as plain text"))
         if not checks:
             return
-        joined = f"concat({', '.join(coded)})" if coded else "''"
-        row_tests = f"strlen({joined}) = length({joined}) as _ascii"
-        if formulas:
-            joined = f"concat({', '.join(formulas)})"
-            row_tests += ", " + " or ".join(f"contains({joined}, '{c}')" for c in FORMULA_CHARS) + " as _formula"
+        def joined(columns: list[str]) -> str:
+            return f"concat({', '.join(columns)})" if columns else "''"
+
+        def holds(columns: list[str], characters: str) -> str:
+            return " or ".join(f"contains({joined(columns)}, '{c}')" for c in characters)
+
+        row_tests = (f"strlen({joined(coded)}) = length({joined(coded)}) as _ascii, "
+                     f"{holds(formulas, FORMULA_CHARS)} as _formula, {holds(texts, MARKUP_CHARS)} as _markup")
         parts = ", ".join(f"count(*) filter (where {p}), min(_line) filter (where {p})" for _, p, _ in checks)
-        found = self.con.execute(f"select {parts} from (select *, {row_tests} from {self.raw.table})").fetchone()
+        found = self.con.execute(f"select {parts} from (select *, {row_tests} from {self.raw.table}) "
+                                 "where not _ascii or _formula or _markup").fetchone()
         for n, (label, _, reason) in enumerate(checks):
             count, first = found[2 * n], found[2 * n + 1]
             if count:

@@ -47,9 +47,10 @@ def plain_counts(con, raw: str) -> list[tuple[int, int | None]]:
     return [con.execute(f"select count(*), min(_line) from {raw} where {p}").fetchone() for p in predicates]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(row, min_size=1, max_size=20))
-@example([(("",) * len(HEADER), [(0, "1|")]), (("",) * len(HEADER), [(6, "\u00a0")])])  # | alone; a space
+@example([(("",) * len(HEADER), [(0, "1|")]), (("",) * len(HEADER), [(6, "\u00a0")]),  # | alone; a space
+          (("",) * len(HEADER), [(1, "javascript:x")])])  # markup with : alone
 def test_the_row_tests_find_what_the_checks_per_column_find(rows):
     con = duckdb.connect()
     con.execute(f"create temp table raw_0 (_line bigint, {', '.join(f'c{n} varchar' for n in range(len(HEADER)))})")
