@@ -15,8 +15,10 @@ from analytics.ingest.people import match_clients, match_therapists
 from analytics.ingest.raw import Problem, RawTable, printable
 
 
-def _derived_id(prefix: str, parts: Sequence[str]) -> str:
-    joined = " || '|' || ".join(f"coalesce({p}, '')" for p in parts)
+def _derived_id(prefix: str, parts: Sequence[str], fields: set[str]) -> str:
+    """SQL for an id derived from the parts; a part the file has no column for counts as empty (the table it
+    belongs to is then refused for the missing column, so no such id is ever stored)."""
+    joined = " || '|' || ".join(f"coalesce({p if p in fields else 'null'}, '')" for p in parts)
     return f"'{prefix}' || left(sha256({joined}), 12)"
 
 
@@ -50,7 +52,7 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
     if "assignment_id" in derived and "assignment_id" in fields:  # counted before the derived ids fill them in
         _count_derived(con, flat, "assignment_id", "true", raw, columns, applied)
     if "assignment_id" in derived:
-        generated = _derived_id("A-", ["client_id", "title", "assigned_on"])  # (from the client's matched id)
+        generated = _derived_id("A-", ["client_id", "title", "assigned_on"], fields)  # (the client's matched id)
         if "assignment_id" in fields:
             con.execute(f"update {flat} set assignment_id = {generated} where assignment_id is null")
         else:
@@ -58,8 +60,8 @@ def apply_flat(con: DuckDBPyConnection, mapping: Mapping, raw: RawTable, columns
             con.execute(f"update {flat} set assignment_id = {generated}")
     if "assignment_type" in derived:
         con.execute(f"alter table {flat} add column assignment_type varchar default 'other'")
-    if has_submissions:  # (without a submitted_at column the submissions are refused for it: no id from it)
-        generated = _derived_id("S-", ["assignment_id", "submitted_at" if "submitted_at" in fields else "null"])
+    if has_submissions:
+        generated = _derived_id("S-", ["assignment_id", "submitted_at"], fields | {"assignment_id"})
         con.execute(f"alter table {flat} add column submission_key varchar")
         if "submission_id" in fields:
             con.execute(f"update {flat} set submission_key = coalesce(submission_id, {generated})")

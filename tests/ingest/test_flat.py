@@ -191,12 +191,17 @@ def test_a_50000_row_flat_export_imports_within_a_generous_time(con):
     assert con.execute("select count(*) from submissions where client_note = 'a, \"quoted\"\nnote'").fetchone() == (50_000,)
 
 
-def test_submission_fields_without_a_submitted_column_are_refused_with_a_message_not_a_traceback(con):
-    header = "Patient ID,Therapist ID,Homework,Assigned,Due date,Status"
-    report = run(con, export("C1,T1,Walk,2026-03-01,2026-03-07,done", header=header))
+@pytest.mark.parametrize(("header", "row", "missing"), [
+    ("Patient ID,Therapist ID,Homework,Assigned,Due date,Status", "C1,T1,Walk,2026-03-01,2026-03-07,done",
+     "submitted_at"),
+    ("Patient ID,Therapist ID,Assigned,Due date,Submitted", "C1,T1,2026-03-01,2026-03-07,2026-03-02T10:00:00Z", "title"),
+    ("Patient ID,Therapist ID,Homework,Due date,Submitted", "C1,T1,Walk,2026-03-07,2026-03-02T10:00:00Z", "assigned_on"),
+])
+def test_a_column_an_id_is_derived_from_missing_is_a_message_not_a_traceback(con, header, row, missing):
+    report = run(con, export(row, header=header))
     assert not report.accepted
-    missing = [p for p in report.errors if p.column == "submitted_at"]
-    assert len(missing) == 1 and missing[0].reason.startswith("no column was mapped to submitted_at")
+    said = [p for p in report.errors if p.column == missing]
+    assert len(said) == 1 and said[0].reason.startswith(f"no column was mapped to {missing}")
     assert con.execute("select count(*) from assignments").fetchone() == (0,)
 
 
