@@ -34,6 +34,12 @@ NBSP = r"[\x{00A0}\x{2007}\x{202F}]"
 FORMULA_START = r"^([=@]|[+-][A-Za-z(]|[+-=@].*[|!])"
 
 
+FORMULA_CHARS = "=@+-|!"  # a text FORMULA_START matches holds one of these (its first or, after it, | or !)
+
+
+MARKUP_CHARS = "<:="  # a text MARKUP finds holds one of these
+
+
 MARKUP = r"(?i)<\s*/?\s*(script|iframe|img|svg|a|style|object|embed|body|html|div|span|b|i|p)\b|javascript:|on[a-z]+\s*="
 
 
@@ -128,6 +134,9 @@ class SourceColumns:
         self.con.execute("delete from value_maps where slot = ?", [self.slot])
         rows = [(self.slot, f, word.strip().lower(), ours) for f, pairs in self.mapping.values
                 for word, ours in pairs if ours]
+        # one row per word as looked up (lower case, trimmed): "done" and "Done" in a map would otherwise each join
+        # every row saying done, and the rows would be doubled (the first word's answer is kept)
+        rows = list({(slot, f, word): (slot, f, word, ours) for slot, f, word, ours in reversed(rows)}.values())
         if rows:
             self.con.executemany("insert into value_maps values (?, ?, ?, ?)", rows)
 
@@ -172,30 +181,44 @@ class SourceColumns:
     def report_content(self) -> None:
         """Warnings for ids with invisible characters (removed), formulas and markup (kept as inert text).
 
-        One scan of the staged file answers every check.
+        One scan of the staged file answers every check. Each row is first tested as a whole, once: the columns
+        checked for invisible characters joined are ASCII only (every invisible character is not), the columns
+        checked for formulas joined hold none of = @ + - | ! (a formula holds one), those checked for markup none of
+        < : = (markup holds one); only a row failing a test has its columns looked at one by one.
         """
         checks: list[tuple[str, str, str]] = []  # (label, SQL predicate, reason)
+        coded, formulas, texts = [], [], []
         for name, position in self.position.items():
             kind, _ = field_column(self.mapping.target, name)
             column = f"c{position}"
             label = self.labels[name]
             if kind in CODED_KINDS:
-                checks.append((label, f"case when strlen({column}) = length({column}) then false "
-                               f"else regexp_matches({column}, '{INVISIBLE}') end",
+                coded.append(column)
+                checks.append((label, f"case when _ascii then false else regexp_matches({column}, '{INVISIBLE}') end",
                                "held invisible characters (zero-width or non-breaking spaces) that were removed, "
                                "so the ids match the same ids typed without them"))
             if not self.strict and kind in ("id", "text", "note", "type"):
-                checks.append((label, f"regexp_matches(trim({column}), '{FORMULA_START}')",
+                formulas.append(column)
+                checks.append((label, f"case when _formula then regexp_matches(trim({column}), '{FORMULA_START}') "
+                               "else false end",
                                "start like a spreadsheet formula (=, +, -, @); stored as plain text, never run"))
             if not self.strict and kind in ("text", "note"):
-                # (every match holds <, : or =: text without them is passed over quickly)
-                checks.append((label, f"case when contains({column}, '<') or contains({column}, ':') or "
-                               f"contains({column}, '=') then regexp_matches({column}, '{MARKUP}') else false end",
+                texts.append(column)
+                checks.append((label, f"case when _markup then regexp_matches({column}, '{MARKUP}') else false end",
                                "hold HTML or script markup; stored and shown as plain text"))
         if not checks:
             return
+        def joined(columns: list[str]) -> str:
+            return f"concat({', '.join(columns)})" if columns else "''"
+
+        def holds(columns: list[str], characters: str) -> str:
+            return " or ".join(f"contains({joined(columns)}, '{c}')" for c in characters)
+
+        row_tests = (f"strlen({joined(coded)}) = length({joined(coded)}) as _ascii, "
+                     f"{holds(formulas, FORMULA_CHARS)} as _formula, {holds(texts, MARKUP_CHARS)} as _markup")
         parts = ", ".join(f"count(*) filter (where {p}), min(_line) filter (where {p})" for _, p, _ in checks)
-        found = self.con.execute(f"select {parts} from {self.raw.table}").fetchone()
+        found = self.con.execute(f"select {parts} from (select *, {row_tests} from {self.raw.table}) "
+                                 "where not _ascii or _formula or _markup").fetchone()
         for n, (label, _, reason) in enumerate(checks):
             count, first = found[2 * n], found[2 * n + 1]
             if count:

@@ -189,3 +189,31 @@ def test_a_50000_row_flat_export_imports_within_a_generous_time(con):
     assert elapsed < 60, f"{elapsed:.1f} s"
     # physical lines: each record spans two lines (the note holds a line break), header = 1
     assert con.execute("select count(*) from submissions where client_note = 'a, \"quoted\"\nnote'").fetchone() == (50_000,)
+
+
+@pytest.mark.parametrize(("header", "row", "missing"), [
+    ("Patient ID,Therapist ID,Homework,Assigned,Due date,Status", "C1,T1,Walk,2026-03-01,2026-03-07,done",
+     "submitted_at"),
+    ("Patient ID,Therapist ID,Assigned,Due date,Submitted", "C1,T1,2026-03-01,2026-03-07,2026-03-02T10:00:00Z", "title"),
+    ("Patient ID,Therapist ID,Homework,Due date,Submitted", "C1,T1,Walk,2026-03-07,2026-03-02T10:00:00Z", "assigned_on"),
+])
+def test_a_column_an_id_is_derived_from_missing_is_a_message_not_a_traceback(con, header, row, missing):
+    report = run(con, export(row, header=header))
+    assert not report.accepted
+    said = [p for p in report.errors if p.column == missing]
+    assert len(said) == 1 and said[0].reason.startswith(f"no column was mapped to {missing}")
+    assert con.execute("select count(*) from assignments").fetchone() == (0,)
+
+
+def test_words_differing_only_in_case_in_a_value_map_do_not_double_the_rows(con):
+    rows = [ROWS[0], ROWS[1].replace(",half,", ",Done,")]  # "done" and "Done": both proposed for the map
+    report = run(con, export(*rows))
+    assert report.accepted, report.to_text()
+    assert [(f.table, f.rows_read, f.inserted) for f in report.files][2:] == [("assignments", 1, 1),
+                                                                               ("submissions", 2, 2)]
+    assert con.execute("select completion, count(*) from submissions group by 1").fetchall() == [("completed", 2)]
+    # a doubled row made the line of a conflict ambiguous (a traceback); now it is the usual error
+    rows = [ROWS[0], ROWS[1].replace(",half,", ",Done,").replace("2026-03-07", "2026-03-09")]
+    report = run(con, export(*rows))
+    (conflict,) = [p for p in report.errors if "conflicting" in p.reason]
+    assert conflict.line == 3 and "due_on is 2026-03-09 here but 2026-03-07 on line 2" in conflict.reason
