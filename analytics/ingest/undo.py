@@ -13,7 +13,7 @@ import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
-from analytics.ingest.changes import key_sql, row_digest_matches_sql
+from analytics.ingest.changes import key_sql, row_unchanged_sql
 from analytics.ingest.raw import printable
 from analytics.store import audit, facts
 from analytics.store.database import WriteConflict, transaction
@@ -106,7 +106,7 @@ def _reasons_to_refuse(con: DuckDBPyConnection, batch_id: str) -> list[str]:
         match = " and ".join(f"cur.{k} = u.{k}" for k in keys)
         touched, example = con.execute(
             f"select count(*), min({key_sql(table, 'u')}) from undo_{table} u left join {table} cur on {match} "
-            f"where u.batch_id = $b and (cur.{keys[0]} is null or not {row_digest_matches_sql(table, 'cur', 'u.row_hash')})",
+            f"where u.batch_id = $b and (cur.{keys[0]} is null or not {row_unchanged_sql(table, 'cur', 'u')})",
             {"b": batch_id}).fetchone()
         if touched:
             later = _later_batches(con, table, batch_id, imported_at)
