@@ -9,10 +9,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from duckdb import DuckDBPyConnection
+
+if TYPE_CHECKING:  # pandas is imported by what builds frames (previews, the log), not by an import's start
+    import pandas as pd
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
 from analytics.ingest.changes import EXISTING_MODES, plan_table, write_table

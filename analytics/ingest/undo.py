@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from duckdb import DuckDBPyConnection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
 from analytics.ingest.changes import key_sql, row_unchanged_sql
@@ -197,6 +200,8 @@ def batch_history(con: DuckDBPyConnection, *, limit: int = LOG_ROWS) -> pd.DataF
         tables = list(dict.fromkeys(f.get("table") or "" for f in files))
         out.append((batch, at, who, ", ".join(names), ", ".join(t for t in tables if t),
                     sum(int(f.get("rows_read", 0)) for f in files), added, changed, undone_at, can_undo))
+    import pandas as pd
+
     return pd.DataFrame(out, columns=["batch_id", "imported_at", "imported_by", "files", "tables", "rows", "added",
                                       "changed", "undone_at", "can_undo"])
 
@@ -206,6 +211,8 @@ def batch_files(con: DuckDBPyConnection, batch_id: str) -> pd.DataFrame:
     row = con.execute("select files from import_log where batch_id = ?", [batch_id]).fetchone()
     columns = ["file", "table", "format", "rows_read", "inserted", "updated", "unchanged", "kept", "rejected", "sha256"]
     files = _files(row[0]) if row else []
+    import pandas as pd
+
     return pd.DataFrame([[f.get(c) for c in columns] for f in files], columns=columns)
 
 
