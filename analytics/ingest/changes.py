@@ -107,10 +107,15 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
         f"where s.{spec.key[0]} is null or {differs}"
     )
     per_column = "".join(f", count(*) filter (where not w.is_new and s.{c} is distinct from t.{c})" for c in others)
-    counts = con.execute(
-        f"select count(*) filter (where w.is_new), count(*) filter (where not w.is_new){per_column} "
-        f"from write_{table} w join typed_{table} t using (_line) left join {table} s on {key_match}"
-    ).fetchone()
+    counts = con.execute(f"select count(*) filter (where is_new), count(*) filter (where not is_new) "
+                         f"from write_{table}").fetchone()
+    if counts[1]:  # the columns that change, counted only when stored rows differ (never on a first import)
+        counts = con.execute(
+            f"select count(*) filter (where w.is_new), count(*) filter (where not w.is_new){per_column} "
+            f"from write_{table} w join typed_{table} t using (_line) left join {table} s on {key_match}"
+        ).fetchone()
+    else:
+        counts = (*counts, *(0 for _ in others))
     total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
     new, differing = counts[0], counts[1]
     report = staged.report
