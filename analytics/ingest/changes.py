@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import FREE_TEXT, TABLES
-from analytics.ingest.checks import StagedFile
+from analytics.ingest.checks import StagedFile, typed_rows
 
 # What an import does with a row whose key is already stored and whose values differ:
 #   refuse  - nothing is written; the report says which rows and columns would change (the default)
@@ -116,7 +116,7 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
         ).fetchone()
     else:
         counts = (*counts, *(0 for _ in others))
-    total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
+    total = typed_rows(con, table)
     new, differing = counts[0], counts[1]
     report = staged.report
     report.inserted = new

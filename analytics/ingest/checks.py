@@ -210,6 +210,12 @@ def validate(
     )
 
 
+def typed_rows(con: DuckDBPyConnection, table: str) -> int:
+    """How many rows typed_<table> holds, counted without computing its typed values."""
+    return con.execute(f"select count(*) from stage_{table} where _line not in (select _line from rejected_{table})"
+                       ).fetchone()[0]
+
+
 def _key_sql(col: Column) -> str:
     """SQL for a key field as it will be stored (a value that is not valid gives NULL)."""
     v = _value(col.name)
