@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import FREE_TEXT, TABLES
-from analytics.ingest.checks import StagedFile
+from analytics.ingest.checks import StagedFile, typed_rows
 
 # What an import does with a row whose key is already stored and whose values differ:
 #   refuse  - nothing is written; the report says which rows and columns would change (the default)
@@ -73,6 +73,17 @@ def row_digest_matches_sql(table: str, alias: str, digest: str) -> str:
             f"else {row_hash_sql(table, alias)} end) = {digest}")
 
 
+ROW_KEPT = "row"  # undo_<table>.row_hash of a row the batch added, kept whole as written: compared value by value
+
+
+def row_unchanged_sql(table: str, alias: str, kept: str) -> str:
+    """SQL true when the stored row (alias) is still the row the batch wrote, by what the undo row (kept) holds:
+    the row itself (ROW_KEPT: every column compared, exact) or a digest of it (either kind, batches before)."""
+    same = " and ".join(f"{alias}.{c} is not distinct from {kept}.{c}" for c in TABLES[table].column_names)
+    return (f"(case when {kept}.row_hash = '{ROW_KEPT}' then {same} "
+            f"else {row_digest_matches_sql(table, alias, kept + '.row_hash')} end)")
+
+
 def _shown_sql(table: str, column: str, value: str) -> str:
     """SQL for a value as text for people: instants in UTC, ISO 8601."""
     if TABLES[table].column(column).kind == "datetime":
@@ -96,11 +107,16 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
         f"where s.{spec.key[0]} is null or {differs}"
     )
     per_column = "".join(f", count(*) filter (where not w.is_new and s.{c} is distinct from t.{c})" for c in others)
-    counts = con.execute(
-        f"select count(*) filter (where w.is_new), count(*) filter (where not w.is_new){per_column} "
-        f"from write_{table} w join typed_{table} t using (_line) left join {table} s on {key_match}"
-    ).fetchone()
-    total = con.execute(f"select count(*) from typed_{table}").fetchone()[0]
+    counts = con.execute(f"select count(*) filter (where is_new), count(*) filter (where not is_new) "
+                         f"from write_{table}").fetchone()
+    if counts[1]:  # the columns that change, counted only when stored rows differ (never on a first import)
+        counts = con.execute(
+            f"select count(*) filter (where w.is_new), count(*) filter (where not w.is_new){per_column} "
+            f"from write_{table} w join typed_{table} t using (_line) left join {table} s on {key_match}"
+        ).fetchone()
+    else:
+        counts = (*counts, *(0 for _ in others))
+    total = typed_rows(con, table)
     new, differing = counts[0], counts[1]
     report = staged.report
     report.inserted = new
@@ -130,7 +146,8 @@ def _samples(con: DuckDBPyConnection, table: str, others: list[str], key_match: 
 
 def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, existing: str) -> None:
     """Write write_<table> as planned (new rows; changed rows too unless existing="skip") and record in
-    undo_<table> what the batch added (keys) and what it replaced (the whole rows as they were)."""
+    undo_<table> what the batch added (the whole rows as written) and what it replaced (the whole rows as they were,
+    with a digest of each as the batch left it)."""
     spec = staged.spec
     assert spec is not None
     table, present = spec.name, staged.present
@@ -161,10 +178,15 @@ def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, e
         f"select $batch, 'update', {now}, {', '.join('b.' + c for c in spec.column_names)} "
         f"from before_{table} b join {table} cur on {' and '.join(f'cur.{k} = b.{k}' for k in spec.key)}",
         {"batch": batch_id})
-    con.execute(
-        f"insert into undo_{table} (batch_id, action, row_hash, {keys}) "
-        f"select $batch, 'insert', {now}, {', '.join('w.' + k for k in spec.key)} "
-        f"from write_{table} w join {table} cur on {' and '.join(f'cur.{k} = w.{k}' for k in spec.key)} "
-        f"where w.is_new", {"batch": batch_id})
+    # A row the batch added is kept whole, as written (ROW_KEPT): an undo compares it value by value with the stored
+    # row, which is exact and costs a copy instead of a digest of every row. When the file has every column, the
+    # written row is write_<table>'s (the insert stores those values, cast alike); otherwise the stored row, which
+    # holds the defaults of the columns the file lacks.
+    whole = set(present) == set(spec.column_names) and not derived
+    source = (f"select {all_columns} from write_{table} where is_new" if whole else
+              f"select {', '.join('cur.' + c for c in spec.column_names)} from write_{table} w join {table} cur "
+              f"on {' and '.join(f'cur.{k} = w.{k}' for k in spec.key)} where w.is_new")
+    con.execute(f"insert into undo_{table} (batch_id, action, row_hash, {all_columns}) "
+                f"select $batch, 'insert', '{ROW_KEPT}', * from ({source})", {"batch": batch_id})
     con.execute(f"drop table if exists before_{table}")
     con.execute(f"drop table if exists write_{table}")

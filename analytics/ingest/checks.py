@@ -157,7 +157,7 @@ def _typed_sql(col: Column) -> str:
 def validate(
     con: DuckDBPyConnection, staged: StagedFile, report: ImportReport
 ) -> None:
-    """Check each staged row, record problems, and build typed_<table> from the rows that pass."""
+    """Check each staged row, record problems, and make typed_<table> (a view) of the rows that pass."""
     spec, present = staged.spec, staged.present
     assert spec is not None
     table = spec.name
@@ -199,12 +199,21 @@ def validate(
         join_types = (f" left join type_aliases on type_aliases.key = "
                       f"regexp_replace(lower(replace({_value('assignment_type')}, '&', 'and')), '[^a-z0-9]', '', 'g')")
     select = ", ".join(f"{_typed_sql(spec.column(c))} as {c}" for c in present)
+    # typed_<table> is a view of the checked rows not rejected (rejected_<table>: the lines refused so far, here and
+    # by check_references), not a copy: the typed values are computed where they are read (plan_table's write_<table>
+    # reads them all once; the reference checks read the ids), which saves a copy of every row (at 10M, spilled).
+    con.execute(f"create or replace temp table rejected_{table} as select distinct _line from problems_{table}")
     con.execute(
-        f"create or replace temp table typed_{table} as select _line, {select} "
+        f"create or replace temp view typed_{table} as select _line, {select} "
         f"from stage_{table}{join_types} "
-        f"where _line not in (select _line from problems_{table})"
+        f"where _line not in (select _line from rejected_{table})"
     )
-    con.execute(f"drop table if exists stage_{table}")  # typed_<table> holds what is left to check and write
+
+
+def typed_rows(con: DuckDBPyConnection, table: str) -> int:
+    """How many rows typed_<table> holds, counted without computing its typed values."""
+    return con.execute(f"select count(*) from stage_{table} where _line not in (select _line from rejected_{table})"
+                       ).fetchone()[0]
 
 
 def _key_sql(col: Column) -> str:
@@ -261,7 +270,7 @@ def check_references(
         return
     con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
     _collect_problems(con, table, staged, report)
-    con.execute(f"delete from typed_{table} where _line in (select _line from problems_{table})")
+    con.execute(f"insert into rejected_{table} select distinct _line from problems_{table}")  # out of typed_<table>
 
 
 def _collect_problems(

@@ -9,10 +9,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from duckdb import DuckDBPyConnection
+
+if TYPE_CHECKING:  # pandas is imported by what builds frames (previews, the log), not by an import's start
+    import pandas as pd
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
 from analytics.ingest.changes import EXISTING_MODES, plan_table, write_table
@@ -414,7 +417,8 @@ def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
 
 def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int) -> None:
     for table in tables:
-        for prefix in ("stage", "problems", "typed", "write", "before"):
+        con.execute(f"drop view if exists typed_{table}")
+        for prefix in ("stage", "problems", "rejected", "write", "before"):
             con.execute(f"drop table if exists {prefix}_{table}")
     for slot in range(slots):
         for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions", f"flat_{slot}_text"):

@@ -5,12 +5,15 @@ column.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from analytics.ingest.raw import Problem, printable
 from analytics.store.scope import Scope
+
+if TYPE_CHECKING:  # pandas is imported when a frame is built, not by an import's start
+    import pandas as pd
 
 MAX_LISTED_PROBLEMS = 1_000  # per file; the counts stay exact beyond it
 
@@ -107,16 +110,22 @@ class ImportReport:
         return [m for m in self.matches if m.by == "question"]
 
     def files_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         """One row per file and table: file, table, rows_read, inserted, updated, unchanged, kept, rejected."""
         columns = ["file", "table", "rows_read", "inserted", "updated", "unchanged", "kept", "rejected"]
         return pd.DataFrame([[getattr(f, c) for c in columns] for f in self.files], columns=columns)
 
     def changes_frame(self) -> pd.DataFrame:
         """The columns each file changes: file, table, column, rows (stored rows whose value differs)."""
+        import pandas as pd
+
         rows = [(f.file, f.table, column, n) for f in self.files for column, n in f.changed_columns.items()]
         return pd.DataFrame(rows, columns=["file", "table", "column", "rows"])
 
     def samples_frame(self, *, show_free_text: bool) -> pd.DataFrame:
+        import pandas as pd
+
         """A sample of changed values: table, line, key, column, before, after. Clinical free text (notes,
         goals, concerns) reads HIDDEN unless show_free_text."""
         rows = []
@@ -129,12 +138,16 @@ class ImportReport:
 
     def matches_frame(self) -> pd.DataFrame:
         """People named in the files: file, kind, written, by, matched, candidates, line."""
+        import pandas as pd
+
         rows = [(m.file, m.kind, m.written, m.by, m.matched, ", ".join(m.candidates), m.line) for m in self.matches]
         return pd.DataFrame(rows, columns=["file", "kind", "written", "by", "matched", "candidates", "line"]
                             ).astype({"line": "Int64"})
 
     def problems_frame(self) -> pd.DataFrame:
         """One row per problem: severity, file, line, column, reason."""
+        import pandas as pd
+
         columns = ["severity", "file", "line", "column", "reason"]
         return pd.DataFrame(
             [[p.severity, p.file, p.line, p.column, p.reason] for p in self.problems], columns=columns
@@ -188,7 +201,8 @@ class ImportReport:
 
 
 def _shown(value: object) -> str:
-    if value is None or value is pd.NA:
+    pd = sys.modules.get("pandas")  # a frame's missing value (pandas is loaded when frames are built)
+    if value is None or (pd is not None and value is pd.NA):
         return "(empty)"
     return HIDDEN if value == HIDDEN else f"“{printable(str(value), 60)}”"
 

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from duckdb import DuckDBPyConnection
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from analytics.ingest.mapping import Mapping, MappingError
 from analytics.ingest.raw import printable

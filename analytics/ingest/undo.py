@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 from duckdb import DuckDBPyConnection
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
-from analytics.ingest.changes import key_sql, row_digest_matches_sql
+from analytics.ingest.changes import key_sql, row_unchanged_sql
 from analytics.ingest.raw import printable
 from analytics.store import audit, facts
 from analytics.store.database import WriteConflict, transaction
@@ -106,7 +109,7 @@ def _reasons_to_refuse(con: DuckDBPyConnection, batch_id: str) -> list[str]:
         match = " and ".join(f"cur.{k} = u.{k}" for k in keys)
         touched, example = con.execute(
             f"select count(*), min({key_sql(table, 'u')}) from undo_{table} u left join {table} cur on {match} "
-            f"where u.batch_id = $b and (cur.{keys[0]} is null or not {row_digest_matches_sql(table, 'cur', 'u.row_hash')})",
+            f"where u.batch_id = $b and (cur.{keys[0]} is null or not {row_unchanged_sql(table, 'cur', 'u')})",
             {"b": batch_id}).fetchone()
         if touched:
             later = _later_batches(con, table, batch_id, imported_at)
@@ -197,6 +200,8 @@ def batch_history(con: DuckDBPyConnection, *, limit: int = LOG_ROWS) -> pd.DataF
         tables = list(dict.fromkeys(f.get("table") or "" for f in files))
         out.append((batch, at, who, ", ".join(names), ", ".join(t for t in tables if t),
                     sum(int(f.get("rows_read", 0)) for f in files), added, changed, undone_at, can_undo))
+    import pandas as pd
+
     return pd.DataFrame(out, columns=["batch_id", "imported_at", "imported_by", "files", "tables", "rows", "added",
                                       "changed", "undone_at", "can_undo"])
 
@@ -206,6 +211,8 @@ def batch_files(con: DuckDBPyConnection, batch_id: str) -> pd.DataFrame:
     row = con.execute("select files from import_log where batch_id = ?", [batch_id]).fetchone()
     columns = ["file", "table", "format", "rows_read", "inserted", "updated", "unchanged", "kept", "rejected", "sha256"]
     files = _files(row[0]) if row else []
+    import pandas as pd
+
     return pd.DataFrame([[f.get(c) for c in columns] for f in files], columns=columns)
 
 

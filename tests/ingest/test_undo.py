@@ -10,7 +10,7 @@ import pytest
 
 from analytics.cli import main
 from analytics.ingest.canonical import TABLES
-from analytics.ingest.changes import row_hash_sql
+from analytics.ingest.changes import ROW_KEPT, row_digest_sql, row_hash_sql
 from analytics.ingest.importer import import_batch
 from analytics.ingest.undo import batch_files, batch_history, undo_batch
 from analytics.metrics.clients import save_feedback
@@ -118,6 +118,93 @@ def test_an_undo_refuses_when_a_row_with_an_md5_digest_was_changed_since(con):
     assert not result.done
     (reason,) = result.reasons
     assert reason.startswith("1 submissions row(s) this batch wrote were changed since (e.g. S4)")
+
+
+# Every column of submissions, so the rows it adds are kept from what the batch wrote (not read back from the store).
+WHOLE = ("submissions.csv", csv(",".join(TABLES["submissions"].column_names),
+                                "S5,A1,2026-03-06T09:30:00+02:00,completed,3,4,6,20,a note,,",
+                                "S6,A1,2026-03-07T10:00:00Z,partial,,,,,,Good start,2026-03-07T12:00:00.000001Z"))
+
+
+@pytest.mark.parametrize(("files", "added"), [
+    (CHANGE, {"therapists": 1, "clients": 1, "assignments": 1, "submissions": 1, "measures": 1}),  # columns missing
+    ([WHOLE], {"therapists": 0, "clients": 0, "assignments": 0, "submissions": 2, "measures": 0}),  # every column
+])
+def test_a_batch_keeps_each_row_it_added_whole_as_it_was_stored(con, files, added):
+    report = import_batch(con, files, scope=PRACTICE, existing="update")
+    assert report.accepted, report.to_text()
+    for table in CANONICAL_TABLES:
+        columns = ", ".join(TABLES[table].column_names)
+        kept = con.execute(f"select {columns} from undo_{table} where batch_id = ? and action = 'insert' and "
+                           f"row_hash = ?", [report.batch_id, ROW_KEPT]).fetchall()
+        assert len(kept) == added[table]
+        keys = ", ".join(TABLES[table].key)
+        stored = con.execute(f"select {columns} from {table} where ({keys}) in (select ({keys}) from undo_{table} "
+                             f"where batch_id = ? and action = 'insert')", [report.batch_id]).fetchall()
+        assert sorted(kept, key=repr) == sorted(stored, key=repr)  # defaults included (clients.status 'active')
+
+
+# What another program might do to a row the batch added, each undone by the second statement.
+EDITS = [
+    ("update submissions set mood_after = 9 where submission_id = 'S5'",
+     "update submissions set mood_after = 6 where submission_id = 'S5'"),
+    ("update submissions set client_note = null where submission_id = 'S5'",
+     "update submissions set client_note = 'a note' where submission_id = 'S5'"),
+    ("update submissions set therapist_feedback = 'Thanks' where submission_id = 'S5'",
+     "update submissions set therapist_feedback = null where submission_id = 'S5'"),
+    ("update submissions set feedback_at = feedback_at + interval 1 microsecond where submission_id = 'S6'",
+     "update submissions set feedback_at = feedback_at - interval 1 microsecond where submission_id = 'S6'"),
+]
+
+
+@pytest.mark.parametrize(("edit", "back"), EDITS)
+def test_an_undo_refuses_when_any_value_of_a_row_it_added_changed_and_undoes_once_it_is_back(con, edit, back):
+    before = snapshot(con)
+    report = import_batch(con, [WHOLE], scope=PRACTICE)
+    con.execute(edit)
+    edited = snapshot(con)
+    result = undo(con, report.batch_id)
+    assert not result.done
+    assert snapshot(con) == edited
+    key = "S6" if "S6" in edit else "S5"
+    assert result.reasons == (f"1 submissions row(s) this batch wrote were changed since (e.g. {key}) by an edit in "
+                              "the dashboard (feedback, a plan) or another program; undoing would lose it",)
+    con.execute(back)
+    assert undo(con, report.batch_id).done
+    assert snapshot(con) == before
+
+
+def _as_written_before_rows_were_kept(con, batch_id: str) -> None:
+    """Rewrite the batch's added rows in undo_<table> as the release before kept them: the key and an m2: digest of
+    the row as written, the other columns empty."""
+    for table in CANONICAL_TABLES:
+        keys = TABLES[table].key
+        others = [c for c in TABLES[table].column_names if c not in keys]
+        con.execute(f"update undo_{table} u set row_hash = {row_digest_sql(table, 'cur')}, "
+                    f"{', '.join(f'{c} = null' for c in others)} from {table} cur where u.batch_id = ? and "
+                    f"u.action = 'insert' and {' and '.join(f'cur.{k} = u.{k}' for k in keys)}", [batch_id])
+
+
+@pytest.mark.parametrize("files", [CHANGE, [WHOLE]])
+def test_batches_of_a_store_written_before_rows_were_kept_whole_still_undo(con, files):
+    before = snapshot(con)
+    report = import_batch(con, files, scope=PRACTICE, existing="update")
+    _as_written_before_rows_were_kept(con, report.batch_id)
+    kinds = {r for t in CANONICAL_TABLES for r in con.execute(
+        f"select distinct left(row_hash, 3) from undo_{t} where batch_id = ?", [report.batch_id]).fetchall()}
+    assert kinds == {("m2:",)}
+    assert undo(con, report.batch_id).done
+    assert snapshot(con) == before
+
+
+def test_batches_of_a_store_written_before_rows_were_kept_whole_refuse_when_a_row_changed(con):
+    report = import_batch(con, [WHOLE], scope=PRACTICE)
+    _as_written_before_rows_were_kept(con, report.batch_id)
+    save_feedback(con, scope=PRACTICE, submission_id="S5", text="Well done", at=datetime(2026, 3, 7, tzinfo=UTC))
+    result = undo(con, report.batch_id)
+    assert not result.done
+    (reason,) = result.reasons
+    assert reason.startswith("1 submissions row(s) this batch wrote were changed since (e.g. S5)")
 
 
 def test_an_undo_is_refused_while_a_later_batch_changed_the_same_rows_and_works_once_that_is_undone(con):
