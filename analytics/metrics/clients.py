@@ -1,21 +1,23 @@
-"""The therapist's view of one client: the picker, the profile, the submissions, and writing feedback."""
+"""The therapist's view of one client: the picker, the profile, the headline figures, the submissions, and feedback."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from duckdb import DuckDBPyConnection
 
 from analytics.metrics.caseload import STREAK_THRESHOLD
-from analytics.metrics.mood import MOOD_LIFTS, LiftSummary
-from analytics.metrics.stats import mean_interval
 from analytics.store import audit
 from analytics.store.access import pseudonym, pseudonym_salt, shown_labels
 from analytics.store.database import transaction
 from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
+
+if TYPE_CHECKING:  # mood loads SciPy: imported where it is used, so `plan` (which imports this module) does not
+    from analytics.metrics.mood import LiftSummary
 
 # Longest feedback text accepted (characters, after trimming surrounding whitespace).
 MAX_FEEDBACK_CHARS = 4000
@@ -420,6 +422,9 @@ def client_overview(con: DuckDBPyConnection, *, scope: Scope, client_id: str, pe
 
 def lift_of(row: dict) -> LiftSummary:
     """mood.client_lift's summary from a row of client_overview (its mood_lift_* columns)."""
+    from analytics.metrics.mood import LiftSummary  # mood and stats load SciPy: not for `plan`, which imports this
+    from analytics.metrics.stats import mean_interval
+
     n = int(row["mood_lift_n"])
     if not n:
         return LiftSummary(None, 0, None, None)
@@ -431,15 +436,21 @@ def lift_of(row: dict) -> LiftSummary:
 
 # mood.MOOD_LIFTS (one client's submissions with both moods in [start, as of]), the period's rows first found by the
 # stored instant (near_local_days), so the local time is worked out for the window's rows only: the same rows
-# (tests/metrics/test_one_client_paths.py compares them with mood.MOOD_LIFTS).
+# (tests/metrics/test_client_overview.py compares them with mood.mood_lifts).
 _LIFTS_WHERE = "where a.client_id = $client_id\n"
-assert _LIFTS_WHERE in MOOD_LIFTS
-MOOD_LIFTS_NEAR = MOOD_LIFTS.replace(
-    _LIFTS_WHERE, _LIFTS_WHERE + "  and near_local_days(s.submitted_at, $start, $as_of)\n", 1)
+
+
+def mood_lifts_near() -> str:
+    """mood.MOOD_LIFTS with the first test on the instant (mood is imported here: it loads SciPy)."""
+    from analytics.metrics.mood import MOOD_LIFTS
+
+    if _LIFTS_WHERE not in MOOD_LIFTS:
+        raise RuntimeError("mood.MOOD_LIFTS changed: clients.mood_lifts_near needs its client filter")
+    return MOOD_LIFTS.replace(_LIFTS_WHERE, _LIFTS_WHERE + "  and near_local_days(s.submitted_at, $start, $as_of)\n", 1)
 
 
 def mood_lifts(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period: Period, today: date) -> pd.DataFrame:
     """mood.mood_lifts (the same rows and columns), reading only the period's submissions."""
     scope.require_client(con, client_id)
-    return con.execute(MOOD_LIFTS_NEAR, {"start": period.start, "as_of": period.as_of(today), "client_id": client_id,
+    return con.execute(mood_lifts_near(), {"start": period.start, "as_of": period.as_of(today), "client_id": client_id,
                                          "scope_therapist": scope.therapist_id}).df()
