@@ -44,8 +44,6 @@ if client is None:
 profile = clients.client_profile(db(), scope=scope, client_id=client)
 record_client_view(client)
 view = current_view()  # de-identified: a pseudonym, no text people typed, small counts hidden
-# The client's own therapist's caseload: the same figures for this client, computed over fewer clients.
-their_caseload = scope.narrowed_to(profile.therapist_id)
 as_of = period.as_of(now)
 
 # --- Why they need attention today (the rules' own words and figures, whatever the period) ----------------------
@@ -94,13 +92,11 @@ st.text(f"{scope_label(scope)} · homework due {period.label()} · figures as of
 
 # --- Headline numbers ------------------------------------------------------------------------------------------
 
-current = tables.client_row(caseload.client_overview(db(), scope=their_caseload, period=period, today=now), client)
-previous = tables.client_row(
-    caseload.client_overview(db(), scope=their_caseload, period=period.previous(), today=now), client
-)
-lifts = mood.mood_lifts(db(), scope=scope, client_id=client, period=period, today=now)
-lift = mood.client_lift(db(), scope=scope, client_id=client, period=period, today=now)
-previous_lift = mood.client_lift(db(), scope=scope, client_id=client, period=period.previous(), today=now)
+# caseload.client_overview's row of this client for the period and the previous one, read from the client's own rows
+current, previous = clients.client_overview(db(), scope=scope, client_id=client, period=period, today=now
+                                            ).to_dict("records")
+lifts = clients.mood_lifts(db(), scope=scope, client_id=client, period=period, today=now)
+lift, previous_lift = clients.lift_of(current), clients.lift_of(previous)
 st.caption(f"Changes compare with the previous {period.days} days ({period.previous().label()}).")
 
 CREDIT_RULE = (
