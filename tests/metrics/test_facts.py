@@ -198,16 +198,21 @@ def test_the_facts_equal_the_direct_computation_after_every_write(data: dict) ->
         con.close()
 
 
+def _one_submission_store():
+    """A store with one assignment (A0, 2 expected) and one completed submission to it, its facts current."""
+    con = open_store(":memory:")
+    files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
+                    "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed", "mood": None}]})
+    assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+    assert con.execute("select current from facts_current").fetchone()[0]
+    return con
+
+
 def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
     # Facts built for one submission (A1 credit 1); a submission added by plain SQL, past every write function,
     # makes them not current, and the figures still count it: credit 1 + 0.5 = 1.5.
-    con = open_store(":memory:")
+    con = _one_submission_store()
     try:
-        files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
-                        "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed",
-                                         "mood": None}]})
-        assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
-        assert con.execute("select current from facts_current").fetchone()[0]
         con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
                     "values ('S9', 'A0', '2026-03-14 12:00+00', 'partial')")
         assert not con.execute("select current from facts_current").fetchone()[0]
@@ -228,13 +233,8 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
 def test_a_plain_sql_edit_of_an_assignment_makes_the_facts_stale(edit: str) -> None:
     # assignment_facts copies the assignments' columns: an edit made past the write functions is seen by the stamp,
     # and the macros read the raw tables (here the fast and direct rows agree again).
-    con = open_store(":memory:")
+    con = _one_submission_store()
     try:
-        files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
-                        "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed",
-                                         "mood": None}]})
-        assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
-        assert con.execute("select current from facts_current").fetchone()[0]
         con.execute(edit)
         assert not con.execute("select current from facts_current").fetchone()[0]
         params = [BASE, None]
