@@ -87,6 +87,18 @@ def expect_no_exception(page: Page) -> None:
     expect(page.locator('[data-testid="stException"]')).to_have_count(0)
 
 
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+    && document.querySelector('[data-stale="true"]') === null;
+}"""
+
+
+def wait_until_idle(page: Page) -> None:
+    """Wait until Streamlit has finished the run and drawn all of it: elements found before may be replaced until then."""
+    page.wait_for_function(IDLE)
+
+
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)

@@ -8,7 +8,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from benchmarks.browser import SharedChromium
-from tests.browser.test_browser import WAIT_MS, dashboard_url, expect_no_exception, screenshot  # noqa: F401
+from tests.browser.test_browser import (  # noqa: F401
+    WAIT_MS,
+    dashboard_url,
+    expect_no_exception,
+    screenshot,
+    wait_until_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -73,6 +79,7 @@ def test_validate_confirm_import_and_undo_in_the_browser(browser: SharedChromium
     expect(page.get_by_text("Imported. Every page now includes these rows.")).to_be_visible()
     expect_no_exception(page)
 
+    wait_until_idle(page)  # the run that shows "Imported" redraws the import log below it
     log = page.get_by_test_id("stDataFrame").last  # the import log: choose its first (newest) row
     log.scroll_into_view_if_needed()
     box = log.bounding_box()
