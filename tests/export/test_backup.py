@@ -208,7 +208,7 @@ def random_store(draw: st.DrawFn) -> dict[str, list[tuple]]:
             "assignment_details": details, "measures": measures, "settings": settings_rows}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(random_store())
 def test_random_stores_come_back_equal_row_for_row(tmp_path: Path, store: dict[str, list[tuple]]) -> None:

@@ -87,7 +87,7 @@ def both(data: bytes, seeded: bool, **kwargs):
     return fast, reference
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(row, min_size=1, max_size=12), st.sets(st.sampled_from(OPTIONAL)), st.booleans(), st.booleans())
 def test_the_fast_flat_path_gives_what_the_reference_gave(rows, optional, seeded, skip_invalid):
     header = [h for h in COLUMNS if h in optional or h not in OPTIONAL]

@@ -1113,7 +1113,7 @@ def csv_value(value: object) -> str:
     return str(value)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(datasets())
 def test_round_trip_of_generated_rows_gives_back_exactly_the_same_values(data):
     clients, assignments, submissions = data

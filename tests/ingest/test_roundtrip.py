@@ -76,7 +76,7 @@ def write(columns: tuple[str, ...], records: list[dict], encoding: str, dialect)
     return out.getvalue().encode(encoding)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(batches())
 def test_rows_written_in_any_dialect_and_encoding_come_back_exactly(batch):
     encoding, dialect, clients, assignments = batch

@@ -51,7 +51,7 @@ def assert_rows_equal(con, scope: Scope, client: str, period: Period, today: dat
     assert listed.equals(mood.mood_lifts(con, scope=scope, client_id=client, period=period, today=today))
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice, zone=st.sampled_from(ZONES), length=st.sampled_from([1, 7, 28]),
        feedback_every=st.integers(1, 4))
 def test_one_clients_overview_equals_the_caseload_row(data: dict, zone: str, length: int, feedback_every: int) -> None:

@@ -45,7 +45,7 @@ practice = st.fixed_dictionaries({
     "assignments": st.lists(assignment, min_size=1, max_size=10),
     "submissions": st.lists(submission, max_size=25),
     "later": st.lists(submission, min_size=1, max_size=6),  # the second import: new rows and changed ones
-    "as_of": st.lists(st.integers(-45, 25), min_size=2, max_size=4),
+    "as_of": st.lists(st.integers(-45, 25), min_size=2, max_size=3),
     "pick": st.integers(0, 1000),
 })
 
@@ -105,8 +105,8 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     assert con.execute("select current from facts_current").fetchone()[0], "the facts are stale after a write"
     facts_rows = con.execute("select * from assignment_facts order by 1").fetchall()
     assert facts_rows == con.execute(ASSIGNMENT_FACTS_DIRECT).fetchall()
-    for offset in as_of_offsets:
-        for therapist in (None, "T1", "T2"):
+    for number, offset in enumerate(as_of_offsets):
+        for therapist in (None, ("T1", "T2")[number % 2]):  # the practice, and one therapist in turn
             params = [BASE + timedelta(days=offset), therapist]
             fast = con.execute("select * from assignment_progress(?, ?) order by assignment_id", params).fetchall()
             direct = con.execute("select * from assignment_progress_direct(?, ?) order by assignment_id",
@@ -125,19 +125,19 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
         fast_last = con.execute("select * from last_submission_days(?) order by 1", [as_of]).fetchall()
         assert fast_last == con.execute(LAST_DAYS_DIRECT, [as_of]).fetchall(), offset
         # client_last_submission_days (read from assignment_facts) against the raw tables, by scope and type.
-        for therapist in (None, "T1", "T2"):
-            for kind in (None, "journaling", ASSIGNMENT_TYPES[1]):
-                params = {"as_of": as_of, "therapist": therapist, "type": kind}
-                fast_clients = con.execute("select * from client_last_submission_days($as_of, $therapist, $type) "
-                                           "order by 1", params).fetchall()
-                assert fast_clients == con.execute(CLIENT_LAST_DIRECT, params).fetchall(), (offset, therapist, kind)
+        # (each scope once and each type filter once: every scope with every type cost a third of this test's time)
+        for therapist, kind in ((None, None), ("T1", "journaling"), ("T2", ASSIGNMENT_TYPES[1]), (None, "journaling")):
+            params = {"as_of": as_of, "therapist": therapist, "type": kind}
+            fast_clients = con.execute("select * from client_last_submission_days($as_of, $therapist, $type) "
+                                       "order by 1", params).fetchall()
+            assert fast_clients == con.execute(CLIENT_LAST_DIRECT, params).fetchall(), (offset, therapist, kind)
         # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
         window = [as_of - timedelta(days=6), as_of]
         assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
             con.execute(WINDOW_COUNT, window).fetchone()[0]), offset
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice)
 def test_the_facts_equal_the_direct_computation_after_every_write(data: dict) -> None:
     con = open_store(":memory:")

@@ -79,7 +79,7 @@ def close(a: list[tuple], b: list[tuple]) -> bool:
     return True
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice, zone=st.sampled_from(ZONES), length=st.sampled_from([1, 7, 28]))
 def test_one_client_and_windowed_queries_equal_the_plain_computation(data: dict, zone: str, length: int) -> None:
     con = store_of(data, zone)
@@ -123,7 +123,7 @@ def test_one_client_and_windowed_queries_equal_the_plain_computation(data: dict,
         con.close()
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice, zone=st.sampled_from(ZONES), length=st.sampled_from([3, 28, None]))
 def test_the_profile_sums_and_store_contents_equal_the_plain_computation(data: dict, zone: str,
                                                                          length: int | None) -> None:
