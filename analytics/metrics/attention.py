@@ -269,6 +269,49 @@ left join first_set fs using (client_id)
 """
 
 
+# Per client in scope with a mood rating in the longer of the trend window and the usual window (both end today): the
+# sums of mood.MOOD_TREND over the trend window and the figures of mood.MOOD_LEVELS, from one scan of the ratings
+# (the two functions each scan them; tests/metrics/test_attention.py compares the figures with theirs).
+MOOD_FIGURES = "with " + mood.CLIENT_MOODS + """,
+points as (
+    select client_id, submitted_on, mood,
+           (epoch(submitted_local) - epoch($trend_from::timestamp)) / (7 * 86400) as weeks,
+           submitted_on >= $trend_from                                         as in_trend,
+           submitted_on >= $usual_from                                         as in_usual
+    from client_moods
+)
+select client_id,
+       coalesce(regr_count(mood, weeks) filter (where in_trend), 0)::bigint  as n,
+       count(distinct submitted_on) filter (where in_trend)                   as days,
+       regr_slope(mood, weeks) filter (where in_trend)                        as slope,
+       regr_sxx(mood, weeks) filter (where in_trend)                          as sxx,
+       regr_syy(mood, weeks) filter (where in_trend)                          as syy,
+       regr_sxy(mood, weeks) filter (where in_trend)                          as sxy,
+       avg(mood) filter (where in_usual and submitted_on >= $recent_from)     as recent_mean,
+       count(*) filter (where in_usual and submitted_on >= $recent_from)      as recent_n,
+       median(mood) filter (where in_usual)                                   as usual_median,
+       count(*) filter (where in_usual)                                       as usual_n
+from points
+group by client_id
+"""
+
+
+def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+    """Per client in scope with a mood rating in either window: mood_slope_per_week, mood_ci_low, mood_ci_high (NaN
+    below 3 ratings or on one day) and mood_n over the last mood_window_days (mood.caseload_mood_trends' figures);
+    mood_recent_mean, mood_recent_n, mood_usual_median and mood_usual_n (mood.mood_levels' figures)."""
+    trend_from = Period.last_days(t.mood_window_days, today=today).start
+    usual_from = Period.last_days(t.mood_usual_days, today=today).start
+    params = {"start": min(trend_from, usual_from), "as_of": today, "client_id": None,
+              "scope_therapist": scope.therapist_id, "trend_from": trend_from, "usual_from": usual_from,
+              "recent_from": Period.last_days(t.mood_recent_days, today=today).start}
+    sums = con.execute(MOOD_FIGURES, params).df()
+    lines = mood._trend_lines(sums).rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
+                                                    "ci_high": "mood_ci_high"})
+    return pd.concat([sums[["client_id"]], lines, sums[["n"]].rename(columns={"n": "mood_n"}),
+                      sums[["recent_mean", "recent_n", "usual_median", "usual_n"]].add_prefix("mood_")], axis=1)
+
+
 def _adherence_params(scope: Scope, today: date, t: Thresholds) -> dict[str, object]:
     def window_from(days: int) -> date:
         return today - timedelta(days=days - 1)
@@ -421,17 +464,8 @@ def needs_attention(
     t = thresholds
     frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t)).df()
 
-    trends = mood.caseload_mood_trends(con, scope=scope, period=Period.last_days(t.mood_window_days, today=today),
-                                       today=today)
-    trends = trends.rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
-                                    "ci_high": "mood_ci_high", "n": "mood_n"})
-    frame = frame.merge(trends, on="client_id", how="left")
-    frame["mood_n"] = frame["mood_n"].fillna(0).astype(int)
-    levels = mood.mood_levels(con, scope=scope, today=today, recent_days=t.mood_recent_days,
-                              usual_days=t.mood_usual_days)
-    levels = levels.rename(columns={column: f"mood_{column}" for column in levels.columns if column != "client_id"})
-    frame = frame.merge(levels, on="client_id", how="left")
-    for column in ("mood_recent_n", "mood_usual_n"):
+    frame = frame.merge(_mood_figures(con, scope, today, t), on="client_id", how="left")
+    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
         frame[column] = frame[column].fillna(0).astype(int)
     frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
     frame = frame.merge(_score_flags(con, scope, today, t), on="client_id", how="left")

@@ -63,10 +63,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.metrics import attention, outcomes
+from analytics.metrics import attention, mood, outcomes
 from analytics.metrics.attention import Thresholds
 from analytics.store import vocabulary
 from analytics.store.database import open_store
+from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
@@ -439,3 +440,44 @@ def test_score_flags_equal_the_pandas_rules(drawn, today_offset, phq9_rise, gad7
                   None if pd.isna(row["phq9_latest"]) else int(row["phq9_latest"]),
                   None if pd.isna(row["gad7_latest"]) else int(row["gad7_latest"])) for row in new)
     assert got == sorted(old_score_flags(con, scope, today, t))
+
+
+MOODS_STORE = open_store(":memory:")  # one store for every example: each empties and refills the submissions
+MOODS_STORE.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
+MOODS_STORE.execute("insert into clients (client_id, therapist_id, label) values ('C0', 'T1', 'Zero'), "
+                    "('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
+MOODS_STORE.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on, "
+                    "expected_count, status) values ('A0', 'C0', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, "
+                    "'active'), ('A1', 'C1', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, 'active'), "
+                    "('A2', 'C2', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, 'cancelled')")
+moods_drawn = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 31), st.integers(0, 23),  # client, days back, hour
+                                 st.none() | st.integers(0, 10), st.none() | st.integers(0, 10)), max_size=30)
+
+
+@settings(max_examples=15, deadline=None)
+@given(drawn=moods_drawn, today_offset=st.integers(20, 45), window=st.integers(1, 30), recent=st.integers(1, 10),
+       usual=st.integers(2, 30), offset=st.integers(-12, 14))
+def test_mood_figures_equal_the_mood_trends_and_levels(drawn, today_offset, window, recent, usual, offset) -> None:
+    con, start = MOODS_STORE, date(2026, 1, 1)
+    con.execute("delete from submissions")
+    con.execute("delete from settings")
+    con.execute("insert into settings values ('timezone', ?)", [f"Etc/GMT{-offset:+d}" if offset else "UTC"])
+    today = start + timedelta(days=today_offset)
+    for number, (client, days_back, hour, before, after) in enumerate(drawn):  # around the windows' ends
+        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion, mood_before, "
+                    "mood_after) values (?, ?, ?::timestamptz, 'completed', ?, ?)",
+                    [f"S{number}", f"A{client}", f"{today - timedelta(days=days_back)} {hour:02d}:00:00+00", before,
+                     after])
+    t = replace(DEFAULTS, mood_window_days=window, mood_recent_days=min(recent, usual - 1), mood_usual_days=usual)
+    scope = PRACTICE if today_offset % 2 else Scope.therapist("T1")
+    got = attention._mood_figures(con, scope, today, t).set_index("client_id")
+    trends = mood.caseload_mood_trends(con, scope=scope, period=Period.last_days(window, today=today), today=today)
+    levels = mood.mood_levels(con, scope=scope, today=today, recent_days=t.mood_recent_days, usual_days=usual)
+    expected = trends.set_index("client_id").add_prefix("mood_").join(levels.set_index("client_id").add_prefix("mood_"),
+                                                                      how="outer")
+    assert set(got.index) == set(expected.index)
+    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
+        assert list(got[column].reindex(expected.index)) == list(expected[column].fillna(0).astype(int)), column
+    for column in ("mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_recent_mean", "mood_usual_median"):
+        pd.testing.assert_series_equal(got[column].reindex(expected.index).astype(float),
+                                       expected[column].astype(float), check_names=False, rtol=1e-9, atol=1e-9)
