@@ -5,8 +5,9 @@ severe or getting worse, long silence, mood dropping or falling), engagement (mi
 completion) and admin (feedback waiting). Each is written out with the practice's thresholds (stored in
 `settings` under `attention.<field>`), and each reason carries the client's own figures. Every rule is
 computed over the whole scope at once: the adherence rules in one query over `due_assignments` and
-`submission_facts`, the mood rules by mood.mood_levels and mood.caseload_mood_trends, and the score
-rules by outcomes.latest_scores, so each figure has one definition.
+`submission_facts`, the mood rules in one scan of mood.CLIENT_MOODS with the sums of mood.MOOD_TREND and the
+figures of mood.MOOD_LEVELS (MOOD_FIGURES), and the score rules in one grouped query over outcomes.LATEST_SCORES
+(SCORE_FLAGS), so each figure has one definition; the reasons are written for the flagged clients only.
 """
 
 from __future__ import annotations
