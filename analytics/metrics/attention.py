@@ -5,8 +5,9 @@ severe or getting worse, long silence, mood dropping or falling), engagement (mi
 completion) and admin (feedback waiting). Each is written out with the practice's thresholds (stored in
 `settings` under `attention.<field>`), and each reason carries the client's own figures. Every rule is
 computed over the whole scope at once: the adherence rules in one query over `due_assignments` and
-`submission_facts`, the mood rules by mood.mood_levels and mood.caseload_mood_trends, and the score
-rules by outcomes.latest_scores, so each figure has one definition.
+`submission_facts`, the mood rules in one scan of mood.CLIENT_MOODS with the sums of mood.MOOD_TREND and the
+figures of mood.MOOD_LEVELS (MOOD_FIGURES), and the score rules in one grouped query over outcomes.LATEST_SCORES
+(SCORE_FLAGS), so each figure has one definition; the reasons are written for the flagged clients only.
 """
 
 from __future__ import annotations
@@ -269,6 +270,49 @@ left join first_set fs using (client_id)
 """
 
 
+# Per client in scope with a mood rating in the longer of the trend window and the usual window (both end today): the
+# sums of mood.MOOD_TREND over the trend window and the figures of mood.MOOD_LEVELS, from one scan of the ratings
+# (the two functions each scan them; tests/metrics/test_attention.py compares the figures with theirs).
+MOOD_FIGURES = "with " + mood.CLIENT_MOODS + """,
+points as (
+    select client_id, submitted_on, mood,
+           (epoch(submitted_local) - epoch($trend_from::timestamp)) / (7 * 86400) as weeks,
+           submitted_on >= $trend_from                                         as in_trend,
+           submitted_on >= $usual_from                                         as in_usual
+    from client_moods
+)
+select client_id,
+       coalesce(regr_count(mood, weeks) filter (where in_trend), 0)::bigint  as n,
+       count(distinct submitted_on) filter (where in_trend)                   as days,
+       regr_slope(mood, weeks) filter (where in_trend)                        as slope,
+       regr_sxx(mood, weeks) filter (where in_trend)                          as sxx,
+       regr_syy(mood, weeks) filter (where in_trend)                          as syy,
+       regr_sxy(mood, weeks) filter (where in_trend)                          as sxy,
+       avg(mood) filter (where in_usual and submitted_on >= $recent_from)     as recent_mean,
+       count(*) filter (where in_usual and submitted_on >= $recent_from)      as recent_n,
+       median(mood) filter (where in_usual)                                   as usual_median,
+       count(*) filter (where in_usual)                                       as usual_n
+from points
+group by client_id
+"""
+
+
+def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+    """Per client in scope with a mood rating in either window: mood_slope_per_week, mood_ci_low, mood_ci_high (NaN
+    below 3 ratings or on one day) and mood_n over the last mood_window_days (mood.caseload_mood_trends' figures);
+    mood_recent_mean, mood_recent_n, mood_usual_median and mood_usual_n (mood.mood_levels' figures)."""
+    trend_from = Period.last_days(t.mood_window_days, today=today).start
+    usual_from = Period.last_days(t.mood_usual_days, today=today).start
+    params = {"start": min(trend_from, usual_from), "as_of": today, "client_id": None,
+              "scope_therapist": scope.therapist_id, "trend_from": trend_from, "usual_from": usual_from,
+              "recent_from": Period.last_days(t.mood_recent_days, today=today).start}
+    sums = con.execute(MOOD_FIGURES, params).df()
+    lines = mood._trend_lines(sums).rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
+                                                    "ci_high": "mood_ci_high"})
+    return pd.concat([sums[["client_id"]], lines, sums[["n"]].rename(columns={"n": "mood_n"}),
+                      sums[["recent_mean", "recent_n", "usual_median", "usual_n"]].add_prefix("mood_")], axis=1)
+
+
 def _adherence_params(scope: Scope, today: date, t: Thresholds) -> dict[str, object]:
     def window_from(days: int) -> date:
         return today - timedelta(days=days - 1)
@@ -329,49 +373,58 @@ def _feedback_reason(row: dict, t: Thresholds, today: date) -> str:
     return f"{subject} waiting for feedback, the oldest for {int(row['feedback_oldest_days'])} days"
 
 
+# Per client in scope with a score up to $today: whether any measure's latest score rose reliably from the lowest
+# earlier one (never above the previous one, so a rise from either is a rise from it) or is in the severe band, the
+# latest PHQ-9 and GAD-7, and the measures with a rule met (by measure name, as outcomes.latest_scores orders them).
+SCORE_FLAGS = "with latest_scores as (" + outcomes.LATEST_SCORES.replace("order by l.client_id, l.measure", "") + """),
+judged as (
+    select *,
+           coalesce(rise_from_best >= case measure when 'PHQ-9' then $phq9_rise when 'GAD-7' then $gad7_rise end,
+                    false)                                                                 as rose,
+           coalesce(latest_score >= case measure when 'PHQ-9' then $phq9_severe_from
+                                                 when 'GAD-7' then $gad7_severe_from end, false) as is_severe
+    from latest_scores
+)
+select client_id,
+       bool_or(rose)                                                  as score_rise,
+       bool_or(is_severe)                                             as severe_band,
+       any_value(latest_score) filter (where measure = 'PHQ-9')       as phq9_latest,
+       any_value(latest_score) filter (where measure = 'GAD-7')       as gad7_latest,
+       list({'measure': measure, 'latest_score': latest_score, 'latest_on': latest_on, 'best_score': best_score,
+             'best_on': best_on, 'rise_from_best': rise_from_best, 'rose': rose, 'is_severe': is_severe}
+            order by measure) filter (where rose or is_severe)       as scores_met
+from judged
+group by client_id
+"""
+
+
+def _score_text(score: dict, t: Thresholds, today: date) -> str:
+    """One measure's score reason, e.g. "GAD-7 16 on 14 Nov, up from 10 on 3 Oct (+6; reliable change is 4); severe
+    band"."""
+    measure = score["measure"]
+    text = f"{measure} {int(score['latest_score'])} on {_day(score['latest_on'], today)}"
+    if score["rose"]:
+        rise = {"PHQ-9": t.phq9_rise, "GAD-7": t.gad7_rise}[measure]
+        text += (f", up from {int(score['best_score'])} on {_day(score['best_on'], today)} "
+                 f"(+{int(score['rise_from_best'])}; reliable change is {rise})")
+    if score["is_severe"]:
+        text += "; severe band"
+    return text
+
+
 def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
-    """Per client with a score rule met: score_rise and severe_band (booleans), score_reasons (one text per
-    measure flagged, e.g. "GAD-7 16 on 14 Nov, up from 10 on 3 Oct (+6; reliable change is 4); severe band")
-    and the latest PHQ-9 and GAD-7 scores (phq9_latest, gad7_latest)."""
-    scores = outcomes.latest_scores(con, scope=scope, today=today)
-    rise = {"PHQ-9": t.phq9_rise, "GAD-7": t.gad7_rise}
-    severe = {"PHQ-9": t.phq9_severe_from, "GAD-7": t.gad7_severe_from}
-    # The lowest earlier score is never above the previous one, so a rise from either is a rise from it.
-    # Decided for every row at once; only the (few) rows with a rule met are written out one by one.
-    rises = scores["rise_from_best"].astype("Float64")
-    rose_all = (rises.notna() & (rises >= scores["measure"].map(rise).astype(float))).fillna(False).to_numpy(bool)
-    severe_all = (scores["latest_score"] >= scores["measure"].map(severe).astype(float)).to_numpy(bool)
-    # One row per client with a score, in the order the clients first appear; the latest score of each measure
-    # beside it (taken by column, not row by row: thousands of clients).
-    clients = scores["client_id"]
-    out = pd.DataFrame({"client_id": pd.unique(clients)})
-    by_client = pd.DataFrame({"score_rise": rose_all, "severe_band": severe_all}).groupby(clients.to_numpy(),
-                                                                                         sort=False).any()
-    out["score_rise"] = out["client_id"].map(by_client["score_rise"]).astype(bool)
-    out["severe_band"] = out["client_id"].map(by_client["severe_band"]).astype(bool)
-    reasons: dict[str, list[str]] = {}
-    met = (rose_all | severe_all).nonzero()[0]
-    for index, row in zip(met, scores.iloc[met].to_dict("records"), strict=True):
-        measure, rose, is_severe = row["measure"], bool(rose_all[index]), bool(severe_all[index])
-        text = f"{measure} {int(row['latest_score'])} on {_day(row['latest_on'], today)}"
-        if rose:
-            text += (f", up from {int(row['best_score'])} on {_day(row['best_on'], today)} "
-                     f"(+{int(row['rise_from_best'])}; reliable change is {rise[measure]})")
-        if is_severe:
-            text += "; severe band"
-        reasons.setdefault(row["client_id"], []).append(text)
-    out["score_reasons"] = [reasons.get(client, []) for client in out["client_id"]]
-    for column, measure in (("phq9_latest", "PHQ-9"), ("gad7_latest", "GAD-7")):
-        of_measure = scores[scores["measure"] == measure]
-        latest = pd.Series(of_measure["latest_score"].to_numpy(), index=of_measure["client_id"].to_numpy())
-        out[column] = out["client_id"].map(latest).astype("Int64")
-    return out
+    """Per client with a score: score_rise and severe_band (booleans), scores_met (the measures with a rule met,
+    written out by `_score_text` for the flagged clients only) and the latest PHQ-9 and GAD-7 scores (phq9_latest,
+    gad7_latest). Decided in one grouped query (SCORE_FLAGS) over outcomes.LATEST_SCORES."""
+    params = {"today": today, "scope_therapist": scope.therapist_id, "phq9_rise": t.phq9_rise,
+              "gad7_rise": t.gad7_rise, "phq9_severe_from": t.phq9_severe_from, "gad7_severe_from": t.gad7_severe_from}
+    return con.execute(SCORE_FLAGS, params).df()
 
 
-def _texts_of(rule: str, hits: list[str], row: dict) -> int:
+def _texts_of(rule: str, hits: list[str], score_texts: list[str]) -> int:
     """How many reason texts `rule` wrote for a client (the score rules write one per measure, together)."""
     if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
-        return len(row["score_reasons"])
+        return len(score_texts)
     return 0 if rule == "severe_band" else 1
 
 
@@ -384,7 +437,7 @@ COLUMNS = [
 ]
 KIND_ORDER = list(KINDS)
 # The columns the reason writers (and the score texts) read.
-REASON_FIGURES = ["score_reasons", "days_silent", "last_submission_on", "first_set_on", "missed_streak",
+REASON_FIGURES = ["scores_met", "days_silent", "last_submission_on", "first_set_on", "missed_streak",
                   "recent_completion", "recent_due", "mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_n",
                   "mood_recent_mean", "mood_recent_n", "mood_drop", "mood_usual_median", "mood_usual_n",
                   "feedback_waiting", "feedback_oldest_days"]
@@ -412,17 +465,8 @@ def needs_attention(
     t = thresholds
     frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t)).df()
 
-    trends = mood.caseload_mood_trends(con, scope=scope, period=Period.last_days(t.mood_window_days, today=today),
-                                       today=today)
-    trends = trends.rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
-                                    "ci_high": "mood_ci_high", "n": "mood_n"})
-    frame = frame.merge(trends, on="client_id", how="left")
-    frame["mood_n"] = frame["mood_n"].fillna(0).astype(int)
-    levels = mood.mood_levels(con, scope=scope, today=today, recent_days=t.mood_recent_days,
-                              usual_days=t.mood_usual_days)
-    levels = levels.rename(columns={column: f"mood_{column}" for column in levels.columns if column != "client_id"})
-    frame = frame.merge(levels, on="client_id", how="left")
-    for column in ("mood_recent_n", "mood_usual_n"):
+    frame = frame.merge(_mood_figures(con, scope, today, t), on="client_id", how="left")
+    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
         frame[column] = frame[column].fillna(0).astype(int)
     frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
     frame = frame.merge(_score_flags(con, scope, today, t), on="client_id", how="left")
@@ -454,14 +498,16 @@ def needs_attention(
     reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
         hits = [rule for rule in SEVERITY if met[rule][index]]
+        score_texts = [_score_text(score, t, today) for score in row["scores_met"]] if (
+            "score_rise" in hits or "severe_band" in hits) else []
         texts: list[str] = []
         for rule in hits:
             if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
-                texts.extend(row["score_reasons"])  # one text per measure, saying both rise and band
+                texts.extend(score_texts)  # one text per measure, saying both rise and band
             elif rule in writers:
                 texts.append(writers[rule](row, t, today))
         reasons.append(texts)
-        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, row))])
+        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, score_texts))])
         rule_ids.append(hits)
     frame["reasons"], frame["reason_kinds"], frame["rule_ids"] = reasons, reason_kinds, rule_ids
     frame = frame[frame["rule_ids"].map(bool).astype(bool)].copy()

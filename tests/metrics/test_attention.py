@@ -55,13 +55,19 @@ most severe, and so on; then the lowest completion over the last 28 days, then t
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from analytics.metrics import attention
+from analytics.metrics import attention, mood, outcomes
 from analytics.metrics.attention import Thresholds
+from analytics.store import vocabulary
 from analytics.store.database import open_store
+from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
 
 TODAY = date(2026, 3, 15)
@@ -379,3 +385,99 @@ def test_thresholds_refuse_values_that_make_no_sense():
         Thresholds(completion_below=0)
     with pytest.raises(ValueError):
         Thresholds(silent_days=2.5)
+
+
+# The score rules as they were written in pandas before SCORE_FLAGS decided them in one grouped query: per client with
+# a score, the flags, one text per measure with a rule met (in the order of latest_scores' rows) and the latest scores.
+def old_score_flags(con, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+    scores = outcomes.latest_scores(con, scope=scope, today=today)
+    rise = {"PHQ-9": t.phq9_rise, "GAD-7": t.gad7_rise}
+    severe = {"PHQ-9": t.phq9_severe_from, "GAD-7": t.gad7_severe_from}
+    out = []
+    for client, rows in scores.groupby("client_id", sort=False):
+        texts, rose_any, severe_any = [], False, False
+        for row in rows.to_dict("records"):
+            rose = not pd.isna(row["rise_from_best"]) and row["rise_from_best"] >= rise[row["measure"]]
+            is_severe = row["latest_score"] >= severe[row["measure"]]
+            rose_any, severe_any = rose_any or rose, severe_any or is_severe
+            if rose or is_severe:
+                text = f"{row['measure']} {int(row['latest_score'])} on {attention._day(row['latest_on'], today)}"
+                if rose:
+                    text += (f", up from {int(row['best_score'])} on {attention._day(row['best_on'], today)} "
+                             f"(+{int(row['rise_from_best'])}; reliable change is {rise[row['measure']]})")
+                texts.append(text + ("; severe band" if is_severe else ""))
+        latest = dict(zip(rows["measure"], rows["latest_score"], strict=True))
+        out.append((client, rose_any, severe_any, texts, latest.get("PHQ-9"), latest.get("GAD-7")))
+    return out
+
+
+SCORES_STORE = open_store(":memory:")  # one store for every example: each empties and refills the measures
+SCORES_STORE.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
+SCORES_STORE.execute("insert into clients (client_id, therapist_id, label) values ('C0', 'T1', 'Zero'), "
+                     "('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
+
+
+@settings(max_examples=15, deadline=None)
+@given(drawn=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["PHQ-9", "GAD-7"]), st.integers(0, 40),
+                                st.integers(0, 27)), max_size=20),
+       today_offset=st.integers(0, 45), phq9_rise=st.integers(1, 8), gad7_rise=st.integers(1, 6),
+       phq9_severe_from=st.integers(1, 27), gad7_severe_from=st.integers(1, 21))
+def test_score_flags_equal_the_pandas_rules(drawn, today_offset, phq9_rise, gad7_rise, phq9_severe_from,
+                                            gad7_severe_from) -> None:
+    con, start = SCORES_STORE, date(2026, 1, 1)
+    con.execute("delete from measures")
+    rows = {(f"C{c}", m, start + timedelta(days=d)): min(s, vocabulary.MEASURES[m]) for c, m, d, s in drawn}
+    for (client, measure, day), score in rows.items():
+        con.execute("insert into measures values (?, ?, ?, ?)", [client, measure, score, day])
+    t = replace(DEFAULTS, phq9_rise=phq9_rise, gad7_rise=gad7_rise, phq9_severe_from=phq9_severe_from,
+                gad7_severe_from=gad7_severe_from)
+    today = start + timedelta(days=today_offset)
+    scope = PRACTICE if today_offset % 2 else Scope.therapist("T1")
+    new = attention._score_flags(con, scope, today, t).to_dict("records")
+    got = sorted((row["client_id"], bool(row["score_rise"]), bool(row["severe_band"]),
+                  [attention._score_text(s, t, today) for s in row["scores_met"]] if row["score_rise"]
+                  or row["severe_band"] else [],
+                  None if pd.isna(row["phq9_latest"]) else int(row["phq9_latest"]),
+                  None if pd.isna(row["gad7_latest"]) else int(row["gad7_latest"])) for row in new)
+    assert got == sorted(old_score_flags(con, scope, today, t))
+
+
+MOODS_STORE = open_store(":memory:")  # one store for every example: each empties and refills the submissions
+MOODS_STORE.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
+MOODS_STORE.execute("insert into clients (client_id, therapist_id, label) values ('C0', 'T1', 'Zero'), "
+                    "('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
+MOODS_STORE.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on, "
+                    "expected_count, status) values ('A0', 'C0', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, "
+                    "'active'), ('A1', 'C1', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, 'active'), "
+                    "('A2', 'C2', 'journaling', 'T', '2026-01-01', '2026-03-01', 1, 'cancelled')")
+moods_drawn = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 31), st.integers(0, 23),  # client, days back, hour
+                                 st.none() | st.integers(0, 10), st.none() | st.integers(0, 10)), max_size=30)
+
+
+@settings(max_examples=15, deadline=None)
+@given(drawn=moods_drawn, today_offset=st.integers(20, 45), window=st.integers(1, 30), recent=st.integers(1, 10),
+       usual=st.integers(2, 30), offset=st.integers(-12, 14))
+def test_mood_figures_equal_the_mood_trends_and_levels(drawn, today_offset, window, recent, usual, offset) -> None:
+    con, start = MOODS_STORE, date(2026, 1, 1)
+    con.execute("delete from submissions")
+    con.execute("delete from settings")
+    con.execute("insert into settings values ('timezone', ?)", [f"Etc/GMT{-offset:+d}" if offset else "UTC"])
+    today = start + timedelta(days=today_offset)
+    for number, (client, days_back, hour, before, after) in enumerate(drawn):  # around the windows' ends
+        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion, mood_before, "
+                    "mood_after) values (?, ?, ?::timestamptz, 'completed', ?, ?)",
+                    [f"S{number}", f"A{client}", f"{today - timedelta(days=days_back)} {hour:02d}:00:00+00", before,
+                     after])
+    t = replace(DEFAULTS, mood_window_days=window, mood_recent_days=min(recent, usual - 1), mood_usual_days=usual)
+    scope = PRACTICE if today_offset % 2 else Scope.therapist("T1")
+    got = attention._mood_figures(con, scope, today, t).set_index("client_id")
+    trends = mood.caseload_mood_trends(con, scope=scope, period=Period.last_days(window, today=today), today=today)
+    levels = mood.mood_levels(con, scope=scope, today=today, recent_days=t.mood_recent_days, usual_days=usual)
+    expected = trends.set_index("client_id").add_prefix("mood_").join(levels.set_index("client_id").add_prefix("mood_"),
+                                                                      how="outer")
+    assert set(got.index) == set(expected.index)
+    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
+        assert list(got[column].reindex(expected.index)) == list(expected[column].fillna(0).astype(int)), column
+    for column in ("mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_recent_mean", "mood_usual_median"):
+        pd.testing.assert_series_equal(got[column].reindex(expected.index).astype(float),
+                                       expected[column].astype(float), check_names=False, rtol=1e-9, atol=1e-9)

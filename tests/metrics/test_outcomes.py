@@ -172,21 +172,21 @@ scores_drawn = st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["PHQ-9", "
                                   st.integers(0, 21)), max_size=30)
 
 
+SCORES_STORE = open_store(":memory:")  # one store for every example: each empties and refills the measures
+SCORES_STORE.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
+SCORES_STORE.execute("insert into clients (client_id, therapist_id, label) values "
+                     "('C0', 'T1', 'Zero'), ('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
+
+
 @settings(max_examples=40, deadline=None)
 @given(drawn=scores_drawn, today_offset=st.integers(0, 45))
 def test_latest_scores_equal_the_window_definition(drawn: list, today_offset: int) -> None:
-    con = open_store(":memory:")
-    try:
-        con.execute("insert into therapists values ('T1', 'One', null), ('T2', 'Two', null)")
-        con.execute("insert into clients (client_id, therapist_id, label) values "
-                    "('C0', 'T1', 'Zero'), ('C1', 'T2', 'One'), ('C2', 'T1', 'Two')")
-        start = date(2026, 1, 1)
-        rows = {(f"C{c}", m, start + timedelta(days=d)): s for c, m, d, s in drawn}  # one score a day per measure
-        for (client, measure, day), score in rows.items():
-            con.execute("insert into measures values (?, ?, ?, ?)", [client, measure, score, day])
-        for therapist in (None, "T1"):
-            params = {"today": start + timedelta(days=today_offset), "scope_therapist": therapist}
-            assert con.execute(outcomes.LATEST_SCORES, params).fetchall() == con.execute(
-                LATEST_SCORES_BY_WINDOW, params).fetchall()
-    finally:
-        con.close()
+    con, start = SCORES_STORE, date(2026, 1, 1)
+    con.execute("delete from measures")
+    rows = {(f"C{c}", m, start + timedelta(days=d)): s for c, m, d, s in drawn}  # one score a day per measure
+    for (client, measure, day), score in rows.items():
+        con.execute("insert into measures values (?, ?, ?, ?)", [client, measure, score, day])
+    for therapist in (None, "T1"):
+        params = {"today": start + timedelta(days=today_offset), "scope_therapist": therapist}
+        assert con.execute(outcomes.LATEST_SCORES, params).fetchall() == con.execute(
+            LATEST_SCORES_BY_WINDOW, params).fetchall()
