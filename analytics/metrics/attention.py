@@ -182,7 +182,8 @@ def rules_by_kind(thresholds: Thresholds = Thresholds()) -> dict[str, list[str]]
 
 
 # One row per active or paused client in scope with the figures of the adherence rules and their
-# flags. Windows are the N calendar days ending today ($..._from = today - (N - 1)).
+# flags. Windows are the N calendar days ending today ($..._from = today - (N - 1)). $client_id (null: every client)
+# keeps one client's rows from the first scan on (client_flags).
 ADHERENCE_FIGURES = """
 with people as (
     select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
@@ -190,10 +191,12 @@ with people as (
     left join therapists t using (therapist_id)
     where c.status in ('active', 'paused')
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+      and ($client_id is null or c.client_id = $client_id)
 ),
 due as materialized (
     select client_id, assignment_id, due_on, expected_count, credit
     from due_assignments($today, $scope_therapist)
+    where $client_id is null or client_id = $client_id
 ),
 due_figures as (
     select client_id,
@@ -216,6 +219,7 @@ missed as (
 last_days as (
     -- the last submission on or before today, any assignment (it is work the client reported)
     select client_id, last_submission_on from client_last_submission_days($today, $scope_therapist, null)
+    where $client_id is null or client_id = $client_id
 ),
 awaiting as (
     select a.client_id,
@@ -231,6 +235,7 @@ awaiting as (
       and s.submitted_on between $feedback_from and $feedback_before
       and (coalesce(trim(s.therapist_feedback), '') = '' or s.feedback_local::date > $today)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+      and ($client_id is null or a.client_id = $client_id)
     group by a.client_id
 ),
 first_set as (
@@ -297,13 +302,14 @@ group by client_id
 """
 
 
-def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds,
+                  client_id: str | None = None) -> pd.DataFrame:
     """Per client in scope with a mood rating in either window: mood_slope_per_week, mood_ci_low, mood_ci_high (NaN
     below 3 ratings or on one day) and mood_n over the last mood_window_days (mood.caseload_mood_trends' figures);
     mood_recent_mean, mood_recent_n, mood_usual_median and mood_usual_n (mood.mood_levels' figures)."""
     trend_from = Period.last_days(t.mood_window_days, today=today).start
     usual_from = Period.last_days(t.mood_usual_days, today=today).start
-    params = {"start": min(trend_from, usual_from), "as_of": today, "client_id": None,
+    params = {"start": min(trend_from, usual_from), "as_of": today, "client_id": client_id,
               "scope_therapist": scope.therapist_id, "trend_from": trend_from, "usual_from": usual_from,
               "recent_from": Period.last_days(t.mood_recent_days, today=today).start}
     sums = con.execute(MOOD_FIGURES, params).df()
@@ -313,12 +319,13 @@ def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresho
                       sums[["recent_mean", "recent_n", "usual_median", "usual_n"]].add_prefix("mood_")], axis=1)
 
 
-def _adherence_params(scope: Scope, today: date, t: Thresholds) -> dict[str, object]:
+def _adherence_params(scope: Scope, today: date, t: Thresholds, client_id: str | None = None) -> dict[str, object]:
     def window_from(days: int) -> date:
         return today - timedelta(days=days - 1)
 
     return {
         "scope_therapist": scope.therapist_id,
+        "client_id": client_id,
         "today": today,
         "completion_from": window_from(t.completion_window_days),
         "completion_min_due": t.completion_min_due,
@@ -412,11 +419,12 @@ def _score_text(score: dict, t: Thresholds, today: date) -> str:
     return text
 
 
-def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds) -> pd.DataFrame:
+def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds,
+                 client_id: str | None = None) -> pd.DataFrame:
     """Per client with a score: score_rise and severe_band (booleans), scores_met (the measures with a rule met,
     written out by `_score_text` for the flagged clients only) and the latest PHQ-9 and GAD-7 scores (phq9_latest,
     gad7_latest). Decided in one grouped query (SCORE_FLAGS) over outcomes.LATEST_SCORES."""
-    params = {"today": today, "scope_therapist": scope.therapist_id, "phq9_rise": t.phq9_rise,
+    params = {"today": today, "scope_therapist": scope.therapist_id, "client_id": client_id, "phq9_rise": t.phq9_rise,
               "gad7_rise": t.gad7_rise, "phq9_severe_from": t.phq9_severe_from, "gad7_severe_from": t.gad7_severe_from}
     return con.execute(SCORE_FLAGS, params).df()
 
@@ -444,7 +452,8 @@ REASON_FIGURES = ["scores_met", "days_silent", "last_submission_on", "first_set_
 
 
 def needs_attention(
-    con: DuckDBPyConnection, *, scope: Scope, today: date, thresholds: Thresholds = Thresholds()
+    con: DuckDBPyConnection, *, scope: Scope, today: date, thresholds: Thresholds = Thresholds(),
+    client_id: str | None = None,
 ) -> pd.DataFrame:
     """The active and paused clients in scope with at least one reason for attention, most urgent first.
 
@@ -461,15 +470,16 @@ def needs_attention(
     gad7_latest (scores), feedback_waiting (submissions) and feedback_oldest_days.
     Ranked by the kind of the most serious reason (clinical, engagement, admin), then the most severe
     rule met (RULES order), then the next most severe, and so on, then the lowest recent_completion.
+    With `client_id`, only that client's row is worked out (every query keeps to their rows; see client_flags).
     """
     t = thresholds
-    frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t)).df()
+    frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t, client_id)).df()
 
-    frame = frame.merge(_mood_figures(con, scope, today, t), on="client_id", how="left")
+    frame = frame.merge(_mood_figures(con, scope, today, t, client_id), on="client_id", how="left")
     for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
         frame[column] = frame[column].fillna(0).astype(int)
     frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
-    frame = frame.merge(_score_flags(con, scope, today, t), on="client_id", how="left")
+    frame = frame.merge(_score_flags(con, scope, today, t, client_id), on="client_id", how="left")
     for column in ("score_rise", "severe_band"):
         frame[column] = frame[column].astype("boolean").fillna(False).astype(bool)
     for column in ("phq9_latest", "gad7_latest"):
@@ -542,8 +552,10 @@ def client_flags(con: DuckDBPyConnection, *, scope: Scope, client_id: str, today
                  thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
     """One client's row of `needs_attention` (empty when no rule is met); ScopeError outside the scope.
 
-    Computed over the client's own therapist's caseload, which gives the same figures as the practice's."""
+    Every query keeps to the client's own rows (needs_attention's `client_id`), over their own therapist's caseload:
+    the same columns and figures as their row in the list (tests/metrics/test_attention.py compares them), except
+    rank, which is 1 (the client's place in a list of one, not in the caseload's)."""
     scope.require_client(con, client_id)
     therapist = con.execute("select therapist_id from clients where client_id = ?", [client_id]).fetchone()[0]
-    flagged = needs_attention(con, scope=scope.narrowed_to(therapist), today=today, thresholds=thresholds)
-    return flagged[flagged["client_id"] == client_id].reset_index(drop=True)
+    return needs_attention(con, scope=scope.narrowed_to(therapist), today=today, thresholds=thresholds,
+                           client_id=client_id)

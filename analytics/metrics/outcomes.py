@@ -137,6 +137,7 @@ with scores as (
     join clients c using (client_id)
     where m.administered_on <= $today
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+      and ($client_id is null or m.client_id = $client_id)
 ),
 latest as (
     select client_id, measure, max(administered_on) as latest_on, arg_max(score, administered_on) as latest_score
@@ -164,12 +165,14 @@ order by l.client_id, l.measure
 """
 
 
-def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date) -> pd.DataFrame:
-    """Per client in scope and measure, scores taken up to `today`: client_id, measure, latest_score,
+def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date, client_id: str | None = None
+                  ) -> pd.DataFrame:
+    """Per client in scope (or the one `client_id`) and measure, scores taken up to `today`: client_id, measure, latest_score,
     latest_on, previous_score and previous_on (the score before the latest), best_score and best_on (the
     lowest score before the latest, the most recent of equal ones), rise_from_previous and rise_from_best
     (latest minus each, points; positive is worse). The earlier figures are empty with one score only."""
-    frame = con.execute(LATEST_SCORES, {"today": today, "scope_therapist": scope.therapist_id}).df()
+    frame = con.execute(LATEST_SCORES, {"today": today, "scope_therapist": scope.therapist_id,
+                                        "client_id": client_id}).df()
     for column in ("previous_score", "best_score", "rise_from_previous", "rise_from_best"):
         frame[column] = frame[column].astype("Int64")
     return frame

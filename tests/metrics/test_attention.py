@@ -229,12 +229,44 @@ def test_scores_after_today_do_not_count(con):
     assert "C14" not in listed(con)
 
 
+def assert_client_flags_equal_the_rows(con, clients: list[str], thresholds: Thresholds = DEFAULTS) -> None:
+    """client_flags (one client's rows only) gives each client's row of needs_attention, rank aside (1: alone)."""
+    rows = listed(con, thresholds=thresholds)
+    for client in clients:
+        flags = attention.client_flags(con, scope=PRACTICE, client_id=client, today=TODAY, thresholds=thresholds)
+        if client not in rows:
+            assert flags.empty and list(flags.columns) == attention.COLUMNS, client
+            continue
+        assert len(flags) == 1 and flags["rank"][0] == 1, client
+        ours, theirs = flags.iloc[0].drop("rank").to_dict(), pd.Series(rows[client]).drop("rank").to_dict()
+        assert ours.keys() == theirs.keys()
+        for column, value in theirs.items():
+            assert same(ours[column], value), (client, column, ours[column], value)
+
+
+def same(a: object, b: object) -> bool:
+    """Equal, both missing, or floats equal to 1e-12 (the regression sums of one client add in another order)."""
+    if isinstance(a, list) or isinstance(b, list):
+        return a == b
+    if pd.isna(a) or pd.isna(b):
+        return bool(pd.isna(a) and pd.isna(b))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-12 * max(1.0, abs(b))
+    return a == b
+
+
 def test_client_flags_is_one_clients_row(con):
     flags = attention.client_flags(con, scope=PRACTICE, client_id="C23", today=TODAY)
     assert list(flags["client_id"]) == ["C23"] and flags["rule_ids"][0] == ["severe_band", "score_rise"]
     assert attention.client_flags(con, scope=PRACTICE, client_id="C14", today=TODAY).empty
     with pytest.raises(ScopeError):
         attention.client_flags(con, scope=Scope.therapist("T2"), client_id="C23", today=TODAY)
+    # every rule (severe band and rise, mood drop, silent, mood falling, missed, low completion, feedback) and a
+    # client never listed, with thresholds moved so that clients just inside them are listed too
+    clients = ["C23", "C18", "C21", "C10", "C08", "C17", "C19"]
+    assert_client_flags_equal_the_rows(con, clients, Thresholds(completion_min_due=1, silent_days=5, missed_in_a_row=2,
+                                                       mood_slope_per_week=-1.1, feedback_wait_days=0, phq9_rise=5,
+                                                       gad7_rise=3, mood_usual_min_n=4, mood_recent_min_n=1))
 
 
 def test_a_paused_client_is_never_flagged_as_silent(con):

@@ -1,5 +1,6 @@
 """One client's headline figures (clients.client_overview, read from the client's own rows) equal
-caseload.client_overview's row of that client and mood.client_lift / mood.mood_lifts, on randomised practices.
+caseload.client_overview's row of that client and mood.client_lift / mood.mood_lifts, on randomised practices; and
+attention.client_flags (needs attention, one client's rows only) equals the client's row of attention.needs_attention.
 
 tests/metrics/test_facts.py's generator (four clients of two therapists, active and cancelled homework, credit of
 every kind, moods), in time zones from UTC-12 to UTC+14, with feedback written on some submissions (at times after
@@ -16,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.metrics import caseload, clients, mood
+from analytics.metrics import attention, caseload, clients, mood
 from analytics.store.period import Period
 from analytics.store.scope import Scope, ScopeError
 from tests.metrics.test_facts import BASE, practice
@@ -51,16 +52,39 @@ def assert_rows_equal(con, scope: Scope, client: str, period: Period, today: dat
     assert listed.equals(mood.mood_lifts(con, scope=scope, client_id=client, period=period, today=today))
 
 
+def assert_flags_equal_the_row(con, client: str, today: date) -> None:
+    """attention.client_flags (the client's rows only) equals their row of needs_attention, rank aside."""
+    listed = attention.needs_attention(con, scope=PRACTICE, today=today, thresholds=LOOSE)
+    flags = attention.client_flags(con, scope=PRACTICE, client_id=client, today=today, thresholds=LOOSE)
+    theirs = listed[listed["client_id"] == client]
+    assert len(flags) == len(theirs) <= 1, (client, flags, theirs)
+    for column in attention.COLUMNS[1:] if len(theirs) else []:
+        a, b = flags[column].iloc[0], theirs[column].iloc[0]
+        assert a == b if isinstance(b, list) else same(a, b), (client, column, a, b)
+
+
+# Thresholds every rule of needs_attention can meet in these small practices.
+LOOSE = attention.Thresholds(completion_min_due=1, completion_below=0.8, silent_days=5, missed_in_a_row=1, mood_min_n=3,
+                             mood_slope_per_week=0.5, feedback_wait_days=0, phq9_rise=2, gad7_rise=2, phq9_severe_from=12,
+                             gad7_severe_from=10, mood_drop_points=0.5, mood_recent_min_n=1, mood_usual_min_n=2)
+score = st.tuples(st.integers(0, 3), st.sampled_from(["PHQ-9", "GAD-7"]), st.integers(0, 21), st.integers(-60, 10))
+
+
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice, zone=st.sampled_from(ZONES), length=st.sampled_from([1, 7, 28]),
-       feedback_every=st.integers(1, 4))
-def test_one_clients_overview_equals_the_caseload_row(data: dict, zone: str, length: int, feedback_every: int) -> None:
+       feedback_every=st.integers(1, 4), scores=st.lists(score, max_size=6))
+def test_one_clients_overview_equals_the_caseload_row(data: dict, zone: str, length: int, feedback_every: int,
+                                                      scores: list) -> None:
     con = store_of(data, zone)
     try:
         # feedback on some completed or partial submissions, 1-60 hours after them (plain SQL: feedback is no fact)
         con.execute("update submissions set therapist_feedback = 'Well done', "
                     "feedback_at = submitted_at + to_hours(1 + (hash(submission_id) % 60)::integer) "
                     "where hash(submission_id) % ? = 0", [feedback_every])
+        for client, measure, value, day in scores:
+            con.execute("insert into measures values ('C' || ?, ?, ?, ?) on conflict do nothing",
+                        [client, measure, value, BASE + timedelta(days=day)])
+        assert_flags_equal_the_row(con, f"C{data['pick'] % 4}", BASE + timedelta(days=data["as_of"][0]))
         for offset in data["as_of"][:2]:
             today = BASE + timedelta(days=offset)
             period = Period.last_days(length, today=today)
