@@ -237,6 +237,9 @@ def read_snapshot(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
 def _begin_snapshot(con: DuckDBPyConnection) -> None:
     con.execute("begin transaction")
     _SNAPSHOTS.add(con)
+    # Whether the derived facts are current holds for the whole snapshot: checked once here, not in every macro call
+    # (schema.sql, facts_current). end_snapshot forgets it.
+    con.execute("set variable facts_current_in_snapshot = (select current from facts_current_now)")
 
 
 def end_snapshot(con: DuckDBPyConnection) -> bool:
@@ -248,6 +251,7 @@ def end_snapshot(con: DuckDBPyConnection) -> bool:
         con.execute("commit")  # it only read (temp tables aside): commit and rollback keep the same store
     except duckdb.Error:  # a query in it failed, so DuckDB aborted it; or it had already ended
         _rollback(con)
+    con.execute("reset variable facts_current_in_snapshot")  # outside the snapshot, every check is made afresh
     return True
 
 

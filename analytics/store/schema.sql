@@ -371,13 +371,22 @@ from assignments;
 -- function rebuilds them in its transaction; a write made some other way (plain SQL) that adds or removes
 -- submissions or assignments, changes an assignment's columns or the time zone makes them not current, and
 -- the macros then compute from the raw tables until the next rebuild.
-create or replace view facts_current as
+create or replace view facts_current_now as
 select coalesce(bool_and(f.submissions = (select count(*) from submissions)
                          and f.assignments = d.assignments
                          and f.due_days is not distinct from d.due_days
                          and f.assignments_digest is not distinct from d.digest
                          and f.timezone = (select timezone from practice_settings)), false) as current
 from facts_stamp f, assignments_digest d;
+
+-- What the macros read: facts_current_now, or inside a page's read snapshot (database.read_snapshot) the answer it
+-- gave at the snapshot's start, which holds for every query of the snapshot (others' writes are not seen in it, and
+-- a write of its own, through database.transaction, ends it first). The check hashes every assignment (~5 ms at 1M)
+-- and a page run calls about ten macros. The variable is the cursor's own (DuckDB variables belong to a session).
+create or replace view facts_current as
+select current from facts_current_now where getvariable('facts_current_in_snapshot') is null
+union all
+select getvariable('facts_current_in_snapshot')::boolean where getvariable('facts_current_in_snapshot') is not null;
 
 -- The same rows as assignment_progress_direct, read from the facts, without joining the assignments: an assignment
 -- whose last submission day is on or before as_of (or that has none) takes its totals as they are; the others

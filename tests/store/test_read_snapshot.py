@@ -75,3 +75,26 @@ def test_a_write_after_a_failed_query_in_the_snapshot_is_still_saved(con) -> Non
             cur.execute("select cast('not a number' as integer)")
         audit.record(cur, actor=Scope.practice(), action=audit.ERROR, object_type="error", object_id="X")
     assert audit_rows(other) == before + 1
+
+
+def facts_current(cur) -> tuple[bool, object]:
+    """What the macros read (facts_current) and the snapshot's remembered answer (None outside a snapshot)."""
+    return cur.execute("select current, getvariable('facts_current_in_snapshot') from facts_current").fetchone()
+
+
+def test_whether_the_facts_are_current_is_checked_once_per_snapshot_and_again_after_its_own_write(con) -> None:
+    page, other = con.cursor(), con.cursor()
+    assert facts_current(page) == (True, None)  # outside a snapshot: checked by every query
+    sql_write = ("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                 "values ('{}', 'A1', '2026-03-14 12:00+00', 'partial')")
+    with read_snapshot(page):
+        assert facts_current(page) == (True, True)  # remembered at the snapshot's start
+        other.execute(sql_write.format("S90"))  # committed by another session, past every write function
+        assert facts_current(other) == (False, None)  # so the facts are stale for everyone who sees it...
+        assert facts_current(page) == (True, True)  # ...but not for this snapshot, which does not see it
+        with transaction(page):  # a write of the run's own: the snapshot ends, and the next one checks again
+            page.execute(sql_write.format("S91"))
+        assert facts_current(page) == (False, False)
+    assert facts_current(page) == (False, None)  # forgotten at the end
+    other.execute("delete from submissions where submission_id in ('S90', 'S91')")
+    assert facts_current(page) == (True, None)
