@@ -1,6 +1,7 @@
 """A batch rebuilds the facts of the assignments it touched only (facts.rebuild_touched): the facts it leaves are
 the facts a full rebuild gives, whatever the batch added, changed or moved (submissions moved to another
-assignment, assignments moved to another client or given another due date), and small batches take that path.
+assignment, assignments moved to another client or given another due date) and whatever an undo puts back, and
+small batches and their undo take that path.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.ingest.importer import import_batch
+from analytics.ingest.undo import undo_batch
 from analytics.store import facts
 from analytics.store.database import open_store, set_timezone
 from analytics.store.scope import Scope
@@ -91,6 +93,9 @@ def test_a_batch_leaves_the_facts_a_full_rebuild_gives(monkeypatch, zone, assign
                          imported_by="test", existing="update")
     assert batch.accepted, batch.to_text()
     assert _facts(con) == _full_rebuild(con)
+    # Its undo: the moved submissions back where they were, the new ones gone.
+    assert undo_batch(con, batch.batch_id, scope=PRACTICE, undone_by="test").done
+    assert _facts(con) == _full_rebuild(con)
     assert con.execute("select current from facts_current").fetchone()[0]
     con.close()
 
@@ -106,10 +111,14 @@ def test_a_small_batch_rebuilds_only_what_it_touched(monkeypatch):
                          scope=PRACTICE, imported_by="test")
     assert batch.accepted, batch.to_text()
     assert full == []  # 1 of 8 assignments touched: the incremental path
+    a3 = "select credit, submissions from assignment_facts where assignment_id = 'A3'"
+    assert con.execute(a3).fetchone() == (1.5, 2)  # completed (1) + partial (0.5), by hand
+    assert _facts(con) == _full_rebuild(con)
+    full.clear()  # (the comparison's own full rebuild)
+    assert undo_batch(con, batch.batch_id, scope=PRACTICE, undone_by="test").done
+    assert full == []  # and its undo
+    assert con.execute(a3).fetchone() == (1.0, 1)
     monkeypatch.undo()
-    credit, submitted = con.execute("select credit, submissions from assignment_facts where assignment_id = 'A3'"
-                                    ).fetchone()
-    assert (credit, submitted) == (1.5, 2)  # completed (1) + partial (0.5), by hand
     assert _facts(con) == _full_rebuild(con)
     assert con.execute("select current from facts_current").fetchone()[0]
     con.close()
