@@ -329,12 +329,13 @@ def _run_batch(
 
 def _few_assignments_touched(con: DuckDBPyConnection, report: ImportReport) -> bool:
     """Whether the batch, as planned, touches few enough assignments to rebuild only their facts: at most one per
-    assignment written and two per submission written (a changed one's old and new assignment). A first import
-    touches every assignment, so it rebuilds them all without noting each one."""
-    written = {f.table: f.inserted + f.updated for f in report.files if f.table in facts.SOURCE_TABLES}
-    if not any(written.values()):
+    assignment written and per submission added, two per submission changed (its old and new assignment). A first
+    import touches every assignment, so it rebuilds them all without noting each one."""
+    written = {f.table: (f.inserted, f.updated) for f in report.files if f.table in facts.SOURCE_TABLES}
+    if not any(sum(counts) for counts in written.values()):
         return False
-    bound = written.get("assignments", 0) + 2 * written.get("submissions", 0)
+    added, changed = written.get("submissions", (0, 0))
+    bound = sum(written.get("assignments", (0, 0))) + added + 2 * changed
     stored = con.execute("select count(*) from assignments").fetchone()[0]
     new = next((f.inserted for f in report.files if f.table == "assignments"), 0)
     return facts.incremental(bound, stored + new)

@@ -126,7 +126,7 @@ def test_a_small_batch_rebuilds_only_what_it_touched(monkeypatch):
 
 @pytest.mark.parametrize(("share", "full_expected"), [(0.25, True), (1.0, False)])
 def test_a_batch_touching_many_assignments_rebuilds_them_all(monkeypatch, share, full_expected):
-    """A batch of 3 submissions to 3 of 8 assignments (at most 6 touched, 75%, as planned): over INCREMENTAL_SHARE
+    """A batch of 3 submissions to 3 of 8 assignments (at most 3 touched, 37%, as planned): over INCREMENTAL_SHARE
     (a quarter) every assignment's facts are rebuilt; with a share of 1 only the 3 touched."""
     con = _store("UTC", [(0, -10, 10, 2)] * 8, [])
     monkeypatch.setattr(facts, "INCREMENTAL_SHARE", share)
