@@ -11,6 +11,7 @@ from duckdb import DuckDBPyConnection
 
 from analytics.ingest.canonical import FREE_TEXT, TABLES
 from analytics.ingest.checks import StagedFile, typed_rows
+from analytics.store import facts
 
 # What an import does with a row whose key is already stored and whose values differ:
 #   refuse  - nothing is written; the report says which rows and columns would change (the default)
@@ -144,10 +145,12 @@ def _samples(con: DuckDBPyConnection, table: str, others: list[str], key_match: 
     return samples
 
 
-def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, existing: str) -> None:
+def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, existing: str,
+                touched: bool = False) -> None:
     """Write write_<table> as planned (new rows; changed rows too unless existing="skip") and record in
     undo_<table> what the batch added (the whole rows as written) and what it replaced (the whole rows as they were,
-    with a digest of each as the batch left it)."""
+    with a digest of each as the batch left it). With touched, a write of submissions or assignments adds the
+    assignments whose facts it changes to the temp table facts.TOUCHED, which the caller has made."""
     spec = staged.spec
     assert spec is not None
     table, present = spec.name, staged.present
@@ -188,5 +191,8 @@ def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, e
               f"on {' and '.join(f'cur.{k} = w.{k}' for k in spec.key)} where w.is_new")
     con.execute(f"insert into undo_{table} (batch_id, action, row_hash, {all_columns}) "
                 f"select $batch, 'insert', '{ROW_KEPT}', * from ({source})", {"batch": batch_id})
+    if touched and table in facts.SOURCE_TABLES:  # the assignments whose facts it changes (facts.rebuild_touched)
+        con.execute(f"insert into {facts.TOUCHED} select assignment_id from write_{table} where {rows} "
+                    f"union all select assignment_id from before_{table}")
     con.execute(f"drop table if exists before_{table}")
     con.execute(f"drop table if exists write_{table}")

@@ -298,12 +298,17 @@ def _run_batch(
             if unreadable or (rejected and not skip_invalid) or undecided or dry_run:
                 raise ImportRefused
             report.batch_id = uuid.uuid4().hex
+            touched = _few_assignments_touched(con, report)
+            con.execute(f"create or replace temp table {facts.TOUCHED} (assignment_id varchar)")
             for table in IMPORT_ORDER:
                 if table in staged_by_table:
                     told.step("writing", staged_by_table[table])
-                    write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing)
-            if any(f.inserted or f.updated for f in report.files if f.table in facts.SOURCE_TABLES):
-                facts.rebuild(con)  # the derived adherence facts, in the batch's transaction
+                    write_table(con, staged_by_table[table], batch_id=report.batch_id, existing=existing,
+                                touched=touched)
+            if touched:
+                facts.rebuild_touched(con)  # the derived adherence facts of what it wrote, in the batch's transaction
+            elif any(f.inserted or f.updated for f in report.files if f.table in facts.SOURCE_TABLES):
+                facts.rebuild(con)  # (all of them: the batch may touch too many assignments to pick them out)
             _log_batch(con, report, imported_by or getpass.getuser())
             _audit_batch(con, scope, report)
             _drop_temp_tables(con, batch_tables, len(files))
@@ -320,6 +325,20 @@ def _run_batch(
                                        "someone else changed the same rows at the same moment, so nothing was "
                                        "written; check the files again and import"))
     return report, frames
+
+
+def _few_assignments_touched(con: DuckDBPyConnection, report: ImportReport) -> bool:
+    """Whether the batch, as planned, touches few enough assignments to rebuild only their facts: at most one per
+    assignment written and per submission added, two per submission changed (its old and new assignment). A first
+    import touches every assignment, so it rebuilds them all without noting each one."""
+    written = {f.table: (f.inserted, f.updated) for f in report.files if f.table in facts.SOURCE_TABLES}
+    if not any(sum(counts) for counts in written.values()):
+        return False
+    added, changed = written.get("submissions", (0, 0))
+    bound = sum(written.get("assignments", (0, 0))) + added + 2 * changed
+    stored = con.execute("select count(*) from assignments").fetchone()[0]
+    new = next((f.inserted for f in report.files if f.table == "assignments"), 0)
+    return facts.incremental(bound, stored + new)
 
 
 def _audit_batch(con: DuckDBPyConnection, scope: Scope, report: ImportReport, *, refused: bool = False) -> None:
@@ -423,7 +442,7 @@ def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int
     for slot in range(slots):
         for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions", f"flat_{slot}_text"):
             con.execute(f"drop table if exists {name}")
-    for name in ("type_aliases", "value_maps", "match_answers", "therapist_people", "client_people"):
+    for name in ("type_aliases", "value_maps", "match_answers", "therapist_people", "client_people", facts.TOUCHED):
         con.execute(f"drop table if exists {name}")
 
 

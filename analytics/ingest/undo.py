@@ -71,8 +71,10 @@ def undo_batch(con: DuckDBPyConnection, batch_id: str, *, scope: Scope, undone_b
             reasons = _reasons_to_refuse(con, batch_id)
             if reasons:
                 raise _Refused(*reasons)
+            _note_touched(con, batch_id)
             removed, restored = _restore(con, batch_id)
-            facts.rebuild(con)  # the derived adherence facts, in the undo's transaction
+            facts.rebuild_touched(con)  # the derived adherence facts (of what it touched, when few), in its transaction
+            con.execute(f"drop table {facts.TOUCHED}")
             con.execute("update import_batches set undone_at = ?, undone_by = ? where batch_id = ?",
                         [datetime.now(UTC), undone_by, batch_id])
             for table in IMPORT_ORDER:
@@ -89,6 +91,17 @@ def undo_batch(con: DuckDBPyConnection, batch_id: str, *, scope: Scope, undone_b
         return UndoResult(batch_id, False, ("someone else changed the store at the same moment; nothing was undone: "
                                             "try again",))
     return UndoResult(batch_id, True, (), removed, restored)
+
+
+def _note_touched(con: DuckDBPyConnection, batch_id: str) -> None:
+    """The assignments whose facts the undo changes, in facts.TOUCHED (before the restore): the batch's assignments,
+    and the assignment of each of its submissions as stored now and as it was before the batch."""
+    con.execute(
+        f"create or replace temp table {facts.TOUCHED} as "
+        "select assignment_id from undo_assignments where batch_id = $batch "
+        "union all select assignment_id from undo_submissions where batch_id = $batch and assignment_id is not null "
+        "union all select s.assignment_id from submissions s join undo_submissions u using (submission_id) "
+        "where u.batch_id = $batch", {"batch": batch_id})
 
 
 def _reasons_to_refuse(con: DuckDBPyConnection, batch_id: str) -> list[str]:
