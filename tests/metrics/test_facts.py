@@ -222,6 +222,30 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         con.close()
 
 
+def test_facts_that_are_not_current_are_rebuilt_when_the_store_is_next_opened(tmp_path) -> None:
+    # Two ways the facts stop matching the rows without a write function: a submission added by plain SQL (A0's
+    # credit 1 + 0.5 = 1.5 read from the raw tables meanwhile), and a stamp whose digest no longer agrees, as after a
+    # DuckDB release that hashes differently. Opening the store again rebuilds them: current, and the same credit.
+    path = tmp_path / "store.duckdb"
+    con = open_store(path)
+    files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
+                    "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed", "mood": None}]})
+    assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+    con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                "values ('S9', 'A0', '2026-03-14 12:00+00', 'partial')")
+    con.execute("update facts_stamp set assignments_digest = assignments_digest + 1")
+    assert not con.execute("select current from facts_current").fetchone()[0]
+    con.close()
+    con = open_store(path)
+    try:
+        assert con.execute("select current from facts_current").fetchone()[0]
+        assert con.execute("select credit, submissions from assignment_facts").fetchall() == [(1.5, 2)]
+        credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
+        assert credit == pytest.approx(1.5)
+    finally:
+        con.close()
+
+
 @pytest.mark.parametrize("edit", [
     "update assignments set status = 'cancelled'",
     "update assignments set expected_count = 1",
