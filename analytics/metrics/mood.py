@@ -248,11 +248,10 @@ def mood_trend(con: DuckDBPyConnection, *, scope: Scope, client_id: str, period:
     )
 
 
-def caseload_mood_trends(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date,
-                         client_id: str | None = None) -> pd.DataFrame:
-    """mood_trend for every client in scope (or the one `client_id`) with a rating in [period.start, as of], in one
-    query: client_id, slope_per_week, ci_low, ci_high (NaN below 3 ratings or on one day) and n (ratings)."""
-    sums = con.execute(MOOD_TREND, _params(scope, period, today, client_id)).df()
+def caseload_mood_trends(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> pd.DataFrame:
+    """mood_trend for every client in scope with a rating in [period.start, as of], in one query:
+    client_id, slope_per_week, ci_low, ci_high (NaN below 3 ratings or on one day) and n (ratings)."""
+    sums = con.execute(MOOD_TREND, _params(scope, period, today, None)).df()
     return pd.concat([sums[["client_id"]], _trend_lines(sums), sums[["n"]]], axis=1)
 
 
@@ -270,13 +269,13 @@ order by client_id
 """
 
 
-def mood_levels(con: DuckDBPyConnection, *, scope: Scope, today: date, recent_days: int, usual_days: int,
-                client_id: str | None = None) -> pd.DataFrame:
-    """Each client in scope (or the one `client_id`) with a mood rating in the `usual_days` days ending today: client_id,
+def mood_levels(con: DuckDBPyConnection, *, scope: Scope, today: date, recent_days: int, usual_days: int
+                ) -> pd.DataFrame:
+    """Each client in scope with a mood rating in the `usual_days` days ending today: client_id,
     recent_mean and recent_n (mean and count of the ratings in the `recent_days` days ending today; NaN
     and 0 without any), usual_median and usual_n (median and count over the `usual_days` days)."""
     period = Period.last_days(usual_days, today=today)
-    params = {**_params(scope, period, today, client_id),
+    params = {**_params(scope, period, today, None),
               "recent_from": Period.last_days(recent_days, today=today).start}
     frame = con.execute(MOOD_LEVELS, params).df()
     frame["recent_n"] = frame["recent_n"].astype(int)
