@@ -14,9 +14,9 @@ from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from analytics.metrics import outcomes
+from analytics.present.draft import Draft
 from analytics.present.formats import (
     MEASURE_NAMES,
     amount,
@@ -66,8 +66,9 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
                                                   strict=True)
     ]
 
-    figure = go.Figure()
-    figure.add_bar(
+    draft = Draft()
+    draft.add(
+        "bar",
         x=weeks,
         y=(rates * 100).where(due, 0),
         name="Completed (by the period's end)",
@@ -81,7 +82,8 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
         customdata=completed_hover,
         hovertemplate="%{customdata}<extra></extra>",
     )
-    figure.add_scatter(
+    draft.add(
+        "scatter",
         x=weeks[due],
         y=(on_time_credit / expected * 100)[due],
         name="On time (by the due date)",
@@ -89,21 +91,22 @@ def weekly_completion(frame: pd.DataFrame) -> go.Figure:
         customdata=[h for h, has in zip(on_time_hover, due, strict=True) if has],
         hovertemplate="%{customdata}<extra></extra>",
     )
-    figure.update_layout(
+    draft.update(
         title="Homework completed, week by week",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.06, "xanchor": "left", "x": 0},
         hovermode="closest",
         bargap=0.3,
         uniformtext={"minsize": 10, "mode": "hide"},
     )
-    figure.update_xaxes(
+    draft.axes(
+        "x",
         title="Week starting (Monday)",
         tickvals=weeks,
         ticktext=labels,
         showgrid=False,
     )
-    figure.update_yaxes(title="% of expected homework", range=[0, 100], ticksuffix="%", dtick=25)
-    return figure
+    draft.axes("y", title="% of expected homework", range=[0, 100], ticksuffix="%", dtick=25)
+    return draft.figure()
 
 
 def anything_due(weekly: pd.DataFrame) -> bool:
@@ -154,9 +157,9 @@ def mood_before_after(lifts: pd.DataFrame) -> go.Figure:
         f"{day_label(t, with_year=with_year)} {t:%H:%M} · {plain(title)}: mood {int(b)} → {int(a)} ({signed(a - b, 0)})"
         for t, title, b, a in zip(times, lifts["title"], lifts["mood_before"], lifts["mood_after"], strict=True)
     ]
-    figure = go.Figure()
-    figure.add_scatter(
-        x=times, y=lifts["mood_before"].astype(float), mode="markers", name="Before",
+    draft = Draft()
+    draft.add(
+        "scatter", x=times, y=lifts["mood_before"].astype(float), mode="markers", name="Before",
         marker={"symbol": "circle-open", "size": 8, "color": MOOD_SAME, "line": {"width": 2}},
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )
@@ -172,22 +175,22 @@ def mood_before_after(lifts: pd.DataFrame) -> go.Figure:
         for t, b, a in zip(picked_times, picked["mood_before"], picked["mood_after"], strict=True):
             seg_x += [t, t, None]
             seg_y += [float(b), float(a), None]
-        figure.add_scatter(x=seg_x, y=seg_y, mode="lines", line={"color": colour, "width": 2},
-                           hoverinfo="skip", showlegend=False, legendgroup=name)
-        figure.add_scatter(
-            x=picked_times, y=picked["mood_after"].astype(float), mode="markers", name=name, legendgroup=name,
+        draft.add("scatter", x=seg_x, y=seg_y, mode="lines", line={"color": colour, "width": 2},
+                  hoverinfo="skip", showlegend=False, legendgroup=name)
+        draft.add(
+            "scatter", x=picked_times, y=picked["mood_after"].astype(float), mode="markers", name=name, legendgroup=name,
             marker={"size": 9, "color": colour},
             customdata=[h for h, keep in zip(hover, chosen, strict=True) if keep],
             hovertemplate="%{customdata}<extra></extra>",
         )
-    figure.update_layout(
+    draft.update(
         title="Mood before and after each submission",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.04, "xanchor": "left", "x": 0},
         hovermode="closest",
     )
-    figure.update_xaxes(title="Date submitted", showgrid=False, tickformat="%-d %b")
-    figure.update_yaxes(title="Mood (0 worst – 10 best)", range=[-0.5, 10.5], dtick=2)
-    return figure
+    draft.axes("x", title="Date submitted", showgrid=False, tickformat="%-d %b")
+    draft.axes("y", title="Mood (0 worst – 10 best)", range=[-0.5, 10.5], dtick=2)
+    return draft.figure()
 
 
 def measure_scores(series: pd.DataFrame) -> go.Figure:
@@ -198,13 +201,10 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
     if series.empty:
         raise ValueError("measure_scores needs at least one score; show a message instead")
     measures = [m for m in outcomes.BANDS if (series["measure"] == m).any()]
-    figure = make_subplots(rows=len(measures), cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                           subplot_titles=[f"{m} ({MEASURE_NAMES.get(m, m)})" for m in measures])
+    draft = Draft.grid(rows=len(measures), shared_xaxes=True, vertical_spacing=0.12,
+                       subplot_titles=[f"{m} ({MEASURE_NAMES.get(m, m)})" for m in measures])
     dates = pd.to_datetime(series["administered_on"])
     with_year = dates.dt.year.nunique() > 1
-    # The bands, their names and the cut-off line are laid out once at the end, on each panel's own axes: what
-    # add_hrect / add_annotation / add_hline with row= and col= give, without Plotly working out the subplot
-    # for each of them (a tenth of a second a chart).
     shapes: list[dict] = []
     notes: list[dict] = []
     for row, measure in enumerate(measures, start=1):
@@ -212,37 +212,37 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
         top = bands[-1][1]
         picked = series[series["measure"] == measure]
         picked_dates = dates[series["measure"] == measure]
-        figure.add_scatter(
-            x=picked_dates, y=picked["score"], mode="lines+markers+text", name=measure, showlegend=False,
+        draft.add(
+            "scatter", x=picked_dates, y=picked["score"], mode="lines+markers+text", name=measure, showlegend=False,
             text=[str(int(s)) for s in picked["score"]], textposition="top center",
             line={"color": "#1f2a30", "width": 2}, marker={"size": 8, "color": "#1f2a30"},
             customdata=[f"{measure} on {day_label(d, with_year=with_year)}: {int(s)} ({b})"
                         for d, s, b in zip(picked_dates, picked["score"], picked["band"], strict=True)],
             hovertemplate="%{customdata}<extra></extra>",
-            row=row, col=1,
+            row=row,
         )
-        # The band names go outside the plot, on the right, clear of the scores.
-        xref, yref = f"x{row if row > 1 else ''} domain", f"y{row if row > 1 else ''}"
+        # The bands on the panel's own axes, their names outside the plot on the right, clear of the scores.
+        x, y = draft.axis_names(row, 1)
         for low, high, band in bands:
             y0, y1 = max(low - 0.5, 0), min(high + 0.5, top)
             shapes.append({"fillcolor": BAND_COLOURS[band], "layer": "below", "line": {"width": 0}, "type": "rect",
-                           "x0": 0, "x1": 1, "xref": xref, "y0": y0, "y1": y1, "yref": yref})
+                           "x0": 0, "x1": 1, "xref": f"{x} domain", "y0": y0, "y1": y1, "yref": y})
             notes.append({"font": {"color": "#5a656c", "size": 11}, "showarrow": False, "text": band, "x": 1.01,
-                          "xanchor": "left", "xref": xref, "y": (y0 + y1) / 2, "yref": yref})
+                          "xanchor": "left", "xref": f"{x} domain", "y": (y0 + y1) / 2, "yref": y})
         cutoff = outcomes.CLINICAL_CUTOFF[measure]
         shapes.append({"line": {"color": "#5a656c", "dash": "dot", "width": 1}, "type": "line", "x0": 0, "x1": 1,
-                       "xref": xref, "y0": cutoff - 0.5, "y1": cutoff - 0.5, "yref": yref})
-        figure.update_yaxes(title=f"Score (0–{top})", range=[0, top], dtick=5, showgrid=False, row=row, col=1)
-    figure.update_xaxes(showgrid=False, tickformat="%-d %b %Y")
-    figure.update_xaxes(title="Date taken", row=len(measures), col=1)
-    figure.update_layout(shapes=shapes, annotations=[*figure.layout.annotations, *notes])
-    figure.update_layout(
+                       "xref": f"{x} domain", "y0": cutoff - 0.5, "y1": cutoff - 0.5, "yref": y})
+        draft.axes("y", row=row, title=f"Score (0–{top})", range=[0, top], dtick=5, showgrid=False)
+    draft.axes("x", showgrid=False, tickformat="%-d %b %Y")
+    draft.axes("x", row=len(measures), title="Date taken")
+    draft.update(shapes=shapes, annotations=[*draft.layout.get("annotations", []), *notes])
+    draft.update(
         title="Questionnaire scores (lower is better)",
         height=260 * len(measures) + 80,
         margin={"r": 130},
         hovermode="closest",
     )
-    return figure
+    return draft.figure()
 
 
 def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
@@ -265,31 +265,31 @@ def completion_by_group(frame: pd.DataFrame, *, group_title: str) -> go.Figure:
         for name, r, c, e, p, due, note in zip(names, rate, frame["credit"], frame["expected"],
                                                frame["previous_completion_rate"], frame["due"], notes, strict=True)
     ]
-    figure = go.Figure()
+    draft = Draft()
     # The value sits inside its bar, at the start, so the previous period's tick at the bar's end never covers it;
     # a bar too short to hold it has it just outside.
-    figure.add_bar(
-        y=ticks, x=rate * 100, orientation="h", name="This period",
+    draft.add(
+        "bar", y=ticks, x=rate * 100, orientation="h", name="This period",
         text=[percent(r) if due and not note else "" for r, due, note in zip(rate, frame["due"], notes, strict=True)],
         textposition=["inside" if due and r >= 0.15 else "outside" for r, due in zip(rate, frame["due"], strict=True)],
         insidetextanchor="start", textfont={"color": "white"}, outsidetextfont={"color": "#1f2a30"}, cliponaxis=False,
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )
-    figure.add_scatter(
-        y=ticks, x=frame["previous_completion_rate"].astype(float) * 100, mode="markers", name="Previous period",
+    draft.add(
+        "scatter", y=ticks, x=frame["previous_completion_rate"].astype(float) * 100, mode="markers", name="Previous period",
         marker={"symbol": "line-ns", "size": 22, "line": {"width": 3, "color": "#1f2a30"}},
         customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )
-    figure.update_layout(
+    draft.update(
         title=f"Homework completed, by {group_title}",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         height=max(380, 140 + 36 * len(frame)),
         bargap=0.35,
         hovermode="closest",
     )
-    figure.update_xaxes(title="% of expected homework completed", range=[0, 108], ticksuffix="%", dtick=25)
-    figure.update_yaxes(title=None, autorange="reversed", showgrid=False)
-    return figure
+    draft.axes("x", title="% of expected homework completed", range=[0, 108], ticksuffix="%", dtick=25)
+    draft.axes("y", autorange="reversed", showgrid=False)
+    return draft.figure()
 
 
 def completion_heatmap(grid: pd.DataFrame, *, row_title: str, week_so_far: date | None = None) -> go.Figure:
@@ -333,21 +333,22 @@ def completion_heatmap(grid: pd.DataFrame, *, row_title: str, week_so_far: date 
         text.append(text_row)
         hover.append(hover_row)
 
-    figure = go.Figure(go.Heatmap(
-        z=z, x=[week_labels[w] for w in week_list], y=keys, zmin=0, zmax=100, colorscale=COMPLETION_SCALE,
+    draft = Draft()
+    draft.add(
+        "heatmap", z=z, x=[week_labels[w] for w in week_list], y=keys, zmin=0, zmax=100, colorscale=COMPLETION_SCALE,
         text=text, texttemplate="%{text}", customdata=hover, hovertemplate="%{customdata}<extra></extra>",
         xgap=3, ygap=3, hoverongaps=False,
         colorbar={"title": {"text": "Completed"}, "tickvals": [0, 50, 100], "ticktext": ["0%", "50%", "100%"],
                   "lenmode": "pixels", "len": 150, "yanchor": "top", "y": 1},
-    ))
-    figure.update_layout(
+    )
+    draft.update(
         title=f"Homework completed, by week and {row_title}",
         height=max(300, 170 + 34 * len(keys)),
         plot_bgcolor="rgba(0,0,0,0)",
     )
-    figure.update_xaxes(title="Week the homework was due (starting Monday)", type="category", showgrid=False)
-    figure.update_yaxes(title=None, tickvals=keys, ticktext=names, autorange="reversed", showgrid=False)
-    return figure
+    draft.axes("x", title="Week the homework was due (starting Monday)", type="category", showgrid=False)
+    draft.axes("y", tickvals=keys, ticktext=names, autorange="reversed", showgrid=False)
+    return draft.figure()
 
 
 def completion_distribution(frame: pd.DataFrame) -> go.Figure:
@@ -359,16 +360,16 @@ def completion_distribution(frame: pd.DataFrame) -> go.Figure:
         raise ValueError("completion_distribution needs its bins; show a message instead")
     labels = [f"{int(start)}–{int(end)}" for start, end in zip(frame["bin_start"], frame["bin_end"], strict=True)]
     counts = frame["clients"].astype(int)
-    figure = go.Figure()
-    figure.add_bar(
-        x=labels, y=counts, text=[str(c) if c else "" for c in counts], textposition="outside", cliponaxis=False,
+    draft = Draft()
+    draft.add(
+        "bar", x=labels, y=counts, text=[str(c) if c else "" for c in counts], textposition="outside", cliponaxis=False,
         customdata=[f"{label}% completed: {c} client{'s' if c != 1 else ''}"
                     for label, c in zip(labels, counts, strict=True)],
         hovertemplate="%{customdata}<extra></extra>",
     )
-    figure.update_layout(title="Clients by their completion rate in the period", bargap=0.15, hovermode="closest",
-                         height=380)
-    figure.update_xaxes(title="Client's completion rate (% of expected homework)", type="category", showgrid=False,
-                        tickangle=0)
-    figure.update_yaxes(title="Clients", rangemode="tozero", dtick=max(1, math.ceil(counts.max() / 5)) if counts.max() else 1)
-    return figure
+    draft.update(title="Clients by their completion rate in the period", bargap=0.15, hovermode="closest",
+                 height=380)
+    draft.axes("x", title="Client's completion rate (% of expected homework)", type="category", showgrid=False,
+               tickangle=0)
+    draft.axes("y", title="Clients", rangemode="tozero", dtick=max(1, math.ceil(counts.max() / 5)) if counts.max() else 1)
+    return draft.figure()

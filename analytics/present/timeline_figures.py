@@ -13,10 +13,10 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from analytics.metrics import outcomes
 from analytics.metrics.timeline import silent_stretches
+from analytics.present.draft import Draft
 from analytics.present.formats import amount, day_label, percent
 
 BAR, BAR_SO_FAR = "#2f6f8f", "rgba(47, 111, 143, 0.4)"
@@ -40,9 +40,9 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
     """
     if weeks.empty:
         raise ValueError("client_timeline needs the period's weeks")
-    figure = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.44, 0.28, 0.28],
-                           subplot_titles=["Homework completed, by the week it was due", "Mood (0 worst – 10 best)",
-                                           "Questionnaire scores taken in the period"])
+    draft = Draft.grid(rows=3, shared_xaxes=True, vertical_spacing=0.07, row_heights=[0.44, 0.28, 0.28],
+                       subplot_titles=["Homework completed, by the week it was due", "Mood (0 worst – 10 best)",
+                                       "Questionnaire scores taken in the period"])
     first_week = weeks["week"].iloc[0]
     x_range = [datetime.combine(first_week, time(0)), datetime.combine(weeks["week"].iloc[-1] + timedelta(days=7), time(0))]
     with_year = first_week.year != weeks["week"].iloc[-1].year
@@ -59,54 +59,53 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
         for w, last, so_far, r, due, c, e, n in zip(weeks["week"], weeks["last_day"], weeks["so_far"], rates, has_due,
                                                     weeks["credit"], weeks["expected"], weeks["submissions"], strict=True)
     ]
-    figure.add_bar(
-        x=[_middle(w) for w in weeks["week"]], y=rates.where(has_due, 0), width=WEEK_MS * 0.6,
+    draft.add(
+        "bar", x=[_middle(w) for w in weeks["week"]], y=rates.where(has_due, 0), width=WEEK_MS * 0.6,
         marker={"color": [BAR_SO_FAR if so_far else BAR for so_far in weeks["so_far"]]},
         text=labels, textposition="outside", cliponaxis=False, name="Completed", showlegend=False,
-        customdata=hover, hovertemplate="%{customdata}<extra></extra>", row=1, col=1,
+        customdata=hover, hovertemplate="%{customdata}<extra></extra>", row=1,
     )
     empty = weeks[~has_due]
     if not empty.empty:
-        figure.add_scatter(
-            x=[_middle(w) for w in empty["week"]], y=[6] * len(empty), mode="text",
+        draft.add(
+            "scatter", x=[_middle(w) for w in empty["week"]], y=[6] * len(empty), mode="text",
             text=["nothing due so far" if so_far else "nothing due" for so_far in empty["so_far"]],
-            textfont={"size": 10, "color": "#5a656c"}, showlegend=False, hoverinfo="skip", row=1, col=1,
+            textfont={"size": 10, "color": "#5a656c"}, showlegend=False, hoverinfo="skip", row=1,
         )
-    figure.update_yaxes(range=[0, 118], tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], title="% done",
-                        row=1, col=1)
+    draft.axes("y", row=1, range=[0, 118], tickvals=[0, 50, 100], ticktext=["0%", "50%", "100%"], title="% done")
 
     # Mood: each day's mean as a dot, each week's mean as a line.
     if daily_mood.empty:
-        _note(figure, "No mood reported in this period", row=2)
+        _note(draft, "No mood reported in this period", row=2)
     else:
         days = pd.to_datetime(daily_mood["day"])
-        figure.add_scatter(
-            x=days + pd.Timedelta(hours=12), y=daily_mood["mood_mean"].astype(float), mode="markers",
+        draft.add(
+            "scatter", x=days + pd.Timedelta(hours=12), y=daily_mood["mood_mean"].astype(float), mode="markers",
             marker={"size": 6, "color": MOOD, "opacity": 0.55}, name="Mood that day", showlegend=False,
             customdata=[f"{day_label(d)}: mood {m:.1f} ({int(n)} rating{'s' if int(n) != 1 else ''})"
                         for d, m, n in zip(days, daily_mood["mood_mean"], daily_mood["n"], strict=True)],
-            hovertemplate="%{customdata}<extra></extra>", row=2, col=1,
+            hovertemplate="%{customdata}<extra></extra>", row=2,
         )
         rated = weeks[weeks["mood_n"] > 0]
-        figure.add_scatter(
-            x=[_middle(w) for w in rated["week"]], y=rated["mood_mean"].astype(float), mode="lines",
+        draft.add(
+            "scatter", x=[_middle(w) for w in rated["week"]], y=rated["mood_mean"].astype(float), mode="lines",
             line={"color": MOOD, "width": 2}, name="Week's mean mood", showlegend=False,
             customdata=[f"Week of {day_label(w)}: mean mood {m:.1f} ({int(n)} ratings)"
                         for w, m, n in zip(rated["week"], rated["mood_mean"], rated["mood_n"], strict=True)],
-            hovertemplate="%{customdata}<extra></extra>", row=2, col=1,
+            hovertemplate="%{customdata}<extra></extra>", row=2,
         )
-    figure.update_yaxes(range=[0, 10.5], tickvals=[0, 5, 10], title="mood", row=2, col=1)
+    draft.axes("y", row=2, range=[0, 10.5], tickvals=[0, 5, 10], title="mood")
 
     # Scores: one line per measure.
     if scores.empty:
-        _note(figure, "No PHQ-9 or GAD-7 taken in this period", row=3)
+        _note(draft, "No PHQ-9 or GAD-7 taken in this period", row=3)
     for measure in outcomes.BANDS:
         picked = scores[scores["measure"] == measure]
         if picked.empty:
             continue
         taken = pd.to_datetime(picked["administered_on"]) + pd.Timedelta(hours=12)
-        figure.add_scatter(
-            x=taken, y=picked["score"].astype(float), mode="lines+markers+text", name=measure,
+        draft.add(
+            "scatter", x=taken, y=picked["score"].astype(float), mode="lines+markers+text", name=measure,
             text=[f"{measure} {int(s)}" if i == len(picked) - 1 else str(int(s)) for i, s in enumerate(picked["score"])],
             # PHQ-9's labels above its points, GAD-7's below: scores taken the same day never share a spot.
             textposition="top center" if measure == "PHQ-9" else "bottom center", textfont={"size": 10},
@@ -114,27 +113,26 @@ def client_timeline(weeks: pd.DataFrame, daily_mood: pd.DataFrame, scores: pd.Da
             line={"color": MEASURE_COLOURS[measure], "width": 2}, marker={"size": 7}, showlegend=False,
             customdata=[f"{measure} on {day_label(d)}: {int(s)} ({b})"
                         for d, s, b in zip(taken, picked["score"], picked["band"], strict=True)],
-            hovertemplate="%{customdata}<extra></extra>", row=3, col=1,
+            hovertemplate="%{customdata}<extra></extra>", row=3,
         )
-    figure.update_yaxes(range=[-4, 31], tickvals=[0, 10, 20], title="score", row=3, col=1)
+    draft.axes("y", row=3, range=[-4, 31], tickvals=[0, 10, 20], title="score")
 
     # Silent weeks (a week or more without a submission), across every panel.
     for start, end in silent_stretches(weeks):
-        figure.add_vrect(x0=datetime.combine(start, time(0)), x1=datetime.combine(end + timedelta(days=1), time(0)),
-                         fillcolor=SILENT, line_width=0, layer="below")
-        figure.add_annotation(x=datetime.combine(start, time(0)) + (datetime.combine(end, time(0))
-                              - datetime.combine(start, time(0))) / 2 + timedelta(hours=12), y=1.0, yref="y domain",
-                              text="no submissions", showarrow=False, yanchor="bottom",
-                              font={"size": 10, "color": "#9a5a1e"}, row=1, col=1)
+        draft.vrect(datetime.combine(start, time(0)), datetime.combine(end + timedelta(days=1), time(0)),
+                    fillcolor=SILENT, line={"width": 0}, layer="below")
+        middle = datetime.combine(start, time(0)) + (end - start) / 2 + timedelta(hours=12)
+        draft.annotate(x=middle, y=1.0, yref="y domain", text="no submissions", showarrow=False, yanchor="bottom",
+                       font={"size": 10, "color": "#9a5a1e"}, row=1)
 
-    figure.update_xaxes(range=x_range, showgrid=False, tickformat="%-d %b", dtick=WEEK_MS, tick0=x_range[0],
-                        ticklabelmode="period")
-    figure.update_xaxes(title="Week (starting Monday)", row=3, col=1)
-    figure.update_layout(title="Week by week: homework, mood and questionnaires", height=640, hovermode="closest",
-                         bargap=0.3, margin={"t": 90})
-    return figure
+    draft.axes("x", range=x_range, showgrid=False, tickformat="%-d %b", dtick=WEEK_MS, tick0=x_range[0],
+               ticklabelmode="period")
+    draft.axes("x", row=3, title="Week (starting Monday)")
+    draft.update(title="Week by week: homework, mood and questionnaires", height=640, hovermode="closest",
+                 bargap=0.3, margin={"t": 90})
+    return draft.figure()
 
 
-def _note(figure: go.Figure, text: str, *, row: int) -> None:
-    figure.add_annotation(x=0.5, y=0.5, xref="x domain", yref="y domain", text=text, showarrow=False,
-                          font={"size": 12, "color": "#5a656c"}, row=row, col=1)
+def _note(draft: Draft, text: str, *, row: int) -> None:
+    draft.annotate(x=0.5, y=0.5, xref="x domain", yref="y domain", text=text, showarrow=False,
+                   font={"size": 12, "color": "#5a656c"}, row=row)

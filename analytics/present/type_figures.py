@@ -13,6 +13,7 @@ from analytics.metrics import outcomes
 from analytics.metrics.effectiveness import MIN_N, AdherenceOutcome
 from analytics.planning.planner import LOAD_WARNING_RATIO, PlanLoad
 from analytics.present import bounds
+from analytics.present.draft import Draft
 from analytics.present.formats import (
     MINUS,
     amount,
@@ -42,7 +43,7 @@ OWN_COLOUR, EXPECTED_COLOUR, CASELOAD_COLOUR = "#1f2a30", "#2f6f8f", "#8a96a3"
 OVER_COLOUR = "#c9782a"
 
 
-ZERO_LINE = {"line_dash": "dot", "line_color": "#5a656c", "line_width": 1}
+ZERO_LINE = {"color": "#5a656c", "dash": "dot", "width": 1}
 
 
 def short_type(assignment_type: str) -> str:
@@ -128,9 +129,9 @@ def type_comparison(by_type: pd.DataFrame) -> go.Figure:
     spread = max(x_high - x_low, 10.0)
     y_low = min(0.0, float(low.min())) - 0.3
     y_high = max(0.0, float(high.max())) + 0.3
-    figure = go.Figure()
-    figure.add_scatter(
-        x=x, y=y, mode="markers",
+    draft = Draft()
+    draft.add(
+        "scatter", x=x, y=y, mode="markers",
         error_y={"type": "data", "symmetric": False, "array": high - y, "arrayminus": y - low,
                  "thickness": 1.5, "width": 6},
         marker={"size": 11},
@@ -148,17 +149,17 @@ def type_comparison(by_type: pd.DataFrame) -> go.Figure:
         label_x = max(x[i] for i in column) + 0.04 * spread
         heights = _spread_out([y[i] for i in column], gap=(y_high - y_low) * 0.075, low=y_low, high=y_high)
         for i, label_y in zip(column, heights, strict=True):
-            figure.add_annotation(
+            draft.annotate(
                 x=x[i], y=y[i], ax=label_x, ay=label_y, axref="x", ayref="y", xanchor="left", text=texts[i],
                 showarrow=True, arrowhead=0, arrowwidth=1, arrowcolor="#8a96a3", standoff=7,
                 font={"size": 12}, bgcolor="rgba(251, 250, 247, 0.85)",
             )
-    figure.add_hline(y=0, **ZERO_LINE)
-    figure.update_layout(title="Completion and mood lift, by type of homework", hovermode="closest", height=440)
+    draft.hline(0, line=ZERO_LINE)
+    draft.update(title="Completion and mood lift, by type of homework", hovermode="closest", height=440)
     # Room on the right for the labels; the axis still starts at the data, so close rates can be told apart.
-    figure.update_xaxes(title="Homework completed (% of expected)", ticksuffix="%", range=list(x_range))
-    figure.update_yaxes(title="Mean mood lift (points: after − before, 0–10)", zeroline=False, range=[y_low, y_high])
-    return figure
+    draft.axes("x", title="Homework completed (% of expected)", ticksuffix="%", range=list(x_range))
+    draft.axes("y", title="Mean mood lift (points: after − before, 0–10)", zeroline=False, range=[y_low, y_high])
+    return draft.figure()
 
 
 def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
@@ -171,11 +172,11 @@ def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
     if points.empty:
         raise ValueError("adherence_outcome_scatter needs at least one client; show the wording instead")
     y = points["change"].astype(float)
-    figure = go.Figure()
+    draft = Draft()
     cells = bounds.scatter_cells(points)
     if cells is None:
-        figure.add_scatter(
-            x=points["completion_rate"].astype(float) * 100, y=y, mode="markers", name="A client",
+        draft.add(
+            "scatter", x=points["completion_rate"].astype(float) * 100, y=y, mode="markers", name="A client",
             marker={"size": 9, "opacity": 0.8},
             customdata=[f"{plain(label)}: {percent(rate)} of homework completed; {outcome.measure} "
                         f"{signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
@@ -184,8 +185,8 @@ def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
         )
     else:  # many clients: counted per cell, the circle's area grows with the count
         most = float(cells["clients"].max())
-        figure.add_scatter(
-            x=cells["completion_rate"] * 100, y=cells["change"], mode="markers", name="Clients (grouped)",
+        draft.add(
+            "scatter", x=cells["completion_rate"] * 100, y=cells["change"], mode="markers", name="Clients (grouped)",
             marker={"size": [6 + 24 * (n / most) ** 0.5 for n in cells["clients"]], "opacity": 0.7},
             customdata=[f"{n:,} client{'s' if n != 1 else ''}: about {percent(rate)} of homework completed; "
                         f"{outcome.measure} {signed(change, 0).replace('-', MINUS)} point{'s' if abs(change) != 1 else ''}"
@@ -195,24 +196,24 @@ def adherence_outcome_scatter(outcome: AdherenceOutcome) -> go.Figure:
         )
     if outcome.slope is not None and outcome.intercept is not None:
         ends = [float(points["completion_rate"].min()), float(points["completion_rate"].max())]
-        figure.add_scatter(
-            x=[end * 100 for end in ends], y=[outcome.intercept + outcome.slope * end for end in ends],
+        draft.add(
+            "scatter", x=[end * 100 for end in ends], y=[outcome.intercept + outcome.slope * end for end in ends],
             mode="lines", name="Fitted line (least squares)", line={"color": OWN_COLOUR, "width": 2, "dash": "dash"},
             hoverinfo="skip",
         )
-    figure.add_hline(y=0, **ZERO_LINE)
+    draft.hline(0, line=ZERO_LINE)
     top = outcome_scale_top(outcome.measure)
-    figure.update_layout(
+    draft.update(
         title=f"Homework completed and change on {outcome.measure}",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
         hovermode="closest", height=420,
     )
-    figure.update_xaxes(title="Client's homework completed in the period (% of expected)", ticksuffix="%",
-                        range=[-3, 103], dtick=25)
+    draft.axes("x", title="Client's homework completed in the period (% of expected)", ticksuffix="%",
+               range=[-3, 103], dtick=25)
     span = max(5.0, float(y.abs().max()) + 2)
-    figure.update_yaxes(title=f"Change in {outcome.measure} score (0–{top}; below 0 = better)", zeroline=False,
-                        range=[-span, span])
-    return figure
+    draft.axes("y", title=f"Change in {outcome.measure} score (0–{top}; below 0 = better)", zeroline=False,
+               range=[-span, span])
+    return draft.figure()
 
 
 def outcome_scale_top(measure: str) -> int:
@@ -239,8 +240,8 @@ def profile_chart(profile: pd.DataFrame) -> go.Figure:
         raise ValueError("profile_chart needs at least one type; show a message instead")
     rows = profile.to_dict("records")
     ticks = [_profile_tick(row) for row in rows]
-    figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                           subplot_titles=["Homework completed (% of expected)", "Mood lift (points, 0–10 scale)"])
+    draft = Draft.grid(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                       subplot_titles=["Homework completed (% of expected)", "Mood lift (points, 0–10 scale)"])
     panels = (
         (1, "completion_rate", "caseload_completion_rate", "shrunk_completion_rate", 100.0,
          lambda row: row["expected"] > 0, percent),
@@ -271,22 +272,22 @@ def profile_chart(profile: pd.DataFrame) -> go.Figure:
             hover.append(f"{name}: likely {shown(row[expected])}; {own_text}; caseload {shown(row[caseload_figure])}"
                          f" (their own figure weighs {percent(weight)})")
         first = column == 1
-        figure.add_scatter(x=seg_x, y=seg_y, mode="lines", line={"color": CASELOAD_COLOUR, "width": 2},
-                           hoverinfo="skip", showlegend=False, row=1, col=column)
-        figure.add_scatter(
-            x=[row[caseload_figure] * scale for row in rows], y=ticks, mode="markers", name="Caseload",
+        draft.add("scatter", x=seg_x, y=seg_y, mode="lines", line={"color": CASELOAD_COLOUR, "width": 2},
+                  hoverinfo="skip", showlegend=False, row=1, col=column)
+        draft.add(
+            "scatter", x=[row[caseload_figure] * scale for row in rows], y=ticks, mode="markers", name="Caseload",
             marker={"symbol": "line-ns", "size": 18, "line": {"width": 3, "color": CASELOAD_COLOUR}},
             customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="caseload",
             row=1, col=column,
         )
-        figure.add_scatter(
-            x=own_x, y=own_y, mode="markers", name="Their own figure",
+        draft.add(
+            "scatter", x=own_x, y=own_y, mode="markers", name="Their own figure",
             marker={"symbol": "circle-open", "size": 11, "color": OWN_COLOUR, "line": {"width": 2}},
             customdata=own_hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="own",
             row=1, col=column,
         )
-        figure.add_scatter(
-            x=[row[expected] * scale for row in rows], y=ticks, mode="markers",
+        draft.add(
+            "scatter", x=[row[expected] * scale for row in rows], y=ticks, mode="markers",
             name="Likely for them (their own figure pulled toward the caseload's)",
             marker={"size": 11, "color": EXPECTED_COLOUR},
             customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=first, legendgroup="expected",
@@ -295,22 +296,22 @@ def profile_chart(profile: pd.DataFrame) -> go.Figure:
     for column, figures, missing in ((1, "caseload_completion_rate", "Nothing was due in this caseload yet"),
                                      (2, "caseload_mood_lift", "No mood ratings in this caseload yet")):
         if profile[figures].isna().all():  # an empty panel says why
-            figure.add_annotation(text=missing, x=0.5, y=0.5, xref="x domain" if column == 1 else "x2 domain",
-                                  yref="y domain" if column == 1 else "y2 domain", showarrow=False,
-                                  font={"size": 13, "color": "#5a656c"}, bgcolor="#fbfaf7")
-    figure.update_xaxes(range=[-4, 104], ticksuffix="%", dtick=25, row=1, col=1)
+            draft.annotate(text=missing, x=0.5, y=0.5, xref="x domain" if column == 1 else "x2 domain",
+                           yref="y domain" if column == 1 else "y2 domain", showarrow=False,
+                           font={"size": 13, "color": "#5a656c"}, bgcolor="#fbfaf7")
+    draft.axes("x", row=1, col=1, range=[-4, 104], ticksuffix="%", dtick=25)
     lifts = [value for row in rows for value in (row["mood_lift_mean"] if row["mood_lift_n"] >= MIN_N else None,
                                                  row["caseload_mood_lift"], row["shrunk_mood_lift"])
              if value is not None and not pd.isna(value)]
     reach = max([1.0, *(abs(v) for v in lifts)]) + 0.5
-    figure.update_xaxes(range=[-reach, reach], zeroline=True, zerolinecolor="#c5ccd1", row=1, col=2)
-    figure.update_yaxes(autorange="reversed", showgrid=False, categoryorder="array", categoryarray=ticks)
-    figure.update_layout(
+    draft.axes("x", row=1, col=2, range=[-reach, reach], zeroline=True, zerolinecolor="#c5ccd1")
+    draft.axes("y", autorange="reversed", showgrid=False, categoryorder="array", categoryarray=ticks)
+    draft.update(
         title="Their figures by type, and what is likely",
         legend={"orientation": "h", "yanchor": "bottom", "y": 1.1, "xanchor": "left", "x": 0},
         height=150 + 62 * len(rows), hovermode="closest", margin={"t": 120},
     )
-    return figure
+    return draft.figure()
 
 
 def plan_load_chart(load: PlanLoad, *, client_label: str) -> go.Figure:
