@@ -238,12 +238,25 @@ def read_snapshot(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
         end_snapshot(con)
 
 
+# Inside a snapshot whose facts are current, these macros of schema.sql are shadowed by the cursor's own temporary
+# ones that read the facts alone (schema.sql says why): name -> (parameters, the macro it reads).
+FACTS_ONLY_MACROS = {
+    "assignment_progress": ("as_of, scope_therapist", "assignment_progress_facts(as_of, scope_therapist)"),
+    "last_submission_days": ("as_of", "last_submission_days_facts(as_of)"),
+    "client_last_submission_days": ("as_of, scope_therapist, of_type",
+                                    "client_last_submission_days_facts(as_of, scope_therapist, of_type)"),
+}
+
+
 def _begin_snapshot(con: DuckDBPyConnection) -> None:
     con.execute("begin transaction")
     _SNAPSHOTS.add(con)
     # Whether the derived facts are current holds for the whole snapshot: checked once here, not in every macro call
     # (schema.sql, facts_current). end_snapshot forgets it.
     con.execute("set variable facts_current_in_snapshot = (select current from facts_current_now)")
+    if con.execute("select getvariable('facts_current_in_snapshot')").fetchone()[0]:
+        for name, (parameters, body) in FACTS_ONLY_MACROS.items():  # names and bodies are this module's constants
+            con.execute(f"create or replace temp macro {name}({parameters}) as table select * from {body}")
 
 
 def end_snapshot(con: DuckDBPyConnection) -> bool:
@@ -252,8 +265,10 @@ def end_snapshot(con: DuckDBPyConnection) -> bool:
         return False
     _SNAPSHOTS.discard(con)
     try:
+        for name in FACTS_ONLY_MACROS:  # outside the snapshot the facts may not be current: the choosing macros again
+            con.execute(f"drop macro table if exists temp.{name}")
         con.execute("commit")  # it only read (temp tables aside): commit and rollback keep the same store
-    except duckdb.Error:  # a query in it failed, so DuckDB aborted it; or it had already ended
+    except duckdb.Error:  # a query in it failed, so DuckDB aborted it (and with it the temporary macros it made)
         _rollback(con)
     con.execute("reset variable facts_current_in_snapshot")  # outside the snapshot, every check is made afresh
     return True

@@ -454,17 +454,20 @@ select * from assignment_progress(as_of, scope_therapist) where is_due;
 
 -- Each assignment (any status) with a submission on or before as_of: the local calendar day of its last one.
 -- Read from the derived facts when they are current (as assignment_progress does), else from the raw tables.
-create or replace macro last_submission_days(as_of) as table
-with facts_check as materialized (select current from facts_current)
+create or replace macro last_submission_days_facts(as_of, enabled := true) as table
 select f.assignment_id, f.last_on
 from assignment_facts f
-where f.last_on <= as_of and (select current from facts_check)
+where f.last_on <= as_of and enabled
 union all
 select d.assignment_id, max(d.submitted_on)
 from submission_days d
-where d.submitted_on <= as_of and (select current from facts_check)
+where d.submitted_on <= as_of and enabled
   and d.assignment_id in (select assignment_id from assignment_facts where last_on > as_of)
-group by d.assignment_id
+group by d.assignment_id;
+
+create or replace macro last_submission_days(as_of) as table
+with facts_check as materialized (select current from facts_current)
+select * from last_submission_days_facts(as_of, enabled := (select current from facts_check))
 union all
 select s.assignment_id, max(s.submitted_on)
 from submission_facts s
@@ -476,36 +479,45 @@ group by s.assignment_id;
 -- (NULL: any type): client_id and last_submission_on, its local calendar day. The same days as
 -- last_submission_days, by client: from assignment_facts (no join of every assignment id) when the facts are
 -- current, else from the raw tables.
-create or replace macro client_last_submission_days(as_of, scope_therapist, of_type) as table
-with facts_check as materialized (select current from facts_current),
-by_client as (
+create or replace macro client_last_submission_days_facts(as_of, scope_therapist, of_type, enabled := true) as table
+with by_client as (
     select f.client_id, max(f.last_on) as last_on
     from assignment_facts f
-    where f.last_on <= as_of and (of_type is null or f.assignment_type = of_type)
-      and (select current from facts_check)
+    where f.last_on <= as_of and (of_type is null or f.assignment_type = of_type) and enabled
     group by f.client_id
     union all
     select f.client_id, max(d.submitted_on)
     from submission_days d
     join (select g.assignment_id, g.client_id from assignment_facts g
-          where g.last_on > as_of and (of_type is null or g.assignment_type = of_type)
-            and (select current from facts_check)) f using (assignment_id)
+          where g.last_on > as_of and (of_type is null or g.assignment_type = of_type) and enabled) f
+      using (assignment_id)
     where d.submitted_on <= as_of
     group by f.client_id
-    union all
-    select a.client_id, max(s.submitted_on)
-    from submission_facts s
-    join (select r.assignment_id, r.client_id from assignments r
-          where (of_type is null or r.assignment_type = of_type)
-            and not (select current from facts_check)) a using (assignment_id)
-    where s.submitted_on <= as_of
-    group by a.client_id
 )
 select b.client_id, max(b.last_on) as last_submission_on
 from by_client b
 join clients c using (client_id)
 where scope_therapist is null or c.therapist_id = scope_therapist
 group by b.client_id;
+
+create or replace macro client_last_submission_days(as_of, scope_therapist, of_type) as table
+with facts_check as materialized (select current from facts_current)
+select * from client_last_submission_days_facts(as_of, scope_therapist, of_type,
+                                                enabled := (select current from facts_check))
+union all
+select r.client_id, max(s.submitted_on)
+from submission_facts s
+join assignments r using (assignment_id)
+join clients c on c.client_id = r.client_id
+where s.submitted_on <= as_of and (of_type is null or r.assignment_type = of_type)
+  and (scope_therapist is null or c.therapist_id = scope_therapist)
+  and not (select current from facts_check)
+group by r.client_id;
+
+-- Inside a page's read snapshot whose facts are current, the three macros above that choose between the facts and
+-- the raw tables are shadowed by ones that read the facts alone (database.read_snapshot creates them as temporary
+-- macros of the cursor and drops them when the snapshot ends): DuckDB binds every branch of a macro before it
+-- prunes the one not taken, and binding the raw-table branches took 10 ms a call, several calls a page.
 
 -- A cheap first test on a stored instant (submitted_at, feedback_at) before the exact one on its local calendar
 -- day: true for every instant whose local day, in any time zone (offsets are under a day), is in

@@ -8,7 +8,7 @@ import pytest
 
 from analytics.ingest.importer import import_batch
 from analytics.store import audit
-from analytics.store.database import end_snapshot, open_store, read_snapshot, transaction
+from analytics.store.database import FACTS_ONLY_MACROS, end_snapshot, open_store, read_snapshot, transaction
 from analytics.store.scope import Scope
 from tests.conftest import fixture_files
 
@@ -98,3 +98,30 @@ def test_whether_the_facts_are_current_is_checked_once_per_snapshot_and_again_af
     assert facts_current(page) == (False, None)  # forgotten at the end
     other.execute("delete from submissions where submission_id in ('S90', 'S91')")
     assert facts_current(page) == (True, None)
+
+
+def temporary_macros(cur) -> list[str]:
+    return [name for (name,) in cur.execute(
+        "select function_name from duckdb_functions() where database_name = 'temp' order by 1").fetchall()]
+
+
+CREDIT_OF_A1 = "select credit from assignment_progress(current_date, null) where assignment_id = 'A1'"
+
+
+def test_a_snapshot_with_current_facts_reads_them_alone_and_one_without_reads_the_raw_tables(con) -> None:
+    page, other = con.cursor(), con.cursor()
+    assert page.execute(CREDIT_OF_A1).fetchone()[0] == 1  # the fixture: A1 completed once (tests/conftest.py)
+    with read_snapshot(page):  # current: the choosing macros are shadowed by ones reading the facts alone
+        assert temporary_macros(page) == sorted(FACTS_ONLY_MACROS)
+        assert page.execute(CREDIT_OF_A1).fetchone()[0] == 1
+        assert temporary_macros(other) == []  # the cursor's own
+    assert temporary_macros(page) == []  # outside a snapshot the macros choose again
+    # A plain-SQL write past every write function: the facts are stale, and a snapshot reads the raw tables.
+    other.execute("delete from submissions where assignment_id = 'A1'")
+    with read_snapshot(page):
+        assert temporary_macros(page) == []
+        assert page.execute(CREDIT_OF_A1).fetchone()[0] == 0
+    with pytest.raises(duckdb.Error):
+        with read_snapshot(page):
+            page.execute("select cast('not a number' as integer)")
+    assert temporary_macros(page) == []
