@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -344,7 +344,7 @@ def _plural(count: int, word: str) -> str:
 
 def _day(value: object, today: date) -> str:
     """ "14 Nov", or "14 Nov 2025" when not in today's year."""
-    day = pd.Timestamp(value).date()
+    day = value.date() if isinstance(value, datetime) else value if isinstance(value, date) else pd.Timestamp(value).date()
     return f"{day.day} {day:%b}" if day.year == today.year else f"{day.day} {day:%b %Y}"
 
 
@@ -521,17 +521,25 @@ def needs_attention(
         rule_ids.append(hits)
     frame["reasons"], frame["reason_kinds"], frame["rule_ids"] = reasons, reason_kinds, rule_ids
     frame = frame[frame["rule_ids"].map(bool).astype(bool)].copy()
-    frame["kinds"] = [[kind for kind in KIND_ORDER if any(KIND_OF[r] == kind for r in ids)] for ids in frame["rule_ids"]]
+    # The kinds and the severity of each set of rules met, worked out once per set (a caseload has a few dozen).
+    ranked = {ids: _kinds_and_severity(ids) for ids in {tuple(ids) for ids in frame["rule_ids"]}}
+    frame["kinds"] = [list(ranked[tuple(ids)][0]) for ids in frame["rule_ids"]]
     frame["top_kind"] = [kinds[0] for kinds in frame["kinds"]]
     frame["n_reasons"] = frame["rule_ids"].map(len)
     frame["kind_rank"] = frame["top_kind"].map(KIND_ORDER.index)
-    # Ids sorted by severity compare like a binary number with the most severe rule as the top bit: the most severe
-    # rule met decides, then the next one, and so on.
-    frame["severity"] = frame["rule_ids"].map(lambda ids: sum(2 ** (len(SEVERITY) - SEVERITY.index(r)) for r in ids))
+    frame["severity"] = [ranked[tuple(ids)][1] for ids in frame["rule_ids"]]
     frame = frame.sort_values(["kind_rank", "severity", "recent_completion", "label", "client_id"],
                               ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def _kinds_and_severity(rule_ids: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
+    """The KINDS of the rules met, in KINDS order, and their severity: ids sorted by severity compare like a binary
+    number with the most severe rule as the top bit, so the most severe rule met decides, then the next one, and so on.
+    """
+    kinds = tuple(kind for kind in KIND_ORDER if any(KIND_OF[rule] == kind for rule in rule_ids))
+    return kinds, sum(2 ** (len(SEVERITY) - SEVERITY.index(rule)) for rule in rule_ids)
 
 
 def kind_counts(flagged: pd.DataFrame) -> dict[str, int]:
