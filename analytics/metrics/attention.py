@@ -504,7 +504,7 @@ def needs_attention(
         met_any |= flags[rule].to_numpy(dtype=bool)
     frame = frame[met_any].copy()  # the reasons are written for the clients with a rule met only
     met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)[met_any]] for rule in SEVERITY}
-    records = frame[REASON_FIGURES].to_dict("records")  # only what the reasons are written from
+    records = _records(frame, REASON_FIGURES)  # only what the reasons are written from
     reasons, reason_kinds, rule_ids = [], [], []
     for index, row in enumerate(records):
         hits = [rule for rule in SEVERITY if met[rule][index]]
@@ -532,6 +532,13 @@ def needs_attention(
                               ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)
     return frame[COLUMNS].reset_index(drop=True)
+
+
+def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """frame[columns] as one dict per row, as to_dict("records") gives them (a missing value None, NaN or NaT),
+    read column by column: to_dict boxes value after value (0.39 s for the 25k clients listed at 10M, against 0.1 s)."""
+    lists = [[None if value is pd.NA else value for value in frame[column].tolist()] for column in columns]
+    return [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
 def _kinds_and_severity(rule_ids: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
