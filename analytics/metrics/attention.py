@@ -383,7 +383,7 @@ def _feedback_reason(row: dict, t: Thresholds, today: date) -> str:
 # Per client in scope with a score up to $today: whether any measure's latest score rose reliably from the lowest
 # earlier one (never above the previous one, so a rise from either is a rise from it) or is in the severe band, the
 # latest PHQ-9 and GAD-7, and the measures with a rule met (by measure name, as outcomes.latest_scores orders them).
-SCORE_FLAGS = "with latest_scores as (" + outcomes.LATEST_SCORES.replace("order by l.client_id, l.measure", "") + """),
+SCORE_FLAGS = "with latest_scores as (" + outcomes.LATEST_SCORE_ROWS + """),
 judged as (
     select *,
            coalesce(rise_from_best >= case measure when 'PHQ-9' then $phq9_rise when 'GAD-7' then $gad7_rise end,

@@ -130,7 +130,9 @@ def measure_change(con: DuckDBPyConnection, *, scope: Scope, client_id: str | No
 # Per client and measure in scope (scores taken up to $today): the latest score, the one before it, and
 # the lowest score before the latest (the most recent of equal ones), with their dates. Grouped, not numbered with a
 # window (a sort of every score): a measure is taken at most once a day, so the latest date names one score.
-LATEST_SCORES = """
+# $client_id (null: every client) keeps one client's scores. LATEST_SCORE_ROWS is unordered (attention.SCORE_FLAGS
+# groups it further); LATEST_SCORES orders it.
+LATEST_SCORE_ROWS = """
 with scores as (
     select m.client_id, m.measure, m.score, m.administered_on
     from measures m
@@ -161,18 +163,17 @@ select l.client_id, l.measure, l.latest_score, l.latest_on,
        l.latest_score - e.best_score     as rise_from_best
 from latest l
 left join earlier e using (client_id, measure)
-order by l.client_id, l.measure
 """
+LATEST_SCORES = LATEST_SCORE_ROWS + "order by l.client_id, l.measure\n"
 
 
-def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date, client_id: str | None = None
-                  ) -> pd.DataFrame:
-    """Per client in scope (or the one `client_id`) and measure, scores taken up to `today`: client_id, measure, latest_score,
+def latest_scores(con: DuckDBPyConnection, *, scope: Scope, today: date) -> pd.DataFrame:
+    """Per client in scope and measure, scores taken up to `today`: client_id, measure, latest_score,
     latest_on, previous_score and previous_on (the score before the latest), best_score and best_on (the
     lowest score before the latest, the most recent of equal ones), rise_from_previous and rise_from_best
     (latest minus each, points; positive is worse). The earlier figures are empty with one score only."""
     frame = con.execute(LATEST_SCORES, {"today": today, "scope_therapist": scope.therapist_id,
-                                        "client_id": client_id}).df()
+                                        "client_id": None}).df()
     for column in ("previous_score", "best_score", "rise_from_previous", "rise_from_best"):
         frame[column] = frame[column].astype("Int64")
     return frame

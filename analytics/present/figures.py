@@ -205,8 +205,6 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
                        subplot_titles=[f"{m} ({MEASURE_NAMES.get(m, m)})" for m in measures])
     dates = pd.to_datetime(series["administered_on"])
     with_year = dates.dt.year.nunique() > 1
-    shapes: list[dict] = []
-    notes: list[dict] = []
     for row, measure in enumerate(measures, start=1):
         bands = outcomes.BANDS[measure]
         top = bands[-1][1]
@@ -225,17 +223,16 @@ def measure_scores(series: pd.DataFrame) -> go.Figure:
         x, y = draft.axis_names(row, 1)
         for low, high, band in bands:
             y0, y1 = max(low - 0.5, 0), min(high + 0.5, top)
-            shapes.append({"fillcolor": BAND_COLOURS[band], "layer": "below", "line": {"width": 0}, "type": "rect",
-                           "x0": 0, "x1": 1, "xref": f"{x} domain", "y0": y0, "y1": y1, "yref": y})
-            notes.append({"font": {"color": "#5a656c", "size": 11}, "showarrow": False, "text": band, "x": 1.01,
-                          "xanchor": "left", "xref": f"{x} domain", "y": (y0 + y1) / 2, "yref": y})
+            draft.shape(fillcolor=BAND_COLOURS[band], layer="below", line={"width": 0}, type="rect",
+                        x0=0, x1=1, xref=f"{x} domain", y0=y0, y1=y1, yref=y)
+            draft.annotate(font={"color": "#5a656c", "size": 11}, showarrow=False, text=band, x=1.01,
+                           xanchor="left", xref=f"{x} domain", y=(y0 + y1) / 2, yref=y)
         cutoff = outcomes.CLINICAL_CUTOFF[measure]
-        shapes.append({"line": {"color": "#5a656c", "dash": "dot", "width": 1}, "type": "line", "x0": 0, "x1": 1,
-                       "xref": f"{x} domain", "y0": cutoff - 0.5, "y1": cutoff - 0.5, "yref": y})
+        draft.shape(line={"color": "#5a656c", "dash": "dot", "width": 1}, type="line", x0=0, x1=1,
+                    xref=f"{x} domain", y0=cutoff - 0.5, y1=cutoff - 0.5, yref=y)
         draft.axes("y", row=row, title=f"Score (0–{top})", range=[0, top], dtick=5, showgrid=False)
     draft.axes("x", showgrid=False, tickformat="%-d %b %Y")
     draft.axes("x", row=len(measures), title="Date taken")
-    draft.update(shapes=shapes, annotations=[*draft.layout.get("annotations", []), *notes])
     draft.update(
         title="Questionnaire scores (lower is better)",
         height=260 * len(measures) + 80,

@@ -296,9 +296,8 @@ def profile_chart(profile: pd.DataFrame) -> go.Figure:
     for column, figures, missing in ((1, "caseload_completion_rate", "Nothing was due in this caseload yet"),
                                      (2, "caseload_mood_lift", "No mood ratings in this caseload yet")):
         if profile[figures].isna().all():  # an empty panel says why
-            draft.annotate(text=missing, x=0.5, y=0.5, xref="x domain" if column == 1 else "x2 domain",
-                           yref="y domain" if column == 1 else "y2 domain", showarrow=False,
-                           font={"size": 13, "color": "#5a656c"}, bgcolor="#fbfaf7")
+            draft.annotate(text=missing, x=0.5, y=0.5, xref="x domain", yref="y domain", showarrow=False,
+                           font={"size": 13, "color": "#5a656c"}, bgcolor="#fbfaf7", row=1, col=column)
     draft.axes("x", row=1, col=1, range=[-4, 104], ticksuffix="%", dtick=25)
     lifts = [value for row in rows for value in (row["mood_lift_mean"] if row["mood_lift_n"] >= MIN_N else None,
                                                  row["caseload_mood_lift"], row["shrunk_mood_lift"])
