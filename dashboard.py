@@ -10,30 +10,28 @@ functions from this module::
 
     from dashboard import current_period, current_scope, db, today
 
-Importing `dashboard` from a page must not draw the frame a second time, so nothing at module level
-touches the screen: the frame is drawn by `main()`, which runs only when this file is the script
-Streamlit runs (`__name__ == "__main__"`). Even then `main()` is called on the imported `dashboard`
-module, not on `__main__`: the frame and the pages then share one copy of these functions, so
-`st.cache_resource` keeps exactly one store connection per process (its cache key includes the
-module's name, and `__main__` and `dashboard` would otherwise be two modules).
+Importing `dashboard` from a page must not draw the frame a second time, so nothing at module level touches the
+screen: the frame is drawn by `main()`, which runs only when this file is the script Streamlit runs (`__name__ ==
+"__main__"`). Even then `main()` is called on the imported `dashboard` module, not on `__main__`: the frame and the
+pages then share one copy of these functions, so `st.cache_resource` keeps exactly one store connection per process
+(its cache key includes the module's name, and `__main__` and `dashboard` would otherwise be two modules).
 
-The functions hold no state of their own. The store connection is a cached resource; the session's
-cursor, the "View as" choice and the period live in `st.session_state` under the keys below, set by
-the sidebar widgets that `main()` draws before the page runs. The chosen client lives there too
-(CLIENT_KEY), set by the picker a page draws with `pick_client()` or by `open_client()`. Query results are never cached, so a
-page shows what the store holds at that moment (an import is visible on the next page at once).
+The functions hold no state of their own. The store connection is a cached resource; the session's cursor, the
+"View as" choice and the period live in `st.session_state` under the keys below, set by the sidebar widgets that
+`main()` draws before the page runs. The chosen client lives there too (CLIENT_KEY), set by the picker a page draws
+with `pick_client()` or by `open_client()`. Query results are never cached, so a page shows what the store holds at
+that moment (an import is visible on the next page at once).
 
-Who is looking is decided at the start of every rerun (`signed_in_scope`): with an `[auth]` section in
-the secrets, a visitor signs in with `st.login` and the users table gives their role, read again at each
-click; without one, local mode serves this machine only and the visitor is the admin. `signin.py` holds
-the gate (hosts, addresses, automatic log-off, the screens shown instead of the dashboard). A role
-sees only its pages in the menu (PAGES_FOR), and the scope carries the role into every analytics call.
+Who is looking is decided at the start of every rerun (`signed_in_scope`): with an `[auth]` section in the secrets, a
+visitor signs in with `st.login` and the users table gives their role, read again at each click; without one, local
+mode serves this machine only and the visitor is the admin. `signin.py` holds the gate (hosts, addresses, automatic
+log-off, the screens shown instead of the dashboard). A role sees only its pages in the menu (PAGES_FOR), and the
+scope carries the role into every analytics call.
 
-Streamlit treats a folder named `pages/` next to the entrypoint as the legacy multipage layout until
-st.navigation has run once in the server process, so the very first request after the server starts,
-if it is a deep link such as /data, would run that page alone (no frame, no scope, wrong menu). Every
-page therefore starts with `require_frame()`, which sends such a request through the frame first.
-"""
+Streamlit treats a folder named `pages/` next to the entrypoint as the legacy multipage layout until st.navigation has
+run once in the server process, so the very first request after the server starts, if it is a deep link such as /data,
+would run that page alone (no frame, no scope, wrong menu). Every page therefore starts with `require_frame()`, which
+sends such a request through the frame first."""
 
 from __future__ import annotations
 
@@ -240,13 +238,15 @@ def show_current_homework(current, *, key: str, detailed: bool = False) -> None:
 
 def download_table(frame, *, what: str, file_name: str, key: str) -> None:
     """A table's own download button (toolbar's off: .streamlit/config.toml): formula-safe CSV, built only when pressed
-    (in its own thread and cursor) and then written in the export log; de-identified in that view (the frame is)."""
-    scope, connection, rows = current_scope(), store(), len(frame)
+    (in its own thread and cursor, from `frame` or what the function `frame` returns; it may not read the store) and
+    then written in the export log; de-identified in that view (the frame is)."""
+    scope, connection = current_scope(), store()
     def pressed() -> bytes:
-        data = exports.table_csv(frame)
+        table = frame() if callable(frame) else frame
+        data = exports.table_csv(table)
         with connection.cursor() as cursor:  # closed after the write
-            exports.record_table_download(cursor, data=data, file_name=file_name, rows=rows, what=what, scope=scope,
-                                          exported_by="dashboard")
+            exports.record_table_download(cursor, data=data, file_name=file_name, rows=len(table), what=what,
+                                          scope=scope, exported_by="dashboard")
         return data
     st.download_button(
         "Download CSV", data=pressed, file_name=file_name, mime="text/csv", key=key, icon=":material/download:",

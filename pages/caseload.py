@@ -68,7 +68,8 @@ else:  # the headline counts every type: one type's figures come from its row of
         "assignment_type", assignment_type,
     ))
 thresholds, thresholds_problem = attention.thresholds_or_defaults(db())
-flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
+# Ranked: the reasons are written for the rows the table shows, and for all of them when the CSV is downloaded.
+flagged = attention.rank_needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
 # Every client's figures: the table at the end, and (the same figures, not asked for again) the spread of rates, the
 # count with nothing due and, for one therapist, the bars by client.
 overview = caseload.client_overview(db(), scope=scope, period=period, today=now, assignment_type=assignment_type)
@@ -134,9 +135,13 @@ if flagged.empty:
 elif shown_flagged.empty:
     st.success(f"No client has a reason of this kind today ({attention.KINDS[kind].lower()}).")
 else:
-    attention_rows = tables.attention_table(shown_flagged)
-    shown_attention = view.people(attention_rows.assign(therapist_id=list(shown_flagged["therapist_id"])))
-    first_attention, more_attention = bounds.first_rows(shown_attention)
+    def attention_rows_of(ranked):
+        """The table's rows with their reasons (by view.people: the therapist's pseudonym needs their id)."""
+        rows = tables.attention_table(attention.with_reasons(ranked, thresholds=thresholds, today=now))
+        return rows, view.people(rows.assign(therapist_id=list(ranked["therapist_id"])))
+
+    first_flagged, more_attention = bounds.first_rows(shown_flagged)
+    attention_rows, first_attention = attention_rows_of(first_flagged)
     picked = st.dataframe(
         first_attention,
         hide_index=True,
@@ -158,8 +163,8 @@ else:
     )
     if more_attention:
         st.caption(bounds.more_rows_note(more_attention, shown=len(first_attention), what="clients by need"))
-    download_table(shown_attention[["rank", "label", "therapist_name", "reasons"]], what="needs attention",
-                   file_name="needs-attention.csv", key="attention_download")
+    download_table(lambda: attention_rows_of(shown_flagged)[1][["rank", "label", "therapist_name", "reasons"]],
+                   what="needs attention", file_name="needs-attention.csv", key="attention_download")
     if picked.selection.rows:
         open_client(list(attention_rows["client_id"])[picked.selection.rows[0]])
 with st.expander("The rules, with the practice's thresholds"):

@@ -35,7 +35,7 @@ view = current_view()  # de-identified: counts from 1 to k hidden, no client nam
 
 st.subheader("Needs attention today")
 thresholds, thresholds_problem = attention.thresholds_or_defaults(db())
-flagged = attention.needs_attention(db(), scope=scope, today=now, thresholds=thresholds)
+flagged = attention.rank_needs_attention(db(), scope=scope, today=now, thresholds=thresholds)  # reasons: shown rows
 if thresholds_problem:
     st.warning("A needs-attention setting stored for the practice is not valid, so the default thresholds are used:")
     st.code(thresholds_problem, language=None)
@@ -52,7 +52,8 @@ elif view.on:  # no client is named in the de-identified view: the counts above 
 else:
     st.caption(f"{len(flagged)} clients in all, most urgent first: clinical risk, then engagement, then admin. "
                "Each opens on the Client page.")
-    for number, row in enumerate(tables.triage_rows(flagged, TRIAGE_SHOWN), start=1):
+    named = attention.with_reasons(flagged.head(TRIAGE_SHOWN), thresholds=thresholds, today=now)
+    for number, row in enumerate(tables.triage_rows(named, TRIAGE_SHOWN), start=1):
         who, why = st.columns([2, 5], vertical_alignment="center")
         with who:
             client_link(row["client_id"], f"{number}. {row['label']}")

@@ -161,6 +161,27 @@ def empty_store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+def offered(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """file name -> what its download button offers: bytes, or the function a deferred download runs."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    found: dict[str, object] = {}
+    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
+
+    def record(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
+        found[file_name] = path_or_data
+        return add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
+
+    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
+        found[file_name] = data_callable
+        return add_deferred(self, data_callable, mimetype, coordinates, file_name, element_id=element_id)
+
+    monkeypatch.setattr(MediaFileManager, "add", record)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
+    return found
+
+
 @pytest.fixture(scope="session")
 def small_practice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tests/slow's practice: the five canonical CSVs of benchmarks/faults.py's "small" scale (80 clients, 4

