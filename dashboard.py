@@ -367,8 +367,8 @@ def therapist_names() -> dict[str, str]:
     A name two therapists share gets the id added, so the "View as" choices stay distinguishable.
     """
     frame = adherence.therapists(db(), scope=signed_in_scope())
-    ids, names = list(frame["therapist_id"]), list(frame["name"])
-    shown = {tid: f"{name} ({tid})" if names.count(name) > 1 else name for tid, name in zip(ids, names, strict=True)}
+    ids, names, uses = list(frame["therapist_id"]), list(frame["name"]), Counter(frame["name"].tolist())
+    shown = {tid: f"{name} ({tid})" if uses[name] > 1 else name for tid, name in zip(ids, names, strict=True)}
     return current_view().names(shown)  # pseudonyms in the de-identified view
 
 

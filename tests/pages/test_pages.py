@@ -37,6 +37,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from analytics.store.database import open_store
+
 DASHBOARD = Path(__file__).resolve().parents[2] / "dashboard.py"
 ROBIN = "Robin **Bold** Lee"
 
@@ -162,6 +164,14 @@ def test_view_as_a_therapist_counts_only_their_clients(app: AppTest) -> None:
     assert metrics(app)["Active clients"] == ("1", "")
     assert metrics(app)["Completion rate"] == ("67%", "-33 pp")
     assert metrics(app)["On-time rate"] == ("67%", "-33 pp")
+
+
+def test_two_therapists_of_one_name_are_told_apart_by_their_ids(store_path: Path) -> None:
+    con = open_store(store_path)
+    con.execute("update therapists set name = 'Ada Byron' where therapist_id = 'T2'")
+    con.close()
+    at = no_exception(AppTest.from_file(str(DASHBOARD), default_timeout=30).run())
+    assert at.selectbox(key="view_as").options == ["Whole practice", "Ada Byron (T1)", "Ada Byron (T2)"]
 
 
 def test_a_therapist_name_is_shown_as_typed_never_as_markdown(app: AppTest) -> None:
