@@ -124,16 +124,12 @@ where status = 'active' and ($scope_therapist is null or therapist_id = $scope_t
 """
 
 # Every submission counts here, whatever its assignment's status: it is work the client reported. Two windows of
-# local days, [$start, $end] and [$prior_start, $prior_end], counted in one pass.
+# local days, [$start, $end] and [$prior_start, $prior_end], counted from one read of the days that span both
+# (schema.sql's submission_counts: the facts' days when current).
 SUBMISSIONS_BETWEEN = """
-select count(*) filter (where s.submitted_on between $start and $end),
-       count(*) filter (where s.submitted_on between $prior_start and $prior_end)
-from submission_facts s
-join assignments a using (assignment_id)
-join clients c using (client_id)
-where near_local_days(s.submitted_at, least($start, $prior_start), greatest($end, $prior_end))
-  and (s.submitted_on between $start and $end or s.submitted_on between $prior_start and $prior_end)
-  and ($scope_therapist is null or c.therapist_id = $scope_therapist)
+select coalesce(sum(submissions) filter (where submitted_on between $start and $end), 0),
+       coalesce(sum(submissions) filter (where submitted_on between $prior_start and $prior_end), 0)
+from submission_counts(least($start, $prior_start), greatest($end, $prior_end), $scope_therapist)
 """
 
 

@@ -245,6 +245,8 @@ FACTS_ONLY_MACROS = {
     "last_submission_days": ("as_of", "last_submission_days_facts(as_of)"),
     "client_last_submission_days": ("as_of, scope_therapist, of_type",
                                     "client_last_submission_days_facts(as_of, scope_therapist, of_type)"),
+    "submission_counts": ("first_day, last_day, scope_therapist",
+                          "submission_counts_facts(first_day, last_day, scope_therapist)"),
 }
 
 

@@ -101,6 +101,12 @@ group by all order by 1
 """
 WINDOW_ROWS = "select * from {macro}(?, ?) where due_on between ? and ? order by assignment_id"
 WINDOW_COUNT = "select count(*) from submission_facts where submitted_on between ? and ?"
+COUNTS_DIRECT = """
+select s.submitted_on, count(*) from submission_facts s join assignments a using (assignment_id)
+join clients c using (client_id)
+where s.submitted_on between $first and $last and ($therapist is null or c.therapist_id = $therapist)
+group by 1 order by 1
+"""
 
 
 def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
@@ -110,7 +116,7 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     for number, offset in enumerate(as_of_offsets):
         if number % 2:
             with read_snapshot(con):
-                assert shadowed(con) == 3
+                assert shadowed(con) == 4
                 _assert_fast_equals_direct_on(con, number, offset)
         else:
             assert shadowed(con) == 0
@@ -148,6 +154,12 @@ def _assert_fast_equals_direct_on(con, number: int, offset: int) -> None:
         fast_clients = con.execute("select * from client_last_submission_days($as_of, $therapist, $type) "
                                    "order by 1", params).fetchall()
         assert fast_clients == con.execute(CLIENT_LAST_DIRECT, params).fetchall(), (offset, therapist, kind)
+    # submission_counts (the facts' days) against the submissions counted by local day, by scope, over two weeks.
+    for therapist in (None, ("T1", "T2")[number % 2]):
+        params = {"first": as_of - timedelta(days=13), "last": as_of, "therapist": therapist}
+        fast_counts = con.execute("select * from submission_counts($first, $last, $therapist) order by 1",
+                                  params).fetchall()
+        assert fast_counts == con.execute(COUNTS_DIRECT, params).fetchall(), (offset, therapist)
     # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
     window = [as_of - timedelta(days=6), as_of]
     assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
@@ -249,6 +261,9 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         assert not con.execute("select current from facts_current").fetchone()[0]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
+        # and the submissions by day count it too: the import's on 13 Mar, S9 on 14 Mar
+        counts = con.execute("select * from submission_counts(date '2026-03-09', date '2026-03-15', null) order by 1")
+        assert counts.fetchall() == [(date(2026, 3, 13), 1), (date(2026, 3, 14), 1)]
     finally:
         con.close()
 
