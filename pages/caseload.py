@@ -135,13 +135,9 @@ if flagged.empty:
 elif shown_flagged.empty:
     st.success(f"No client has a reason of this kind today ({attention.KINDS[kind].lower()}).")
 else:
-    def attention_rows_of(ranked):
-        """The table's rows with their reasons (by view.people: the therapist's pseudonym needs their id)."""
-        rows = tables.attention_table(attention.with_reasons(ranked, thresholds=thresholds, today=now))
-        return rows, view.people(rows.assign(therapist_id=list(ranked["therapist_id"])))
-
     first_flagged, more_attention = bounds.first_rows(shown_flagged)
-    attention_rows, first_attention = attention_rows_of(first_flagged)
+    attention_rows = tables.attention_table(first_flagged, thresholds=thresholds, today=now)
+    first_attention = view.people(attention_rows)
     picked = st.dataframe(
         first_attention,
         hide_index=True,
@@ -163,8 +159,9 @@ else:
     )
     if more_attention:
         st.caption(bounds.more_rows_note(more_attention, shown=len(first_attention), what="clients by need"))
-    download_table(lambda: attention_rows_of(shown_flagged)[1][["rank", "label", "therapist_name", "reasons"]],
-                   what="needs attention", file_name="needs-attention.csv", key="attention_download")
+    download_table(lambda: view.people(tables.attention_table(shown_flagged, thresholds=thresholds, today=now))[
+        ["rank", "label", "therapist_name", "reasons"]], what="needs attention", file_name="needs-attention.csv",
+        key="attention_download")
     if picked.selection.rows:
         open_client(list(attention_rows["client_id"])[picked.selection.rows[0]])
 with st.expander("The rules, with the practice's thresholds"):

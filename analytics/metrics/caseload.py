@@ -81,6 +81,16 @@ def _due_figures(key: str, *, previous: bool = False, source: str | None = None)
 #                     work the client reported);
 #   late work and feedback - completed or partial submissions made in [start, as_of] to active
 #                     assignments (cancelled homework counts in no rate).
+# Each client's streak from the CTE `weekly` (client_id, week, met: at or above STREAK_THRESHOLD): the weeks after the
+# latest week under the threshold (weeks with nothing due have no row). A grouped join, which costs less than a window
+# over every client-week. CLIENT_OVERVIEW and CLIENT_SUMMARY both read it.
+STREAKS = """
+    select client_id, count(*) filter (where m.last_missed is null or w.week > m.last_missed) as streak_weeks
+    from weekly w
+    join (select client_id, max(week) filter (where not met) as last_missed from weekly group by client_id) m
+        using (client_id)
+    group by client_id
+"""
 CLIENT_OVERVIEW = """
 with roster as (
     select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
@@ -98,15 +108,7 @@ weekly as (
     from due_now
     group by client_id, week
 ),
-streaks as (
-    -- the weeks after the latest week under the threshold (weeks with nothing due have no row); a grouped join, which
-    -- costs less than a window over every client-week
-    select client_id, count(*) filter (where m.last_missed is null or w.week > m.last_missed) as streak_weeks
-    from weekly w
-    join (select client_id, max(week) filter (where not met) as last_missed from weekly group by client_id) m
-        using (client_id)
-    group by client_id
-),
+streaks as (""" + STREAKS + """),
 last_submissions as (
     select client_id, last_submission_on from client_last_submission_days($as_of, $scope_therapist, $assignment_type)
 ),
@@ -407,13 +409,7 @@ weekly as (
     where is_due
     group by client_id, week
 ),
-streaks as (
-    select client_id, count(*) filter (where m.last_missed is null or w.week > m.last_missed) as streak_weeks
-    from weekly w
-    join (select client_id, max(week) filter (where not met) as last_missed from weekly group by client_id) m
-        using (client_id)
-    group by client_id
-),
+streaks as (""" + STREAKS + """),
 work as (
     select client_id, submitted_on, submitted_on <= $as_of as known, in_period, has_feedback,
            -- elapsed microseconds between the two instants (what epoch(feedback_at - submitted_at) gives when the

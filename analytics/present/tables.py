@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import quote_plus, urlencode
 
 import pandas as pd
 
 from analytics.metrics.attention import KINDS as KIND_NAMES
+from analytics.metrics.attention import Thresholds, with_reasons
 from analytics.metrics.effectiveness import MIN_N
 from analytics.present.formats import day_label, interval_text, lift_or_not_enough, not_enough_data
 from analytics.present.type_figures import SHORT_TYPE_LABELS
@@ -124,10 +126,12 @@ def submission_choices(submissions: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def attention_table(attention: pd.DataFrame) -> pd.DataFrame:
-    """attention.needs_attention with its reasons joined into one text: rank, client_id, label, therapist_name,
-    kind (the name of the most serious kind), reasons, and link (the Client page's URL for the client)."""
-    shown = attention[["rank", "client_id", "label", "therapist_name"]].copy()
+def attention_table(ranked: pd.DataFrame, *, thresholds: Thresholds, today: date) -> pd.DataFrame:
+    """Rows of attention.rank_needs_attention with their reasons written (attention.with_reasons, for these rows
+    only) and joined into one text: rank, client_id, label, therapist_id, therapist_name, kind (the name of the most
+    serious kind), reasons, and link (the Client page's URL for the client)."""
+    attention = with_reasons(ranked, thresholds=thresholds, today=today)
+    shown = attention[["rank", "client_id", "label", "therapist_id", "therapist_name"]].copy()
     shown["kind"] = [KIND_NAMES[kind] for kind in attention["top_kind"]]
     shown["reasons"] = ["; ".join(reasons) for reasons in attention["reasons"]]
     shown["link"] = client_urls(attention["client_id"])
