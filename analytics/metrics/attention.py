@@ -71,6 +71,8 @@ RULES: tuple[Rule, ...] = (
 )
 SEVERITY = [rule.id for rule in RULES]
 KIND_OF = {rule.id: rule.kind for rule in RULES}
+# Each rule's bit in a set of rules met, the most severe the highest (see _kinds_and_severity).
+SEVERITY_WEIGHTS = np.array([2 ** (len(SEVERITY) - n) for n in range(len(SEVERITY))], dtype=np.int64)
 
 
 def rule_texts(thresholds: Thresholds = Thresholds()) -> list[tuple[str, str]]:
@@ -115,7 +117,8 @@ missed as (
     select client_id, count(*) as missed_streak
     from due
     join due_figures f using (client_id)
-    where f.last_credited_due is null or due.due_on > f.last_credited_due
+    where not coalesce(due.credit > 0, false)  -- (one that earned credit is never after the last credited due date)
+      and (f.last_credited_due is null or due.due_on > f.last_credited_due)
     group by client_id
 ),
 last_days as (
@@ -141,10 +144,13 @@ awaiting as (
     group by a.client_id
 ),
 first_set as (
+    -- grouped before it meets people (50k clients at 10M: a join of every assignment cost more than the grouping);
+    -- a therapist's or a client's assignments are picked first
     select a.client_id, min(a.assigned_on) as first_set_on
     from assignments a
-    join people p using (client_id)
     where a.status = 'active' and a.assigned_on <= $today
+      and ($client_id is null or a.client_id = $client_id)
+      and ($scope_therapist is null or a.client_id in (select client_id from people))
     group by a.client_id
 ),
 work as (
@@ -420,14 +426,20 @@ def rank_needs_attention(
     met = np.column_stack([flags[rule].to_numpy(dtype=bool) for rule in SEVERITY])  # a row per client, a column per rule
     met_any = met.any(axis=1)
     frame = frame[met_any].copy()  # the clients with a rule met
-    frame["rule_ids"] = [[rule for rule, hit in zip(SEVERITY, hits, strict=True) if hit] for hits in met[met_any].tolist()]
-    # The kinds and the severity of each set of rules met, worked out once per set (a caseload has a few dozen).
-    ranked = {ids: _kinds_and_severity(ids) for ids in {tuple(ids) for ids in frame["rule_ids"]}}
-    frame["kinds"] = [list(ranked[tuple(ids)][0]) for ids in frame["rule_ids"]]
-    frame["top_kind"] = [kinds[0] for kinds in frame["kinds"]]
-    frame["n_reasons"] = frame["rule_ids"].map(len)
-    frame["kind_rank"] = frame["top_kind"].map(KIND_ORDER.index)
-    frame["severity"] = [ranked[tuple(ids)][1] for ids in frame["rule_ids"]]
+    # Each client's set of rules met as one number (its severity, _kinds_and_severity's), and what follows from the
+    # set worked out once per set (a caseload has a few dozen), not once per client (24,644 listed at 10M).
+    severity = met[met_any].astype(np.int64) @ SEVERITY_WEIGHTS
+    sets, of_set = np.unique(severity, return_inverse=True)
+    ids = [tuple(rule for rule, weight in zip(SEVERITY, SEVERITY_WEIGHTS.tolist(), strict=True) if value & weight)
+           for value in sets.tolist()]
+    kinds = [_kinds_and_severity(rule_ids)[0] for rule_ids in ids]
+    of_set = of_set.tolist()
+    frame["rule_ids"] = pd.Series([list(ids[n]) for n in of_set], index=frame.index, dtype=object)
+    frame["kinds"] = pd.Series([list(kinds[n]) for n in of_set], index=frame.index, dtype=object)
+    frame["top_kind"] = np.array([k[0] for k in kinds] or [""], dtype=object)[of_set]
+    frame["n_reasons"] = np.array([len(rule_ids) for rule_ids in ids] or [0], dtype=np.int64)[of_set]
+    frame["kind_rank"] = np.array([KIND_ORDER.index(k[0]) for k in kinds] or [0], dtype=np.int64)[of_set]
+    frame["severity"] = severity
     frame = frame.sort_values(["kind_rank", "severity", "recent_completion", "label", "client_id"],
                               ascending=[True, False, True, True, True], na_position="last")
     frame["rank"] = range(1, len(frame) + 1)

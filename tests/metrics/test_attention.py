@@ -380,6 +380,10 @@ def test_an_empty_store_lists_nobody():
     frame = attention.needs_attention(open_store(":memory:"), scope=PRACTICE, today=TODAY)
     assert frame.empty
     assert list(frame.columns) == attention.COLUMNS
+    ranked = attention.rank_needs_attention(open_store(":memory:"), scope=PRACTICE, today=TODAY)
+    assert ranked.empty and list(ranked.columns) == attention.RANKED_COLUMNS
+    assert ranked["n_reasons"].dtype == "int64" and ranked["rule_ids"].dtype == object  # as when rows are listed
+    assert attention.kind_counts(ranked) == {"clinical": 0, "engagement": 0, "admin": 0}
 
 
 def test_rules_are_written_out_with_the_thresholds():
