@@ -143,12 +143,16 @@ def by_need(overview: pd.DataFrame, flagged: pd.DataFrame) -> pd.DataFrame:
     order first, then the others by the lowest completion (none due last), then label. Adds need (the
     needs-attention rank, NaN when not listed), need_kind (the name of the most serious kind, "" when not
     listed) and link (client_url); the rates in percent as `as_percentages` gives them."""
-    ranks = dict(zip(flagged["client_id"], flagged["rank"], strict=True))
-    kinds = dict(zip(flagged["client_id"], flagged["top_kind"], strict=True))
+    # (lists, not the Series: walking an Arrow-backed column boxes value after value, 50 ms for the 24,644 clients
+    # listed at 10M)
+    listed = flagged["client_id"].tolist()
+    ranks = dict(zip(listed, flagged["rank"].tolist(), strict=True))
+    kinds = dict(zip(listed, flagged["top_kind"].tolist(), strict=True))
     shown = as_percentages(overview, ["completion_rate", "completion_change", "on_time_rate", "feedback_coverage"])
-    shown["need"] = shown["client_id"].map(ranks).astype("Float64")
-    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in shown["client_id"].tolist()]
-    shown["link"] = client_urls(shown["client_id"])
+    ids = shown["client_id"].tolist()
+    shown["need"] = pd.array([ranks.get(c) for c in ids], dtype="Float64")
+    shown["need_kind"] = [KIND_NAMES[kinds[c]] if c in kinds else "" for c in ids]
+    shown["link"] = client_urls(ids)
     shown["_label"] = shown["label"].str.lower()
     shown = shown.sort_values(["need", "completion_rate", "_label", "client_id"], na_position="last", kind="stable")
     return shown.drop(columns="_label").reset_index(drop=True)
