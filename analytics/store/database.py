@@ -242,6 +242,7 @@ def read_snapshot(con: DuckDBPyConnection) -> Iterator[DuckDBPyConnection]:
 # ones that read the facts alone (schema.sql says why): name -> (parameters, the macro it reads).
 FACTS_ONLY_MACROS = {
     "assignment_progress": ("as_of, scope_therapist", "assignment_progress_facts(as_of, scope_therapist)"),
+    "due_assignments": ("as_of, scope_therapist", "due_assignments_facts(as_of, scope_therapist)"),
     "last_submission_days": ("as_of", "last_submission_days_facts(as_of)"),
     "client_last_submission_days": ("as_of, scope_therapist, of_type",
                                     "client_last_submission_days_facts(as_of, scope_therapist, of_type)"),

@@ -9,6 +9,7 @@ facts alone (database.FACTS_ONLY_MACROS), so both ways a page or a command reads
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -100,6 +101,7 @@ from assignments a left join submission_facts s using (assignment_id)
 group by all order by 1
 """
 WINDOW_ROWS = "select * from {macro}(?, ?) where due_on between ? and ? order by assignment_id"
+DUE_COLUMNS = 12  # due_assignments: assignment_progress's columns up to on_time_credit
 WINDOW_COUNT = "select count(*) from submission_facts where submitted_on between ? and ?"
 COUNTS_DIRECT = """
 select s.submitted_on, count(*) from submission_facts s join assignments a using (assignment_id)
@@ -116,7 +118,7 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     for number, offset in enumerate(as_of_offsets):
         if number % 2:
             with read_snapshot(con):
-                assert shadowed(con) == 4
+                assert shadowed(con) == 5
                 _assert_fast_equals_direct_on(con, number, offset)
         else:
             assert shadowed(con) == 0
@@ -143,6 +145,13 @@ def _assert_fast_equals_direct_on(con, number: int, offset: int) -> None:
         assert fast_window == con.execute(WINDOW_ROWS.format(macro="assignment_progress_direct"),
                                           due_window).fetchall(), (offset, therapist)
         assert fast_window == [row for row in direct if due_window[2] <= row[6] <= due_window[3]]
+        # due_assignments (its own read of the facts) against assignment_progress_direct's due rows, whole and in the
+        # window (a previous period's figures: the late assignments' credit up to as_of).
+        due_direct = [row[:DUE_COLUMNS] for row in direct if row[8]]
+        assert con.execute("select * from due_assignments(?, ?) order by assignment_id", params).fetchall() == (
+            due_direct), (offset, therapist)
+        assert con.execute(WINDOW_ROWS.format(macro="due_assignments"), due_window).fetchall() == [
+            row for row in due_direct if due_window[2] <= row[6] <= due_window[3]], (offset, therapist)
     as_of = BASE + timedelta(days=offset)
     # last_submission_days (read from the facts) against its definition on the raw tables.
     fast_last = con.execute("select * from last_submission_days(?) order by 1", [as_of]).fetchall()
@@ -249,6 +258,30 @@ def _one_submission_store():
     assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
     assert con.execute("select current from facts_current").fetchone()[0]
     return con
+
+
+@pytest.mark.parametrize("in_snapshot", [False, True])
+def test_late_work_counts_up_to_the_as_of_day_and_no_further(in_snapshot: bool) -> None:
+    # A0: 2 expected, due 10 Mar (BASE - 5). Completed on 9 Mar (on time), partial on 15 Mar, completed on 17 Mar
+    # (both late). Worked by hand, as of each day: credit min(2, what was submitted up to and on that day), on-time
+    # credit 1 (the 9 Mar completion) once it is known.
+    con = open_store(":memory:")
+    files = _files({"assignments": [{"client": 0, "assigned": -12, "length": 7, "expected": 2, "cancelled": False}],
+                    "submissions": [{"assignment": 0, "day": d, "hour": 12, "completion": c, "mood": None}
+                                    for d, c in ((-6, "completed"), (0, "partial"), (2, "completed"))]})
+    assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+    expected = {-5: (1.0, 1.0), -1: (1.0, 1.0), 0: (1.5, 1.0), 1: (1.5, 1.0), 2: (2.0, 1.0), 9: (2.0, 1.0)}
+    try:
+        for offset, (credit, on_time) in expected.items():
+            as_of = BASE + timedelta(days=offset)
+            with read_snapshot(con) if in_snapshot else nullcontext():
+                for macro in ("due_assignments", "assignment_progress"):
+                    assert con.execute(f"select credit, on_time_credit from {macro}(?, null)",
+                                       [as_of]).fetchall() == [(credit, on_time)], (macro, offset)
+        # Before its due date it is not due: no row in due_assignments.
+        assert con.execute("select count(*) from due_assignments(?, null)", [BASE - timedelta(days=6)]).fetchone()[0] == 0
+    finally:
+        con.close()
 
 
 def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
