@@ -580,13 +580,16 @@ and instant < timezone('UTC', last_day::date::timestamp - interval 1 day);
 -- clients in scope: submitted_on, submissions. From the derived facts' days when they are current (no local time
 -- worked out per submission, no join of every assignment: half the time of the raw tables at 1M and 10M), else from
 -- the raw tables; submission_days holds every submission, and the join with assignment_facts keeps those whose
--- assignment is stored, as the join with assignments does.
+-- assignment is stored, as the join with assignments does. Only assignments whose last day is on or after first_day
+-- can have a day in the window, so only they are joined: for the headline's last two weeks at 10M that is a tenth of
+-- the assignments (125 -> 63 ms; a window months back gains nothing, 114 -> 170 ms, and nothing asks for one).
 create or replace macro submission_counts_facts(first_day, last_day, scope_therapist, enabled := true) as table
 select d.submitted_on, sum(d.submissions)::bigint as submissions
 from submission_days d
 join assignment_facts f using (assignment_id)
 join clients c using (client_id)
 where d.submitted_on between first_day and last_day and enabled
+  and f.last_on >= first_day
   and (scope_therapist is null or c.therapist_id = scope_therapist)
 group by d.submitted_on;
 
