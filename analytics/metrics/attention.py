@@ -196,7 +196,8 @@ points as (
 )
 select client_id,
        coalesce(regr_count(mood, weeks) filter (where in_trend), 0)::bigint  as n,
-       count(distinct submitted_on) filter (where in_trend)                   as days,
+       min(submitted_on) filter (where in_trend)                              as first_day,
+       max(submitted_on) filter (where in_trend)                              as last_day,
        regr_slope(mood, weeks) filter (where in_trend)                        as slope,
        regr_sxx(mood, weeks) filter (where in_trend)                          as sxx,
        regr_syy(mood, weeks) filter (where in_trend)                          as syy,

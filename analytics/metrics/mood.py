@@ -202,7 +202,6 @@ points as (
 )
 select client_id,
        regr_count(mood, weeks)::bigint  as n,
-       count(distinct submitted_on)     as days,
        regr_slope(mood, weeks)          as slope,
        regr_sxx(mood, weeks)            as sxx,
        regr_syy(mood, weeks)            as syy,
@@ -216,8 +215,9 @@ order by client_id
 
 
 def _trend_lines(sums: pd.DataFrame) -> pd.DataFrame:
-    """slope_per_week, ci_low, ci_high (NaN below 3 ratings or on one day) from MOOD_TREND's sums."""
-    has_line = (sums["n"] >= 3) & (sums["days"] >= 2)
+    """slope_per_week, ci_low, ci_high (NaN below 3 ratings or on one day) from MOOD_TREND's sums (two days or more:
+    the first day before the last; counting the distinct days cost a grouping by client and day)."""
+    has_line = (sums["n"] >= 3) & (sums["first_day"] < sums["last_day"])
     n = sums["n"].astype(float)
     slope = sums["slope"].where(has_line)
     residual = (sums["syy"] - sums["slope"] * sums["sxy"]).clip(lower=0)  # rounding can dip below 0
