@@ -557,8 +557,9 @@ where s.submitted_on <= as_of and (of_type is null or r.assignment_type = of_typ
   and not (select current from facts_check)
 group by r.client_id;
 
--- Inside a page's read snapshot whose facts are current, the three macros above and submission_counts (below) that
--- choose between the facts and the raw tables are shadowed by ones that read the facts alone (database.read_snapshot
+-- Inside a page's read snapshot whose facts are current, the four macros above (assignment_progress, due_assignments,
+-- last_submission_days, client_last_submission_days) and submission_counts (below) that choose between the facts
+-- and the raw tables are shadowed by ones that read the facts alone (database.read_snapshot
 -- creates them as temporary macros of the cursor and drops them when the snapshot ends): DuckDB binds every branch
 -- of a macro before it prunes the one not taken, and binding the raw-table branches took 10 ms a call.
 

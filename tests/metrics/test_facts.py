@@ -265,13 +265,14 @@ def test_late_work_counts_up_to_the_as_of_day_and_no_further(in_snapshot: bool) 
     # A0: 2 expected, due 10 Mar (BASE - 5). Completed on 9 Mar (on time), partial on 15 Mar, completed on 17 Mar
     # (both late). Worked by hand, as of each day: credit min(2, what was submitted up to and on that day), on-time
     # credit 1 (the 9 Mar completion) once it is known.
-    con = open_store(":memory:")
     files = _files({"assignments": [{"client": 0, "assigned": -12, "length": 7, "expected": 2, "cancelled": False}],
                     "submissions": [{"assignment": 0, "day": d, "hour": 12, "completion": c, "mood": None}
                                     for d, c in ((-6, "completed"), (0, "partial"), (2, "completed"))]})
-    assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
     expected = {-5: (1.0, 1.0), -1: (1.0, 1.0), 0: (1.5, 1.0), 1: (1.5, 1.0), 2: (2.0, 1.0), 9: (2.0, 1.0)}
+    con = open_store(":memory:")
     try:
+        assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+        assert con.execute("select current from facts_current").fetchone()[0]  # so the facts are what is read
         for offset, (credit, on_time) in expected.items():
             as_of = BASE + timedelta(days=offset)
             with read_snapshot(con) if in_snapshot else nullcontext():
