@@ -295,6 +295,11 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         assert not con.execute("select current from facts_current").fetchone()[0]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
+        # due_assignments (A0 is due on 15 Mar) reads the raw tables too, in and out of a page's snapshot
+        for context in (nullcontext(), read_snapshot(con)):
+            with context:
+                credit = con.execute("select credit from due_assignments(date '2026-03-15', null)").fetchone()[0]
+                assert credit == pytest.approx(1.5)
         # and the submissions by day count it too: the import's on 13 Mar, S9 on 14 Mar
         counts = con.execute("select * from submission_counts(date '2026-03-09', date '2026-03-15', null) order by 1")
         assert counts.fetchall() == [(date(2026, 3, 13), 1), (date(2026, 3, 14), 1)]
