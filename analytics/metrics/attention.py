@@ -71,7 +71,8 @@ RULES: tuple[Rule, ...] = (
 )
 SEVERITY = [rule.id for rule in RULES]
 KIND_OF = {rule.id: rule.kind for rule in RULES}
-# Each rule's bit in a set of rules met, the most severe the highest (see _kinds_and_severity).
+# Each rule's bit in a set of rules met, the most severe the highest: a set's severity is the sum of its bits, so sets
+# compare like binary numbers (the most severe rule met decides, then the next one, and so on).
 SEVERITY_WEIGHTS = np.array([2 ** (len(SEVERITY) - n) for n in range(len(SEVERITY))], dtype=np.int64)
 
 
@@ -427,13 +428,13 @@ def rank_needs_attention(
     met = np.column_stack([flags[rule].to_numpy(dtype=bool) for rule in SEVERITY])  # a row per client, a column per rule
     met_any = met.any(axis=1)
     frame = frame[met_any].copy()  # the clients with a rule met
-    # Each client's set of rules met as one number (its severity, _kinds_and_severity's), and what follows from the
+    # Each client's set of rules met as one number (its severity, SEVERITY_WEIGHTS), and what follows from the
     # set worked out once per set (a caseload has a few dozen), not once per client (24,644 listed at 10M).
     severity = met[met_any].astype(np.int64) @ SEVERITY_WEIGHTS
     sets, of_set = np.unique(severity, return_inverse=True)
     ids = [tuple(rule for rule, weight in zip(SEVERITY, SEVERITY_WEIGHTS.tolist(), strict=True) if value & weight)
            for value in sets.tolist()]
-    kinds = [_kinds_and_severity(rule_ids)[0] for rule_ids in ids]
+    kinds = [_kinds_of(rule_ids) for rule_ids in ids]
     of_set = of_set.tolist()
     frame["rule_ids"] = pd.Series([list(ids[n]) for n in of_set], index=frame.index, dtype=object)
     frame["kinds"] = pd.Series([list(kinds[n]) for n in of_set], index=frame.index, dtype=object)
@@ -480,12 +481,9 @@ def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
-def _kinds_and_severity(rule_ids: tuple[str, ...]) -> tuple[tuple[str, ...], int]:
-    """The KINDS of the rules met, in KINDS order, and their severity: ids sorted by severity compare like a binary
-    number with the most severe rule as the top bit, so the most severe rule met decides, then the next one, and so on.
-    """
-    kinds = tuple(kind for kind in KIND_ORDER if any(KIND_OF[rule] == kind for rule in rule_ids))
-    return kinds, sum(2 ** (len(SEVERITY) - SEVERITY.index(rule)) for rule in rule_ids)
+def _kinds_of(rule_ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The KINDS of the rules met, in KINDS order."""
+    return tuple(kind for kind in KIND_ORDER if any(KIND_OF[rule] == kind for rule in rule_ids))
 
 
 def kind_counts(flagged: pd.DataFrame) -> dict[str, int]:

@@ -388,6 +388,25 @@ select current from facts_current_now where getvariable('facts_current_in_snapsh
 union all
 select getvariable('facts_current_in_snapshot')::boolean where getvariable('facts_current_in_snapshot') is not null;
 
+-- The active assignments in scope with nothing submitted after as_of (no submission, or the last one on or before it):
+-- their facts' totals are their figures as of as_of, in assignment_progress's columns. assignment_progress_facts and
+-- due_assignments_facts both start from these rows and add the others (still earning credit after as_of) their own way.
+create or replace macro settled_assignment_facts(as_of, scope_therapist, enabled := true) as table
+select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
+       f.expected_count,
+       f.due_on <= as_of                                                  as is_due,
+       date_trunc('week', f.due_on)::date                                 as week,
+       least(f.expected_count, f.credit)                                  as credit,
+       least(f.expected_count, f.on_time_credit)                          as on_time_credit,
+       f.submissions,
+       f.mood_lift_sum,
+       f.mood_lift_n,
+       f.last_submission_at
+from assignment_facts f
+join clients c using (client_id)
+where f.status = 'active' and (f.last_on is null or f.last_on <= as_of)
+  and (scope_therapist is null or c.therapist_id = scope_therapist) and enabled;
+
 -- The same rows as assignment_progress_direct, read from the facts, without joining the assignments: an assignment
 -- whose last submission day is on or before as_of (or that has none) takes its totals as they are; the others
 -- (late: a submission day after as_of) sum their days up to as_of. The clients table gives the therapist (it
@@ -412,20 +431,7 @@ with late_days as (
     where d.submitted_on <= as_of
     group by d.assignment_id
 )
-select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
-       f.expected_count,
-       f.due_on <= as_of                                                  as is_due,
-       date_trunc('week', f.due_on)::date                                 as week,
-       least(f.expected_count, f.credit)                                  as credit,
-       least(f.expected_count, f.on_time_credit)                          as on_time_credit,
-       f.submissions,
-       f.mood_lift_sum,
-       f.mood_lift_n,
-       f.last_submission_at
-from assignment_facts f
-join clients c using (client_id)
-where f.status = 'active' and (f.last_on is null or f.last_on <= as_of)
-  and (scope_therapist is null or c.therapist_id = scope_therapist) and enabled
+select * from settled_assignment_facts(as_of, scope_therapist, enabled := enabled)
 union all
 select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
        f.expected_count,
@@ -462,16 +468,10 @@ select * from assignment_progress_direct(as_of, scope_therapist, enabled := not 
 -- days up to as_of read nearly all of submission_days (10M: 239 -> 58 ms for a previous period's figures). A
 -- correlated sum, so only the late assignments the caller keeps (a period's due dates) are looked up.
 create or replace macro due_assignments_facts(as_of, scope_therapist, enabled := true) as table
-select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
-       f.expected_count,
-       true                                                               as is_due,
-       date_trunc('week', f.due_on)::date                                 as week,
-       least(f.expected_count, f.credit)                                  as credit,
-       least(f.expected_count, f.on_time_credit)                          as on_time_credit
-from assignment_facts f
-join clients c using (client_id)
-where f.status = 'active' and f.due_on <= as_of and (f.last_on is null or f.last_on <= as_of)
-  and (scope_therapist is null or c.therapist_id = scope_therapist) and enabled
+select assignment_id, client_id, therapist_id, assignment_type, title, assigned_on, due_on, expected_count, is_due,
+       week, credit, on_time_credit
+from settled_assignment_facts(as_of, scope_therapist, enabled := enabled)
+where is_due
 union all
 select f.assignment_id, f.client_id, c.therapist_id, f.assignment_type, f.title, f.assigned_on, f.due_on,
        f.expected_count,

@@ -1,11 +1,18 @@
-"""The links of the Caseload tables: `client_urls` (many ids at once) gives what `client_url` gives for each id."""
+"""The links of the Caseload tables: `client_urls` gives for each id what urlencode gives for the query "client=<id>"."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.present.tables import client_url, client_urls
+from analytics.present.tables import client_urls
+
+
+def client_url(client_id: str) -> str:
+    """The definition the links are held to: the Client page's query string as urlencode writes it."""
+    return "client?" + urlencode({"client": client_id})
 
 
 def test_an_id_with_characters_a_url_reserves_is_escaped() -> None:
