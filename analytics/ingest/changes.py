@@ -101,12 +101,18 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
     key_match = " and ".join(f"s.{k} = t.{k}" for k in spec.key)
     others = [c for c in present if c not in spec.key]
     differs = " or ".join(f"s.{c} is distinct from t.{c}" for c in others) or "false"
-    con.execute(
-        f"create or replace temp table write_{table} as "
-        f"select t.*, s.{spec.key[0]} is null as is_new from typed_{table} t "
-        f"left join {table} s on {key_match} "
-        f"where s.{spec.key[0]} is null or {differs}"
-    )
+    if _stored_nothing(con, table):
+        # The table's first import: every typed row is new, so write_<table> is a view of them, not a copy (at 10M
+        # submissions a copy is about 2 GB, spilled to disk). Nothing else writes the table before write_table does in
+        # this transaction; a row another session adds meanwhile is refused by the key when the batch writes.
+        con.execute(f"create or replace temp view write_{table} as select t.*, true as is_new from typed_{table} t")
+    else:
+        con.execute(
+            f"create or replace temp table write_{table} as "
+            f"select t.*, s.{spec.key[0]} is null as is_new from typed_{table} t "
+            f"left join {table} s on {key_match} "
+            f"where s.{spec.key[0]} is null or {differs}"
+        )
     per_column = "".join(f", count(*) filter (where not w.is_new and s.{c} is distinct from t.{c})" for c in others)
     counts = con.execute(f"select count(*) filter (where is_new), count(*) filter (where not is_new) "
                          f"from write_{table}").fetchone()
@@ -125,6 +131,18 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
     report.unchanged = total - new - differing
     report.changed_columns = {c: n for c, n in zip(others, counts[2:], strict=True) if n}
     report.samples = _samples(con, table, others, key_match) if differing else []
+
+
+def _stored_nothing(con: DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"select not exists (select 1 from {table})").fetchone()[0]
+
+
+def drop_write_set(con: DuckDBPyConnection, table: str) -> None:
+    """Drop write_<table>, a table or (a first import's) a view."""
+    kind = con.execute("select table_type from information_schema.tables where table_schema = 'main' and "
+                       "table_catalog = 'temp' and table_name = ?", [f"write_{table}"]).fetchone()
+    if kind is not None:
+        con.execute(f"drop {'view' if kind[0] == 'VIEW' else 'table'} write_{table}")
 
 
 def _samples(con: DuckDBPyConnection, table: str, others: list[str], key_match: str) -> list[ChangeSample]:
@@ -195,4 +213,4 @@ def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, e
         con.execute(f"insert into {facts.TOUCHED} select assignment_id from write_{table} where {rows} "
                     f"union all select assignment_id from before_{table}")
     con.execute(f"drop table if exists before_{table}")
-    con.execute(f"drop table if exists write_{table}")
+    drop_write_set(con, table)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pandas is imported by what builds frames (previews, the log
     import pandas as pd
 
 from analytics.ingest.canonical import IMPORT_ORDER, TABLES
-from analytics.ingest.changes import EXISTING_MODES, plan_table, write_table
+from analytics.ingest.changes import EXISTING_MODES, drop_write_set, plan_table, write_table
 from analytics.ingest.checks import StagedFile, check_references, validate, warn_unknown_types
 from analytics.ingest.columns import tables_of
 from analytics.ingest.mapping import CANONICAL, Mapping
@@ -437,7 +437,8 @@ def _log_batch(con: DuckDBPyConnection, report: ImportReport, who: str) -> None:
 def _drop_temp_tables(con: DuckDBPyConnection, tables: Iterable[str], slots: int) -> None:
     for table in tables:
         con.execute(f"drop view if exists typed_{table}")
-        for prefix in ("stage", "problems", "rejected", "write", "before"):
+        drop_write_set(con, table)
+        for prefix in ("stage", "problems", "rejected", "before"):
             con.execute(f"drop table if exists {prefix}_{table}")
     for slot in range(slots):
         for name in (f"raw_{slot}", f"flat_{slot}", f"ml_{slot}", f"ml_{slot}_submissions", f"flat_{slot}_text"):
