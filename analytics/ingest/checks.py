@@ -132,14 +132,15 @@ def _measure_sql(v: str) -> str:
 
 
 def _typed_sql(col: Column) -> str:
-    """SQL giving the column's stored value from a staged row that passed the checks."""
+    """SQL giving the column's stored value from a staged row: exact for a row that passes the checks, NULL or a
+    default where a value is not valid (that row is rejected; validate types every row in the same pass)."""
     v = _value(col.name)
     if col.kind == "date":
-        return f"cast({v} as date)"
+        return f"try_cast({v} as date)"
     if col.kind == "datetime":
         return _instant(col.name)
     if col.kind == "int":
-        typed = f"cast({v} as integer)"
+        typed = f"try_cast({v} as integer)"
         return f"coalesce({typed}, {col.default})" if col.default else typed
     if col.kind == "bool":
         return f"case when {v} is null then null else lower({v}) in ({_word_list(TRUE_WORDS)}) end"
@@ -154,21 +155,39 @@ def _typed_sql(col: Column) -> str:
     return v
 
 
+PROBLEM = "struct(col varchar, reason varchar)"
+
+
 def validate(
     con: DuckDBPyConnection, staged: StagedFile, report: ImportReport
 ) -> None:
-    """Check each staged row, record problems, and make typed_<table> (a view) of the rows that pass."""
+    """Check each staged row, record problems, and make typed_<table> (a view) of the rows that pass.
+
+    One pass over the staged rows reads each field once (trimmed, each date-time read as an instant in the
+    practice's zone unless it has an offset), runs every per-row rule on it and keeps the row typed as it will be
+    stored, with the problems of a row that breaks a rule: stage_<table> then holds typed values only (at 10M
+    submissions, less than half the memory of their text, which is spilled to disk when it does not fit)."""
     spec, present = staged.spec, staged.present
     assert spec is not None
     table = spec.name
-    # Each field is trimmed once, and each date-time read once (in the practice's zone unless it has an offset),
-    # for all the checks and the typed values.
     instants = [c for c in present if spec.column(c).kind == "datetime"]
     zone = con.execute("select timezone from practice_settings").fetchone() if instants else None
     read = [f"{_trimmed(c)} as {c}" for c in present]
     read += [f"{_datetime_sql(_trimmed(c), '$zone')} as {_instant(c)}" for c in instants]
-    con.execute(f"create or replace temp table checked_{table} as select _line, {', '.join(read)} from stage_{table}",
-                {"zone": zone[0] if zone else None} if instants else None)
+    checks = _row_checks(spec, present, staged.date_order)
+    found = ", ".join(f"case when {pred} then {{'col': '{c}', 'reason': '{r}'}} end" for c, r, pred in checks)
+    bad = " or ".join(f"({pred})" for _, _, pred in checks) or "false"
+    join_types = ""
+    if "assignment_type" in present:
+        join_types = (f" left join type_aliases on type_aliases.key = "
+                      f"regexp_replace(lower(replace({_value('assignment_type')}, '&', 'and')), '[^a-z0-9]', '', 'g')")
+    typed = ", ".join(f"{_typed_sql(spec.column(c))} as {c}" for c in present)
+    # (the rules are looked at twice only for a row that breaks one: nearly always none)
+    con.execute(
+        f"create or replace temp table checked_{table} as select _line, {typed}, case when {bad} then "
+        f"cast(list_filter([{found}], lambda p: p is not null) as {PROBLEM}[]) end as _problems "
+        f"from (select _line, {', '.join(read)} from stage_{table}){join_types}",
+        {"zone": zone[0] if zone else None} if instants else None)
     if staged.source:
         con.execute(f"drop view stage_{table}")
         con.execute(f"drop table if exists {staged.source}")
@@ -176,54 +195,33 @@ def validate(
     else:
         con.execute(f"drop table stage_{table}")
     con.execute(f"alter table checked_{table} rename to stage_{table}")
-    checks = _row_checks(spec, present, staged.date_order)
-    # Keys are compared as they will be stored, so "PHQ-9" and "phq9" on one day are one measure.
-    key = ", ".join(_key_sql(spec.column(k)) for k in spec.key)
+    # Keys are compared as they will be stored (typed), so "PHQ-9" and "phq9" on one day are one measure.
+    key = ", ".join(spec.key)
     # (the keys that repeat are found first, by grouping: nearly always none, and the lines of those only)
     keyed = f"select _line, {key if len(spec.key) == 1 else f'row({key})'} as k from stage_{table} where " + \
-        " and ".join(f"{_key_sql(spec.column(k))} is not null" for k in spec.key)
+        " and ".join(f"{k} is not null" for k in spec.key)
     duplicate = (
         f"select _line, '{spec.key[0]}' as col, "
         f"'the same {'/'.join(spec.key)} as line ' || first_line as reason from ("
         f"select _line, min(_line) over (partition by k) as first_line from ({keyed}) "
         f"where k in (select k from ({keyed}) group by k having count(*) > 1)) where _line > first_line"
     )
-    unions = [f"select _line, '{c}' as col, '{r}' as reason from stage_{table} where {pred}"
-              for c, r, pred in checks]
-    unions.append(duplicate)
-    con.execute(f"create or replace temp table problems_{table} as {' union all '.join(unions)}")
+    broken = f"select _line, unnest(_problems, recursive := true) from stage_{table} where _problems is not null"
+    con.execute(f"create or replace temp table problems_{table} as {broken} union all {duplicate}")
     _collect_problems(con, table, staged, report)
-
-    join_types = ""
-    if "assignment_type" in present:
-        join_types = (f" left join type_aliases on type_aliases.key = "
-                      f"regexp_replace(lower(replace({_value('assignment_type')}, '&', 'and')), '[^a-z0-9]', '', 'g')")
-    select = ", ".join(f"{_typed_sql(spec.column(c))} as {c}" for c in present)
-    # typed_<table> is a view of the checked rows not rejected (rejected_<table>: the lines refused so far, here and
-    # by check_references), not a copy: the typed values are computed where they are read (plan_table's write_<table>
-    # reads them all once; the reference checks read the ids), which saves a copy of every row (at 10M, spilled).
+    # typed_<table> is a view of the rows not rejected (rejected_<table>: the lines refused so far, here and by
+    # check_references): the typed values are already in stage_<table>.
     con.execute(f"create or replace temp table rejected_{table} as select distinct _line from problems_{table}")
     con.execute(
-        f"create or replace temp view typed_{table} as select _line, {select} "
-        f"from stage_{table}{join_types} "
-        f"where _line not in (select _line from rejected_{table})"
+        f"create or replace temp view typed_{table} as select _line, {', '.join(present)} "
+        f"from stage_{table} where _line not in (select _line from rejected_{table})"
     )
 
 
 def typed_rows(con: DuckDBPyConnection, table: str) -> int:
-    """How many rows typed_<table> holds, counted without computing its typed values."""
+    """How many rows typed_<table> holds."""
     return con.execute(f"select count(*) from stage_{table} where _line not in (select _line from rejected_{table})"
                        ).fetchone()[0]
-
-
-def _key_sql(col: Column) -> str:
-    """SQL for a key field as it will be stored (a value that is not valid gives NULL)."""
-    v = _value(col.name)
-    if col.kind == "measure":
-        return _measure_sql(v)
-    if col.kind == "date":
-        return f"try_cast({v} as date)"
-    return v
 
 
 def warn_unknown_types(con: DuckDBPyConnection, staged: StagedFile, report: ImportReport) -> None:
