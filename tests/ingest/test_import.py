@@ -434,6 +434,25 @@ def test_a_phq9_score_of_22_is_fine_while_a_gad7_score_of_22_is_not(con):
     assert ok.accepted, ok.to_text()
 
 
+def test_a_row_breaking_several_rules_lists_each_problem_once_and_counts_one_rejected_row(con):
+    """Every rule a row breaks is its own problem (validate checks a row once, all rules in one pass); a duplicate id
+    on another row is listed beside them; each bad row is one rejected row, and the good row stays good."""
+    report = run(con, ("submissions.csv", csv_text(
+        "submission_id,assignment_id,submitted_at,completion,mood_before,mood_after,minutes",
+        "S1,A1,2026-03-03T18:00:00,completed,4,6,10",
+        "S2,A1,03/03/2026 18:00,finished,four,6,-5",
+        "S1,A1,2026-03-04T18:00:00,partial,4,,",
+    )))
+    assert not report.accepted
+    assert [(p.line, p.column) for p in report.errors] == [
+        (3, "completion"), (3, "minutes"), (3, "mood_before"), (3, "submitted_at"), (4, "submission_id")]
+    assert "not a date-time" in errors_at(report, 3)[3].reason
+    assert "the same submission_id as line 2" in errors_at(report, 4)[0].reason
+    f = report.files[0]
+    assert (f.rows_read, f.rejected, f.inserted) == (3, 2, 1)
+    assert report.unlisted_problems == 0
+
+
 def test_a_duplicate_id_rejects_the_second_occurrence_naming_the_first_line(con):
     report = run(con, ("assignments.csv", csv_text(
         "assignment_id,client_id,assignment_type,title,assigned_on,due_on",
