@@ -424,7 +424,7 @@ with late_days as (
     join (select g.assignment_id, g.due_on from assignment_facts g
           where g.last_on > as_of and g.status = 'active' and enabled
             -- one therapist's late assignments only (a caller's scope does not reach inside this CTE by itself);
-            -- for the practice the test folds away
+            -- for the practice DuckDB keeps the test as a mark join, over the late assignments only (few)
             and (scope_therapist is null
                  or g.client_id in (select client_id from clients where therapist_id = scope_therapist))) l
       using (assignment_id)
