@@ -134,6 +134,7 @@ def plan_table(con: DuckDBPyConnection, staged: StagedFile, *, existing: str) ->
 
 
 def _stored_nothing(con: DuckDBPyConnection, table: str) -> bool:
+    """Whether the store's table has no row (as this transaction sees it)."""
     return con.execute(f"select not exists (select 1 from {table})").fetchone()[0]
 
 
