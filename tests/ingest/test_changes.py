@@ -164,6 +164,35 @@ def test_identical_rows_are_neither_changes_nor_new(con):
 
 
 
+def test_a_first_import_that_meets_someone_elses_new_row_with_the_same_key_is_refused_without_a_traceback(
+        tmp_path, monkeypatch):
+    """A table's first import writes from a view of every typed row (changes.plan_table): a row with one of its keys
+    that another session adds between the plan and the write is refused by the key, and nothing of the batch stays."""
+    from analytics.ingest import importer
+
+    con = open_store(tmp_path / "store.duckdb")
+    assert import_batch(con, STORED[:3], scope=PRACTICE).accepted  # no submission stored yet
+    other = con.cursor()
+    original = importer.write_table
+
+    def meanwhile(*args, **kwargs):
+        if not getattr(meanwhile, "done", False):
+            meanwhile.done = True
+            other.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
+                          "values ('S2', 'A1', timestamptz '2026-03-04 12:00:00+00', 'skipped')")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_table", meanwhile)
+    report = import_batch(con, [STORED[3]], scope=PRACTICE)
+    assert not report.accepted and report.batch_id is None
+    assert [p.reason for p in report.errors] == [
+        "someone else changed the same rows at the same moment, so nothing was written; check the files again and "
+        "import"]
+    assert con.execute("select submission_id, completion from submissions").fetchall() == [("S2", "skipped")]
+    assert con.execute("select count(*) from import_log").fetchone() == (1,)
+    assert con.execute("select count(*) from undo_submissions").fetchone() == (0,)
+
+
 def test_a_write_that_meets_someone_elses_write_to_the_same_row_is_refused_without_a_traceback(tmp_path, monkeypatch):
     from analytics.ingest import importer
 
