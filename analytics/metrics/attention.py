@@ -88,8 +88,8 @@ def rules_by_kind(thresholds: Thresholds = Thresholds()) -> dict[str, list[str]]
 
 # One row per active or paused client in scope with the figures of the adherence rules and their
 # flags. Windows are the N calendar days ending today ($..._from = today - (N - 1)). $client_id (null: every client)
-# keeps one client's rows from the first scan on (client_flags).
-ADHERENCE_FIGURES = """
+# keeps one client's rows from the first scan on (client_flags). {first_set_scope}: see ADHERENCE_FIGURES below.
+_ADHERENCE_FIGURES = """
 with people as (
     select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
     from clients c
@@ -146,12 +146,11 @@ awaiting as (
 ),
 first_set as (
     -- grouped before it meets people (50k clients at 10M: a join of every assignment cost more than the grouping);
-    -- a therapist's or a client's assignments are picked first (_THERAPISTS_FIRST_SET)
+    -- a therapist's or a client's assignments are picked first
     select a.client_id, min(a.assigned_on) as first_set_on
     from assignments a
     where a.status = 'active' and a.assigned_on <= $today
-      and ($client_id is null or a.client_id = $client_id)
-      and ($scope_therapist is null or a.client_id in (select client_id from people))
+      and ($client_id is null or a.client_id = $client_id){first_set_scope}
     group by a.client_id
 ),
 work as (
@@ -183,13 +182,13 @@ left join work w using (client_id)
 left join first_set fs using (client_id)
 """
 
-# For the whole practice, first_set is grouped over every assignment with no test of people: the test only picks one
-# therapist's assignments before the grouping (the final join with people keeps the clients in scope either way), and
-# DuckDB does not fold it away for the practice, so it cost a join of every assignment (10M: 650-680 -> 590-620 ms).
-_THERAPISTS_FIRST_SET = "      and ($scope_therapist is null or a.client_id in (select client_id from people))\n"
-if _THERAPISTS_FIRST_SET not in ADHERENCE_FIGURES:
-    raise RuntimeError("ADHERENCE_FIGURES changed: its practice variant needs first_set's test of people")
-ADHERENCE_FIGURES_PRACTICE = ADHERENCE_FIGURES.replace(_THERAPISTS_FIRST_SET, "", 1)
+# One therapist's query picks their assignments for first_set before the grouping; the practice's groups every
+# assignment with no test of people. The final join with people keeps the clients in scope either way, and DuckDB does
+# not fold a scope test on a bound parameter away, so for the practice it cost a join of every assignment (10M:
+# 650-680 -> 590-620 ms).
+ADHERENCE_FIGURES = _ADHERENCE_FIGURES.format(
+    first_set_scope="\n      and ($scope_therapist is null or a.client_id in (select client_id from people))")
+ADHERENCE_FIGURES_PRACTICE = _ADHERENCE_FIGURES.format(first_set_scope="")
 
 
 # Per client in scope with a mood rating in the longer of the trend window and the usual window (both end today): the
