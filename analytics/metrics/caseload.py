@@ -8,7 +8,7 @@ The definitions are written out in data/README.md.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from duckdb import DuckDBPyConnection
@@ -83,7 +83,7 @@ def _due_figures(key: str, *, previous: bool = False, source: str | None = None)
 #                     assignments (cancelled homework counts in no rate).
 # Each client's streak from the CTE `weekly` (client_id, week, met: at or above STREAK_THRESHOLD): the weeks after the
 # latest week under the threshold (weeks with nothing due have no row). A grouped join, which costs less than a window
-# over every client-week. CLIENT_OVERVIEW and CLIENT_SUMMARY both read it.
+# over every client-week.
 STREAKS = """
     select client_id, count(*) filter (where m.last_missed is null or w.week > m.last_missed) as streak_weeks
     from weekly w
@@ -91,6 +91,44 @@ STREAKS = """
         using (client_id)
     group by client_id
 """
+
+# The weeks looked at first for a streak: the latest this many (most clients missed one of them, so their streak ends
+# there and their earlier weeks are never grouped).
+STREAK_RECENT_WEEKS = 4
+
+
+def weekly_streaks(rows: str) -> str:
+    """The CTEs weekly_recent, weekly and streaks (client_id, streak_weeks: STREAKS) over the CTE `rows` (the due
+    assignments to count: client_id, week, credit, expected_count). CLIENT_OVERVIEW and CLIENT_SUMMARY both use them.
+
+    `weekly` holds every client's weeks from $streak_recent_from on, and the earlier weeks only of the clients with no
+    week under the threshold since then: a streak counts the weeks after the latest week under the threshold, so for
+    a client with one since $streak_recent_from the earlier weeks count for nothing. The streaks are those of every
+    week, whatever $streak_recent_from is (tests/metrics/test_caseload.py compares them); it only decides how many
+    client-weeks are grouped (10M: 1.88M client-weeks, one in six of them grouped, client_overview 1.14 -> 0.94 s).
+    `rows` is a CTE name from this module."""
+    met = "sum(credit)::double / sum(expected_count) >= $streak_threshold as met"
+    return f"""weekly_recent as (
+    select client_id, week, {met}
+    from {rows}
+    where week >= $streak_recent_from
+    group by client_id, week
+),
+weekly as (
+    select * from weekly_recent
+    union all
+    select client_id, week, {met}
+    from {rows}
+    where week < $streak_recent_from
+      and client_id in (select client_id from clients except select client_id from weekly_recent where not met)
+    group by client_id, week
+),
+streaks as ({STREAKS})"""
+
+
+def streak_recent_from(today: date) -> date:
+    """The Monday STREAK_RECENT_WEEKS - 1 weeks before today's week's (weekly_streaks' $streak_recent_from)."""
+    return today - timedelta(days=today.weekday(), weeks=STREAK_RECENT_WEEKS - 1)
 CLIENT_OVERVIEW = """
 with roster as (
     select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
@@ -103,12 +141,7 @@ due_now as (
 ),
 current_figures as ({current}),
 previous_figures as (""" + _due_figures("client_id", previous=True) + """),
-weekly as (
-    select client_id, week, sum(credit)::double / sum(expected_count) >= $streak_threshold as met
-    from due_now
-    group by client_id, week
-),
-streaks as (""" + STREAKS + """),
+""" + weekly_streaks("due_now") + """,
 last_submissions as (
     select client_id, last_submission_on from client_last_submission_days($as_of, $scope_therapist, $assignment_type)
 ),
@@ -188,8 +221,8 @@ def client_overview(
     """
     as_of = period.as_of(today)
     current = _due_figures("client_id", source="due_now" if as_of == today else None)
-    params = {**_period_params(scope, period, today, assignment_type),
-              "today": today, "streak_threshold": STREAK_THRESHOLD}
+    params = {**_period_params(scope, period, today, assignment_type), "today": today,
+              "streak_threshold": STREAK_THRESHOLD, "streak_recent_from": streak_recent_from(today)}
     return con.execute(CLIENT_OVERVIEW.format(current=current), params).df()
 
 
@@ -403,13 +436,10 @@ with progress as materialized (
     select * from assignment_progress($as_of, $scope_therapist)
 ),
 grouped as (""" + _FROM_PROGRESS.format(key="client_id", where="") + """),
-weekly as (
-    select client_id, week, sum(credit)::double / sum(expected_count) >= $streak_threshold as met
-    from progress
-    where is_due
-    group by client_id, week
+due_progress as (
+    select * from progress where is_due
 ),
-streaks as (""" + STREAKS + """),
+""" + weekly_streaks("due_progress") + """,
 work as (
     select client_id, submitted_on, submitted_on <= $as_of as known, in_period, has_feedback,
            -- elapsed microseconds between the two instants (what epoch(feedback_at - submitted_at) gives when the
@@ -471,7 +501,7 @@ def client_summary_rows(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -
 
 def _client_summary_params(scope: Scope, as_of: date) -> dict:
     return {"as_of": as_of, "scope_therapist": scope.therapist_id, "start": SINCE_THE_START,
-            "streak_threshold": STREAK_THRESHOLD}
+            "streak_threshold": STREAK_THRESHOLD, "streak_recent_from": streak_recent_from(as_of)}
 
 
 def client_summary_composed(con: DuckDBPyConnection, *, scope: Scope, as_of: date) -> pd.DataFrame:
