@@ -73,14 +73,6 @@ def _due_figures(key: str, *, previous: bool = False, source: str | None = None)
     return DUE_FIGURES.format(key=key, source=source, start=prefix + "start", end=prefix + "end")
 
 
-# One row per client in scope. {current} is the period's figures by client: read from due_now when
-# the period runs to today (the usual case: one pass over the submissions fewer), else from
-# due_assignments as of the period's end.
-#   streak          - weeks of due_on up to today, as known today (due_now), whatever the period;
-#   last submission - any submission on or before as_of, whatever its assignment's status (it is
-#                     work the client reported);
-#   late work and feedback - completed or partial submissions made in [start, as_of] to active
-#                     assignments (cancelled homework counts in no rate).
 # Each client's streak from the CTE `weekly` (client_id, week, met: at or above STREAK_THRESHOLD): the weeks after the
 # latest week under the threshold (weeks with nothing due have no row). A grouped join, which costs less than a window
 # over every client-week.
@@ -104,9 +96,9 @@ def weekly_streaks(rows: str) -> str:
     `weekly` holds every client's weeks from $streak_recent_from on, and the earlier weeks only of the clients with no
     week under the threshold since then: a streak counts the weeks after the latest week under the threshold, so for
     a client with one since $streak_recent_from the earlier weeks count for nothing. The streaks are those of every
-    week, whatever $streak_recent_from is (tests/metrics/test_caseload.py compares them); it only decides how many
-    client-weeks are grouped (10M: 1.88M client-weeks, one in six of them grouped, client_overview 1.14 -> 0.94 s).
-    `rows` is a CTE name from this module."""
+    week, whatever $streak_recent_from is (tests/metrics/test_streaks.py compares them); it only decides how many
+    client-weeks are grouped (10M: 1.88M client-weeks, about one in six of them grouped; client_overview 1.04 ->
+    0.90 s, docs/DESIGN.md "Wave 10"). `rows` is a CTE name from this module."""
     met = "sum(credit)::double / sum(expected_count) >= $streak_threshold as met"
     return f"""weekly_recent as (
     select client_id, week, {met}
@@ -129,6 +121,16 @@ streaks as ({STREAKS})"""
 def streak_recent_from(today: date) -> date:
     """The Monday STREAK_RECENT_WEEKS - 1 weeks before today's week's (weekly_streaks' $streak_recent_from)."""
     return today - timedelta(days=today.weekday(), weeks=STREAK_RECENT_WEEKS - 1)
+
+
+# One row per client in scope. {current} is the period's figures by client: read from due_now when
+# the period runs to today (the usual case: one pass over the submissions fewer), else from
+# due_assignments as of the period's end.
+#   streak          - weeks of due_on up to today, as known today (due_now), whatever the period;
+#   last submission - any submission on or before as_of, whatever its assignment's status (it is
+#                     work the client reported);
+#   late work and feedback - completed or partial submissions made in [start, as_of] to active
+#                     assignments (cancelled homework counts in no rate).
 CLIENT_OVERVIEW = """
 with roster as (
     select c.client_id, c.label, c.therapist_id, t.name as therapist_name, c.status
