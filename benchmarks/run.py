@@ -14,7 +14,7 @@ For each scale it generates the synthetic practice once (`python -m analytics de
                     benchmarks/pandas_summary.py), and whether its figures agree with the store's
 
 It prints a table and writes .bench/results-<scale>.json. Timings on a shared machine are noisy: the load average
-before and after is recorded beside them.
+and the machine's speed (`speed_probe`) before and after are recorded beside them.
 """
 
 from __future__ import annotations
@@ -74,6 +74,38 @@ def load_average() -> list[float]:
     return [round(v, 2) for v in os.getloadavg()]
 
 
+# The speed probe's work: additions in a pure-Python loop, and integers summed by one DuckDB query.
+PROBE_ADDITIONS = 10_000_000
+PROBE_SUMMED = 200_000_000
+
+
+def speed_probe() -> dict:
+    """How fast this machine runs now, in seconds (the best of three): a pure-Python loop of PROBE_ADDITIONS
+    additions, and DuckDB summing PROBE_SUMMED generated integers. A VM shared with others wanders by 10-50% within an
+    hour, so figures of two runs compare only beside these (the same code measured 0.17 s and 0.25 s for one page)."""
+    import duckdb
+
+    def best(work) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return round(min(times), 3)
+
+    def loop() -> None:
+        total = 0
+        for n in range(PROBE_ADDITIONS):
+            total += n
+
+    con = duckdb.connect()
+    try:
+        summed = best(lambda: con.execute("select sum(i) from range(?) t(i)", [PROBE_SUMMED]).fetchone())
+    finally:
+        con.close()
+    return {"python_loop_seconds": best(loop), "duckdb_sum_seconds": summed}
+
+
 def machine() -> dict:
     import duckdb
     import pandas
@@ -81,7 +113,7 @@ def machine() -> dict:
 
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor() or None,
             "python": platform.python_version(), "duckdb": duckdb.__version__, "pandas": pandas.__version__,
-            "streamlit": streamlit.__version__, "load_average_before": load_average()}
+            "streamlit": streamlit.__version__, "load_average_before": load_average(), "speed_before": speed_probe()}
 
 
 def run_process(command: list[str], *, stdout=subprocess.DEVNULL, check: bool = True) -> dict:
@@ -226,14 +258,19 @@ def bench(scale_name: str, *, runs: int, clients: int, bench_dir: Path, sessions
     results.update(pages(store, scale.end, runs=runs, clients=clients))
     results.update(load_and_faults(store, folder, sessions=list(sessions), kills=kills, bench_dir=bench_dir))
     results["machine"]["load_average_after"] = load_average()
+    results["machine"]["speed_after"] = speed_probe()
     return results
 
 
 def table(results: dict) -> str:
     """The figures as aligned lines for the terminal."""
+    speed = [results["machine"][f"speed_{when}"] for when in ("before", "after")]
     lines = [f"{results['scale']}: {results['data']['rows']['submissions']:,} submissions, "
              f"{results['machine']['cpus']} CPUs, load average {results['machine']['load_average_before']} -> "
-             f"{results['machine']['load_average_after']}"]
+             f"{results['machine']['load_average_after']}",
+             f"  machine speed before -> after: a Python loop of {PROBE_ADDITIONS:,} additions "
+             f"{speed[0]['python_loop_seconds']:.2f} -> {speed[1]['python_loop_seconds']:.2f} s, DuckDB summing "
+             f"{PROBE_SUMMED:,} integers {speed[0]['duckdb_sum_seconds']:.2f} -> {speed[1]['duckdb_sum_seconds']:.2f} s"]
 
     def line(what: str, value: str) -> None:
         lines.append(f"  {what:<34} {value}")

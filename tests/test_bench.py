@@ -31,8 +31,12 @@ def test_the_harness_at_a_tiny_scale_writes_every_field(tmp_path, capsys):
     assert results["pages"]["Caseload"]["max_table_rows"] == 8  # one row per client
     assert results["client_page"]["clients"] == 2
     assert results["machine"]["load_average_after"]
+    for when in ("before", "after"):  # the machine's speed, beside which the figures compare
+        speed = results["machine"][f"speed_{when}"]
+        assert speed["python_loop_seconds"] > 0 and speed["duckdb_sum_seconds"] > 0
     printed = capsys.readouterr().out
     assert "summary --by client" in printed and "page Overview" in printed
+    assert "machine speed before -> after: a Python loop of 10,000,000 additions" in printed
     # The generated files stay cached under a name made of the parameters; the stores do not.
     assert (tmp_path / "data" / run.SCALES["tiny"].key / "submissions.csv").is_file()
     assert not (tmp_path / "work").exists()
