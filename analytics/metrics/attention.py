@@ -219,20 +219,28 @@ group by client_id
 """
 
 
+def _mood_params(scope: Scope, today: date, t: Thresholds, client_id: str | None = None) -> dict[str, object]:
+    trend_from = Period.last_days(t.mood_window_days, today=today).start
+    usual_from = Period.last_days(t.mood_usual_days, today=today).start
+    return {"start": min(trend_from, usual_from), "as_of": today, "client_id": client_id,
+            "scope_therapist": scope.therapist_id, "trend_from": trend_from, "usual_from": usual_from,
+            "recent_from": Period.last_days(t.mood_recent_days, today=today).start}
+
+
+def _mood_lines(sums: pd.DataFrame) -> pd.DataFrame:
+    """mood_slope_per_week, mood_ci_low and mood_ci_high from MOOD_FIGURES' sums (mood._trend_lines)."""
+    return mood._trend_lines(sums).rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
+                                                   "ci_high": "mood_ci_high"})
+
+
 def _mood_figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds,
                   client_id: str | None = None) -> pd.DataFrame:
     """Per client in scope with a mood rating in either window: mood_slope_per_week, mood_ci_low, mood_ci_high (NaN
     below 3 ratings or on one day) and mood_n over the last mood_window_days (mood.caseload_mood_trends' figures);
-    mood_recent_mean, mood_recent_n, mood_usual_median and mood_usual_n (mood.mood_levels' figures)."""
-    trend_from = Period.last_days(t.mood_window_days, today=today).start
-    usual_from = Period.last_days(t.mood_usual_days, today=today).start
-    params = {"start": min(trend_from, usual_from), "as_of": today, "client_id": client_id,
-              "scope_therapist": scope.therapist_id, "trend_from": trend_from, "usual_from": usual_from,
-              "recent_from": Period.last_days(t.mood_recent_days, today=today).start}
-    sums = con.execute(MOOD_FIGURES, params).df()
-    lines = mood._trend_lines(sums).rename(columns={"slope_per_week": "mood_slope_per_week", "ci_low": "mood_ci_low",
-                                                    "ci_high": "mood_ci_high"})
-    return pd.concat([sums[["client_id"]], lines, sums[["n"]].rename(columns={"n": "mood_n"}),
+    mood_recent_mean, mood_recent_n, mood_usual_median and mood_usual_n (mood.mood_levels' figures). MOOD_FIGURES
+    alone: rank_needs_attention reads the same in its one statement (RANK_FIGURES)."""
+    sums = con.execute(MOOD_FIGURES, _mood_params(scope, today, t, client_id)).df()
+    return pd.concat([sums[["client_id"]], _mood_lines(sums), sums[["n"]].rename(columns={"n": "mood_n"}),
                       sums[["recent_mean", "recent_n", "usual_median", "usual_n"]].add_prefix("mood_")], axis=1)
 
 
@@ -322,6 +330,50 @@ group by client_id
 """
 
 
+# Every figure rank_needs_attention ranks by, in one statement: the adherence figures (one of the two texts of
+# _ADHERENCE_FIGURES), each client's mood sums and levels (MOOD_FIGURES) and score flags (SCORE_FLAGS), joined to the
+# clients in scope; a client with no mood rating or score gets zero ratings and no score rule. One statement instead of
+# three and two merges in pandas (docs/DESIGN.md "Wave 10": the demo's practice 49 -> 35 ms, one client 44 -> 33 ms,
+# 1m 170 -> 150 ms).
+def _rank_figures(adherence: str) -> str:
+    return ("with adherence as (" + adherence + "),\nmoods as (" + MOOD_FIGURES + "),\nscores as (" + SCORE_FLAGS
+            + """)
+select a.*,
+       coalesce(m.n, 0)               as mood_n,
+       m.first_day, m.last_day, m.slope, m.sxx, m.syy, m.sxy,
+       m.recent_mean                  as mood_recent_mean,
+       coalesce(m.recent_n, 0)        as mood_recent_n,
+       m.usual_median                 as mood_usual_median,
+       coalesce(m.usual_n, 0)         as mood_usual_n,
+       coalesce(s.score_rise, false)  as score_rise,
+       coalesce(s.severe_band, false) as severe_band,
+       s.phq9_latest, s.gad7_latest, s.scores_met
+from adherence a
+left join moods m using (client_id)
+left join scores s using (client_id)
+""")
+
+
+RANK_FIGURES = _rank_figures(ADHERENCE_FIGURES)
+RANK_FIGURES_PRACTICE = _rank_figures(ADHERENCE_FIGURES_PRACTICE)
+
+
+def _figures(con: DuckDBPyConnection, scope: Scope, today: date, t: Thresholds,
+             client_id: str | None = None) -> pd.DataFrame:
+    """Every active or paused client in scope (or only client_id) with the figures the rules read, from RANK_FIGURES:
+    the adherence figures, _mood_figures' columns (zero ratings when there are none) and mood_drop, and _score_flags'
+    (no score rule met when there is no score; tests/metrics/test_attention.py compares them with those two)."""
+    figures = RANK_FIGURES if scope.therapist_id is not None else RANK_FIGURES_PRACTICE
+    params = {**_adherence_params(scope, today, t, client_id), **_mood_params(scope, today, t, client_id),
+              **_score_params(scope, today, t, client_id)}
+    frame = con.execute(figures, params).df()
+    frame = pd.concat([frame, _mood_lines(frame.rename(columns={"mood_n": "n"}))], axis=1)
+    frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
+    for column in ("phq9_latest", "gad7_latest"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
+
+
 def _score_text(score: dict, t: Thresholds, today: date) -> str:
     """One measure's score reason, e.g. "GAD-7 16 on 14 Nov, up from 10 on 3 Oct (+6; reliable change is 4); severe
     band"."""
@@ -340,10 +392,14 @@ def _score_flags(con: DuckDBPyConnection, scope: Scope, today: date, t: Threshol
                  client_id: str | None = None) -> pd.DataFrame:
     """Per client with a score: score_rise and severe_band (booleans), scores_met (the measures with a rule met,
     written out by `_score_text` for the flagged clients only) and the latest PHQ-9 and GAD-7 scores (phq9_latest,
-    gad7_latest). Decided in one grouped query (SCORE_FLAGS) over outcomes.LATEST_SCORES."""
-    params = {"today": today, "scope_therapist": scope.therapist_id, "client_id": client_id, "phq9_rise": t.phq9_rise,
-              "gad7_rise": t.gad7_rise, "phq9_severe_from": t.phq9_severe_from, "gad7_severe_from": t.gad7_severe_from}
-    return con.execute(SCORE_FLAGS, params).df()
+    gad7_latest). Decided in one grouped query (SCORE_FLAGS) over outcomes.LATEST_SCORES; rank_needs_attention reads
+    the same in its one statement (RANK_FIGURES)."""
+    return con.execute(SCORE_FLAGS, _score_params(scope, today, t, client_id)).df()
+
+
+def _score_params(scope: Scope, today: date, t: Thresholds, client_id: str | None = None) -> dict[str, object]:
+    return {"today": today, "scope_therapist": scope.therapist_id, "client_id": client_id, "phq9_rise": t.phq9_rise,
+            "gad7_rise": t.gad7_rise, "phq9_severe_from": t.phq9_severe_from, "gad7_severe_from": t.gad7_severe_from}
 
 
 def _texts_of(rule: str, hits: list[str], score_texts: list[str]) -> int:
@@ -408,18 +464,7 @@ def rank_needs_attention(
     the texts of the rows given to it: the counts by kind and the rank need none, so a page writes them only for
     the rows it shows (at 10M, 24,644 clients are listed and the Overview names six)."""
     t = thresholds
-    figures = ADHERENCE_FIGURES if scope.therapist_id is not None else ADHERENCE_FIGURES_PRACTICE
-    frame = con.execute(figures, _adherence_params(scope, today, t, client_id)).df()
-
-    frame = frame.merge(_mood_figures(con, scope, today, t, client_id), on="client_id", how="left")
-    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
-        frame[column] = frame[column].fillna(0).astype(int)
-    frame["mood_drop"] = frame["mood_usual_median"] - frame["mood_recent_mean"]
-    frame = frame.merge(_score_flags(con, scope, today, t, client_id), on="client_id", how="left")
-    for column in ("score_rise", "severe_band"):
-        frame[column] = frame[column].astype("boolean").fillna(False).astype(bool)
-    for column in ("phq9_latest", "gad7_latest"):
-        frame[column] = frame[column].astype("Int64")
+    frame = _figures(con, scope, today, t, client_id)
 
     flags = {
         "score_rise": frame["score_rise"],

@@ -55,6 +55,7 @@ most severe, and so on; then the lowest completion over the last 28 days, then t
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -494,6 +495,23 @@ def test_score_flags_equal_the_pandas_rules(drawn, today_offset, phq9_rise, gad7
                   None if pd.isna(row["phq9_latest"]) else int(row["phq9_latest"]),
                   None if pd.isna(row["gad7_latest"]) else int(row["gad7_latest"])) for row in new)
     assert got == sorted(old_score_flags(con, scope, today, t))
+    # rank_needs_attention reads the same flags in its one statement: every client in scope, no rule without a score
+    joined = attention._figures(con, scope, today, t).set_index("client_id")
+    flags = {row["client_id"]: row for row in new}
+    assert set(flags) <= set(joined.index)
+    for client, row in joined.iterrows():
+        mine = flags.get(client)
+        assert (row["score_rise"], row["severe_band"]) == ((mine["score_rise"], mine["severe_band"]) if mine else
+                                                          (False, False))
+        for column in ("phq9_latest", "gad7_latest"):
+            assert (None if pd.isna(row[column]) else row[column]) == (
+                None if mine is None or pd.isna(mine[column]) else mine[column])
+        assert _listed(row["scores_met"]) == (_listed(mine["scores_met"]) if mine is not None else None)
+
+
+def _listed(value: object) -> list | None:
+    """A list column's value as a list, None when it holds none (None, NA or NaN)."""
+    return None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else list(value)
 
 
 MOODS_STORE = open_store(":memory:")  # one store for every example: each empties and refills the submissions
@@ -535,3 +553,12 @@ def test_mood_figures_equal_the_mood_trends_and_levels(drawn, today_offset, wind
     for column in ("mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_recent_mean", "mood_usual_median"):
         pd.testing.assert_series_equal(got[column].reindex(expected.index).astype(float),
                                        expected[column].astype(float), check_names=False, rtol=1e-9, atol=1e-9)
+    # rank_needs_attention reads the same figures in its one statement: every client in scope, zero ratings for those
+    # with none
+    joined = attention._figures(con, scope, today, t).set_index("client_id")
+    assert set(got.index) <= set(joined.index)
+    for column in ("mood_n", "mood_recent_n", "mood_usual_n"):
+        assert list(joined[column]) == [int(got[column].get(c, 0)) for c in joined.index], column
+    for column in ("mood_slope_per_week", "mood_ci_low", "mood_ci_high", "mood_recent_mean", "mood_usual_median"):
+        pd.testing.assert_series_equal(joined[column].astype(float), got[column].reindex(joined.index).astype(float),
+                                       check_names=False, rtol=1e-9, atol=1e-9)
