@@ -7,7 +7,8 @@ completion) and admin (feedback waiting). Each is written out with the practice'
 computed over the whole scope at once: the adherence rules in one query over `due_assignments` and
 `submission_facts`, the mood rules in one scan of mood.CLIENT_MOODS with the sums of mood.MOOD_TREND and the
 figures of mood.MOOD_LEVELS (MOOD_FIGURES), and the score rules in one grouped query over outcomes.LATEST_SCORES
-(SCORE_FLAGS), so each figure has one definition; the reasons are written for the flagged clients only.
+(SCORE_FLAGS), so each figure has one definition; the three are read in one statement (RANK_FIGURES). The reasons
+are written for the flagged clients only.
 """
 
 from __future__ import annotations
@@ -333,8 +334,8 @@ group by client_id
 # Every figure rank_needs_attention ranks by, in one statement: the adherence figures (one of the two texts of
 # _ADHERENCE_FIGURES), each client's mood sums and levels (MOOD_FIGURES) and score flags (SCORE_FLAGS), joined to the
 # clients in scope; a client with no mood rating or score gets zero ratings and no score rule. One statement instead of
-# three and two merges in pandas (docs/DESIGN.md "Wave 10": the demo's practice 49 -> 35 ms, one client 44 -> 33 ms,
-# 1m 170 -> 150 ms).
+# three and two merges in pandas (docs/DESIGN.md "Wave 10": rank_needs_attention for the demo's practice 44 -> 34 ms
+# and one client 42 -> 31 ms; at 1m 137 -> 114 and 56 -> 45 ms; at 10M the same).
 def _rank_figures(adherence: str) -> str:
     return ("with adherence as (" + adherence + "),\nmoods as (" + MOOD_FIGURES + "),\nscores as (" + SCORE_FLAGS
             + """)
