@@ -11,8 +11,8 @@ how much data the client has, with the weights estimated from the caseload itsel
   caseload's mean lift for the type, σ² the within-client variance of lifts and τ² the variance of
   clients' true means, by the method of moments (one-way analysis of variance).
 
-Credit comes from `due_assignments` (defined once in schema.sql); mood lifts from `submission_facts`
-with the selection of `mood.lift_by_type`. Formulas, clamps and fall-backs: data/README.md.
+Credit comes from `due_assignments` (defined once in schema.sql); mood lifts from `client_type_lifts`
+(schema.sql), with the selection of `mood.lift_by_type`. Formulas, clamps and fall-backs: data/README.md.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ MIN_WITHIN_DF = 5
 
 # Per type: the caseload's sums for the moment estimators, and the one client's own figures.
 # completion: clients with something of the type due by as_of (due_on >= start); lifts: submissions
-# made in [start, as_of] to active assignments. $client_id may be null (caseload only).
+# made in [start, as_of] to active assignments (client_type_lifts, from the derived facts: the lifts' sums
+# and sums of squares are whole numbers, and the within-client sum of squares is Σx² − (Σx)²/n worked out
+# exactly before its one division). $client_id may be null (caseload only).
 PROFILE_SUMS = """
 with completion_by_client as (
     select client_id, assignment_type,
@@ -69,19 +71,11 @@ completion_sums as (
     group by c.assignment_type
 ),
 lift_by_client as (
-    select a.client_id, a.assignment_type,
-           count(*)::double                                               as n,
-           avg(s.mood_lift)::double                                       as mean,
-           coalesce(var_samp(s.mood_lift::double), 0) * (count(*) - 1)    as within_ss
-    from submission_facts s
-    join assignments a using (assignment_id)
-    join clients c using (client_id)
-    where a.status = 'active'
-      and s.mood_lift is not null
-      and near_local_days(s.submitted_at, $start, $as_of)
-      and (inside_local_days(s.submitted_at, $start, $as_of) or s.submitted_on between $start and $as_of)
-      and ($scope_therapist is null or c.therapist_id = $scope_therapist)
-    group by a.client_id, a.assignment_type
+    select client_id, assignment_type,
+           lift_n::double                                                 as n,
+           (lift_sum / lift_n)::double                                    as mean,
+           ((lift_n * lift_sq_sum - lift_sum * lift_sum) / lift_n)::double as within_ss
+    from client_type_lifts($start, $as_of, $scope_therapist)
 ),
 lift_means as (
     select assignment_type, sum(n * mean) / sum(n) as mean

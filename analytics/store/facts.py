@@ -3,12 +3,13 @@
 Tables derived only from `submissions`, `assignments` and the practice's time zone (never backed up: a
 restore and a migration rebuild them):
 
-    submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum and
-                       count, last submission (local time)
+    submission_days    per assignment and local calendar day: credit, submissions, mood-lift sum, count
+                       and sum of squares (version 10), last submission (local time)
     assignment_facts   per assignment, any status (schema version 9): its own columns (client, type, title,
                        dates, expected count, status) beside its totals over all its days: credit, on-time
                        credit (days <= due_on), submissions, mood-lift sum and count, last submission,
-                       last_on (its last day); zeros and no last_on without a submission. The macros scan
+                       last_on (its last day), and since version 10 the mood lifts' sum of squares and
+                       first_on (its first day); zeros and no last_on or first_on without a submission. The macros scan
                        this one table instead of joining every assignment id. (It replaced version 7's
                        assignment_totals, which held the totals alone.)
     facts_stamp        what they were built from: row counts, sum of due dates, time zone (the view
@@ -39,7 +40,8 @@ select assignment_id, submitted_on,
        count(*)               as submissions,
        sum(mood_lift)         as mood_lift_sum,
        count(mood_lift)       as mood_lift_n,
-       max(submitted_local)   as last_submission_at
+       max(submitted_local)   as last_submission_at,
+       sum(mood_lift::integer * mood_lift) as mood_lift_sq_sum
 from submission_facts
 {where}
 group by assignment_id, submitted_on
@@ -57,7 +59,9 @@ select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, 
        coalesce(t.mood_lift_sum, 0),
        coalesce(t.mood_lift_n, 0),
        t.last_submission_at,
-       t.last_on
+       t.last_on,
+       coalesce(t.mood_lift_sq_sum, 0),
+       t.first_on
 from assignments a
 left join (
     select d.assignment_id,
@@ -67,7 +71,9 @@ left join (
            sum(d.mood_lift_sum)                                                  as mood_lift_sum,
            sum(d.mood_lift_n)                                                    as mood_lift_n,
            max(d.last_submission_at)                                             as last_submission_at,
-           max(d.submitted_on)                                                   as last_on
+           max(d.submitted_on)                                                   as last_on,
+           sum(d.mood_lift_sq_sum)                                               as mood_lift_sq_sum,
+           min(d.submitted_on)                                                   as first_on
     from submission_days d
     join assignments a using (assignment_id)
     {where_days}

@@ -239,7 +239,8 @@ create table if not exists submission_days (
     submissions        bigint not null,
     mood_lift_sum      hugeint,
     mood_lift_n        bigint not null,
-    last_submission_at timestamp
+    last_submission_at timestamp,
+    mood_lift_sq_sum   hugeint          -- schema version 10: the sum of squared mood lifts
 );
 
 -- What the facts were built from (one row): row counts, the sum of due dates, the time zone; and (schema version 9)
@@ -255,7 +256,9 @@ create table if not exists facts_stamp (
 -- Per assignment, any status (schema version 9; migrations/009_assignment_facts.sql adds it to older files): the
 -- assignment's columns (title and status included) beside its totals over all its submission days (zeros and no
 -- last_on when it has none), so the macros read no join of every assignment id. It replaced version 7's
--- assignment_totals (the totals alone), which migration 009 drops.
+-- assignment_totals (the totals alone), which migration 009 drops. Version 10 (migrations/010_mood_lift_squares.sql)
+-- adds the sum of squared mood lifts here and to submission_days, and first_on, so a client's mood lifts per type and
+-- their spread (client_type_lifts) are read from the facts.
 create table if not exists assignment_facts (
     assignment_id      varchar not null,
     client_id          varchar not null,
@@ -271,7 +274,9 @@ create table if not exists assignment_facts (
     mood_lift_sum      hugeint not null,
     mood_lift_n        bigint not null,
     last_submission_at timestamp,
-    last_on            date
+    last_on            date,
+    mood_lift_sq_sum   hugeint not null, -- schema version 10: the sum of squared mood lifts
+    first_on           date             -- schema version 10: its first submission day
 );
 
 alter table library_templates add column if not exists created_by varchar;
@@ -558,7 +563,7 @@ where s.submitted_on <= as_of and (of_type is null or r.assignment_type = of_typ
 group by r.client_id;
 
 -- Inside a page's read snapshot whose facts are current, the four macros above (assignment_progress, due_assignments,
--- last_submission_days, client_last_submission_days) and submission_counts (below) that choose between the facts
+-- last_submission_days, client_last_submission_days), submission_counts and client_type_lifts (below) that choose between the facts
 -- and the raw tables are shadowed by ones that read the facts alone (database.read_snapshot
 -- creates them as temporary macros of the cursor and drops them when the snapshot ends): DuckDB binds every branch
 -- of a macro before it prunes the one not taken, and binding the raw-table branches took 10 ms a call.
@@ -607,3 +612,52 @@ where near_local_days(s.submitted_at, first_day, last_day)
   and (scope_therapist is null or c.therapist_id = scope_therapist)
   and not (select current from facts_check)
 group by s.submitted_on;
+
+-- Mood lifts (mood after less mood before) of the submissions whose local calendar day is in [first_day, last_day],
+-- to active assignments of the clients in scope, per client and assignment type: lift_n (submissions with both moods),
+-- lift_sum and lift_sq_sum (the lifts' sum and sum of squares: whole numbers, so the means and spreads worked out from
+-- them are the same whichever way they were summed). Only client-type pairs with a lift. From the derived facts when
+-- they are current: an assignment whose submission days all lie in the window takes its totals, one that straddles
+-- an end sums its days in the window (no local time worked out per submission, no join of every submission to its
+-- assignment: 10M, everything up to today, 0.95 -> 0.26 s); else from the raw tables.
+create or replace macro client_type_lifts_facts(first_day, last_day, scope_therapist, enabled := true) as table
+with parts as (
+    select f.client_id, f.assignment_type, f.mood_lift_n, f.mood_lift_sum, f.mood_lift_sq_sum
+    from assignment_facts f
+    where f.status = 'active' and f.mood_lift_n > 0 and f.first_on >= first_day and f.last_on <= last_day and enabled
+    union all
+    select f.client_id, f.assignment_type, d.mood_lift_n, d.mood_lift_sum, d.mood_lift_sq_sum
+    from submission_days d
+    join (select g.assignment_id, g.client_id, g.assignment_type from assignment_facts g
+          where g.status = 'active' and g.mood_lift_n > 0 and g.first_on <= last_day and g.last_on >= first_day
+            and (g.first_on < first_day or g.last_on > last_day) and enabled) f
+      using (assignment_id)
+    where d.submitted_on between first_day and last_day and d.mood_lift_n > 0
+)
+select p.client_id, p.assignment_type,
+       sum(p.mood_lift_n)::bigint       as lift_n,
+       sum(p.mood_lift_sum)::hugeint    as lift_sum,
+       sum(p.mood_lift_sq_sum)::hugeint as lift_sq_sum
+from parts p
+join clients c using (client_id)
+where scope_therapist is null or c.therapist_id = scope_therapist
+group by p.client_id, p.assignment_type;
+
+create or replace macro client_type_lifts(first_day, last_day, scope_therapist) as table
+with facts_check as materialized (select current from facts_current)
+select * from client_type_lifts_facts(first_day, last_day, scope_therapist, enabled := (select current from facts_check))
+union all
+select a.client_id, a.assignment_type,
+       count(*)::bigint,
+       sum(s.mood_lift)::hugeint,
+       sum(s.mood_lift::integer * s.mood_lift)::hugeint
+from submission_facts s
+join assignments a using (assignment_id)
+join clients c using (client_id)
+where a.status = 'active'
+  and s.mood_lift is not null
+  and near_local_days(s.submitted_at, first_day, last_day)
+  and (inside_local_days(s.submitted_at, first_day, last_day) or s.submitted_on between first_day and last_day)
+  and (scope_therapist is null or c.therapist_id = scope_therapist)
+  and not (select current from facts_check)
+group by a.client_id, a.assignment_type;

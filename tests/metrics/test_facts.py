@@ -20,7 +20,7 @@ from analytics.ingest.importer import import_batch
 from analytics.ingest.undo import undo_batch
 from analytics.metrics.clients import save_feedback
 from analytics.planning import planner
-from analytics.store.database import open_store, read_snapshot, set_timezone
+from analytics.store.database import FACTS_ONLY_MACROS, open_store, read_snapshot, set_timezone
 from analytics.store.scope import Scope
 from analytics.store.vocabulary import ASSIGNMENT_TYPES
 
@@ -91,12 +91,21 @@ where s.submitted_on <= $as_of and ($therapist is null or c.therapist_id = $ther
   and ($type is null or a.assignment_type = $type)
 group by a.client_id order by 1
 """
+# client_type_lifts's definition on the raw tables: the mood lifts of submissions made on local days in the window,
+# to active assignments of the clients in scope, by client and type.
+LIFTS_DIRECT = """
+select a.client_id, a.assignment_type, count(*), sum(s.mood_lift), sum(s.mood_lift * s.mood_lift)
+from submission_facts s join assignments a using (assignment_id) join clients c using (client_id)
+where a.status = 'active' and s.mood_lift is not null and s.submitted_on between $first and $last
+  and ($therapist is null or c.therapist_id = $therapist)
+group by all order by 1, 2
+"""
 # assignment_facts's definition: every assignment's columns and its totals over all its submissions.
 ASSIGNMENT_FACTS_DIRECT = """
 select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, a.due_on, a.expected_count, a.status,
        coalesce(sum(s.credit), 0), coalesce(sum(s.credit) filter (where s.submitted_on <= a.due_on), 0),
        count(s.submission_id), coalesce(sum(s.mood_lift), 0), count(s.mood_lift), max(s.submitted_local),
-       max(s.submitted_on)
+       max(s.submitted_on), coalesce(sum(s.mood_lift * s.mood_lift), 0), min(s.submitted_on)
 from assignments a left join submission_facts s using (assignment_id)
 group by all order by 1
 """
@@ -118,7 +127,7 @@ def assert_fast_equals_direct(con, as_of_offsets: list[int]) -> None:
     for number, offset in enumerate(as_of_offsets):
         if number % 2:
             with read_snapshot(con):
-                assert shadowed(con) == 5
+                assert shadowed(con) == len(FACTS_ONLY_MACROS)
                 _assert_fast_equals_direct_on(con, number, offset)
         else:
             assert shadowed(con) == 0
@@ -169,6 +178,13 @@ def _assert_fast_equals_direct_on(con, number: int, offset: int) -> None:
         fast_counts = con.execute("select * from submission_counts($first, $last, $therapist) order by 1",
                                   params).fetchall()
         assert fast_counts == con.execute(COUNTS_DIRECT, params).fetchall(), (offset, therapist)
+    # client_type_lifts (the facts' totals, and the days of the assignments that straddle an end) against the raw
+    # tables, by scope: everything up to as_of (the planner's profile), and a window of two weeks.
+    for therapist, first in ((None, date(1900, 1, 1)), (("T1", "T2")[number % 2], as_of - timedelta(days=13))):
+        params = {"first": first, "last": as_of, "therapist": therapist}
+        fast_lifts = con.execute("select * from client_type_lifts($first, $last, $therapist) order by 1, 2",
+                                 params).fetchall()
+        assert fast_lifts == con.execute(LIFTS_DIRECT, params).fetchall(), (offset, therapist, first)
     # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
     window = [as_of - timedelta(days=6), as_of]
     assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
@@ -290,8 +306,8 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
     # makes them not current, and the figures still count it: credit 1 + 0.5 = 1.5.
     con = _one_submission_store()
     try:
-        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion) "
-                    "values ('S9', 'A0', '2026-03-14 12:00+00', 'partial')")
+        con.execute("insert into submissions (submission_id, assignment_id, submitted_at, completion, mood_before, "
+                    "mood_after) values ('S9', 'A0', '2026-03-14 12:00+00', 'partial', 3, 6)")
         assert not con.execute("select current from facts_current").fetchone()[0]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
@@ -303,6 +319,9 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         # and the submissions by day count it too: the import's on 13 Mar, S9 on 14 Mar
         counts = con.execute("select * from submission_counts(date '2026-03-09', date '2026-03-15', null) order by 1")
         assert counts.fetchall() == [(date(2026, 3, 13), 1), (date(2026, 3, 14), 1)]
+        # and the mood lifts by client and type: S9's lift of 3 (the import's submission has no moods)
+        lifts = con.execute("select * from client_type_lifts(date '2026-03-01', date '2026-03-15', null)").fetchall()
+        assert lifts == [("C0", "journaling", 1, 3, 9)]
     finally:
         con.close()
 
@@ -339,6 +358,35 @@ def test_facts_that_are_not_current_are_rebuilt_when_the_store_is_next_opened(tm
         assert con.execute("select credit, submissions from assignment_facts").fetchall() == [(1.5, 2)]
         credit = con.execute("select credit from assignment_progress(date '2026-03-15', null)").fetchone()[0]
         assert credit == pytest.approx(1.5)
+    finally:
+        con.close()
+
+
+def test_a_version_9_store_is_upgraded_with_its_facts_rebuilt_holding_the_squared_lifts(tmp_path) -> None:
+    # Version 10 added the mood lifts' sums of squares and the first day to the facts. A store made by version 9 has
+    # facts without them; opening it rebuilds them, current, so the lifts are read from the facts at once.
+    path = tmp_path / "store.duckdb"
+    con = open_store(path)
+    files = _files({"assignments": [{"client": 0, "assigned": -5, "length": 5, "expected": 2, "cancelled": False}],
+                    "submissions": [{"assignment": 0, "day": -2, "hour": 12, "completion": "completed", "mood": (2, 6)},
+                                    {"assignment": 0, "day": -1, "hour": 9, "completion": "partial", "mood": (5, 4)}]})
+    assert import_batch(con, files, scope=PRACTICE, imported_by="test").accepted
+    for table, column in (("submission_days", "mood_lift_sq_sum"), ("assignment_facts", "mood_lift_sq_sum"),
+                          ("assignment_facts", "first_on")):
+        con.execute(f"alter table {table} drop column {column}")  # as version 9 made them
+    con.execute("delete from schema_meta")
+    con.execute("insert into schema_meta (version) values (9)")
+    con.close()
+    con = open_store(path)
+    try:
+        assert [v for (v,) in con.execute("select version from schema_meta order by 1").fetchall()] == [9, 10]
+        assert con.execute("select current from facts_current").fetchone()[0]
+        # lifts 4 and -1: n 2, sum 3, sum of squares 16 + 1 = 17; first day 13 Mar, last 14 Mar
+        assert con.execute("select mood_lift_n, mood_lift_sum, mood_lift_sq_sum, first_on, last_on "
+                           "from assignment_facts").fetchall() == [(2, 3, 17, date(2026, 3, 13), date(2026, 3, 14))]
+        with read_snapshot(con):  # the facts alone
+            lifts = con.execute("select * from client_type_lifts(date '2026-03-01', date '2026-03-15', null)")
+            assert lifts.fetchall() == [("C0", "journaling", 2, 3, 17)]
     finally:
         con.close()
 
