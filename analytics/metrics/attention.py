@@ -133,7 +133,7 @@ awaiting as (
            count(*)                                                     as feedback_waiting,
            max($today - s.submitted_on)                                 as feedback_oldest_days
     from submission_facts s
-    join assignments a using (assignment_id)
+    join assignments_since($feedback_from) a using (assignment_id)
     join clients c using (client_id)
     where near_local_days(s.submitted_at, $feedback_from, $feedback_before)
       and s.submitted_on <= $today

@@ -152,7 +152,7 @@ work_in_period as (
            f.submitted_on - a.due_on                               as days_late,
            nullif(trim(f.therapist_feedback), '') is not null      as has_feedback
     from submission_facts f
-    join assignments a on a.assignment_id = f.assignment_id
+    join assignments_since($start) a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
     where near_local_days(f.submitted_at, $start, $as_of)
       and f.submitted_on between $start and $as_of

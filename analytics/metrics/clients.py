@@ -119,7 +119,7 @@ select f.submission_id,
        case when $free_text then f.therapist_feedback end as therapist_feedback,
        f.feedback_local                  as feedback_at
 from submission_facts f
-join assignments a using (assignment_id)
+join assignments_since($start) a using (assignment_id)
 join clients c using (client_id)
 where a.client_id = $client_id
   and ($scope_therapist is null or c.therapist_id = $scope_therapist)

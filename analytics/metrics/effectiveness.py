@@ -54,7 +54,7 @@ work as (
            count(s.quality)                          as quality_n,
            avg(s.quality)::double                    as quality_mean
     from submission_facts s
-    join assignments a using (assignment_id)
+    join assignments_since($start) a using (assignment_id)
     join clients c using (client_id)
     where a.status = 'active'
       and near_local_days(s.submitted_at, $start, $as_of)

@@ -29,7 +29,7 @@ client_moods as (
            s.submitted_on,
            coalesce(s.mood_after, s.mood_before)::double as mood
     from submission_facts s
-    join assignments a using (assignment_id)
+    join assignments_since($start) a using (assignment_id)
     join clients c using (client_id)
     where near_local_days(s.submitted_at, $start, $as_of)
       and s.submitted_on between $start and $as_of
@@ -90,7 +90,7 @@ MOOD_LIFTS = """
 select s.submitted_local as submitted_at, a.title, a.assignment_type,
        s.mood_before, s.mood_after, s.mood_lift
 from submission_facts s
-join assignments a using (assignment_id)
+join assignments_since($start) a using (assignment_id)
 join clients c using (client_id)
 where a.client_id = $client_id
   and s.submitted_on between $start and $as_of

@@ -36,7 +36,7 @@ work as (
            avg(coalesce(s.mood_after, s.mood_before))::double          as mood_mean,
            count(coalesce(s.mood_after, s.mood_before))                as mood_n
     from submission_facts s
-    join assignments a using (assignment_id)
+    join assignments_since($start) a using (assignment_id)
     join clients c using (client_id)
     where a.client_id = $client_id
       and near_local_days(s.submitted_at, $start, $as_of)

@@ -254,6 +254,7 @@ FACTS_ONLY_MACROS = {
                           "submission_counts_facts(first_day, last_day, scope_therapist)"),
     "client_type_lifts": ("first_day, last_day, scope_therapist",
                           "client_type_lifts_facts(first_day, last_day, scope_therapist)"),
+    "assignments_since": ("first_day", "assignments_since_facts(first_day)"),
 }
 
 

@@ -613,6 +613,25 @@ where near_local_days(s.submitted_at, first_day, last_day)
   and not (select current from facts_check)
 group by s.submitted_on;
 
+-- The assignments (any status) that can have a submission on a local calendar day on or after first_day, with their
+-- columns: a query over a window of submission days joins these instead of every assignment. From the derived facts
+-- when they are current (those whose last submission day is on or after first_day: a submission in the window makes
+-- its assignment's last day at least first_day), else every assignment. At 10M a window of weeks joins a tenth of the
+-- assignments or fewer: one client's mood trend 111-150 -> 83-91 ms, their submission list 153-167 -> 115-138 ms, the
+-- practice's types 284-298 -> 189-219 ms (docs/DESIGN.md "Wave 11"); at the demo's size and 1m the same.
+create or replace macro assignments_since_facts(first_day, enabled := true) as table
+select f.assignment_id, f.client_id, f.assignment_type, f.title, f.assigned_on, f.due_on, f.expected_count, f.status
+from assignment_facts f
+where f.last_on >= first_day and enabled;
+
+create or replace macro assignments_since(first_day) as table
+with facts_check as materialized (select current from facts_current)
+select * from assignments_since_facts(first_day, enabled := (select current from facts_check))
+union all
+select a.assignment_id, a.client_id, a.assignment_type, a.title, a.assigned_on, a.due_on, a.expected_count, a.status
+from assignments a
+where not (select current from facts_check);
+
 -- Mood lifts (mood after less mood before) of the submissions whose local calendar day is in [first_day, last_day],
 -- to active assignments of the clients in scope, per client and assignment type: lift_n (submissions with both moods),
 -- lift_sum and lift_sq_sum (the lifts' sum and sum of squares: whole numbers, so the means and spreads worked out from

@@ -185,6 +185,17 @@ def _assert_fast_equals_direct_on(con, number: int, offset: int) -> None:
         fast_lifts = con.execute("select * from client_type_lifts($first, $last, $therapist) order by 1, 2",
                                  params).fetchall()
         assert fast_lifts == con.execute(LIFTS_DIRECT, params).fetchall(), (offset, therapist, first)
+    # assignments_since: every assignment with a submission on a local day in the window or after it, each with its
+    # columns as stored (a window's queries join these instead of every assignment).
+    first = as_of - timedelta(days=13)
+    since = con.execute("select * from assignments_since(?) order by 1", [first]).fetchall()
+    stored = {row[0]: row for row in con.execute(
+        "select assignment_id, client_id, assignment_type, title, assigned_on, due_on, expected_count, status "
+        "from assignments").fetchall()}
+    assert all(row == stored[row[0]] for row in since), offset
+    needed = {a for (a,) in con.execute("select distinct assignment_id from submission_facts where submitted_on >= ?",
+                                        [first]).fetchall()}
+    assert needed <= {row[0] for row in since}, offset
     # near_local_days leaves out no submission whose local day is in the window, in the practice's time zone.
     window = [as_of - timedelta(days=6), as_of]
     assert con.execute(WINDOW_COUNT + " and near_local_days(submitted_at, ?, ?)", window * 2).fetchone()[0] == (
@@ -322,6 +333,9 @@ def test_a_write_made_with_plain_sql_falls_back_to_the_raw_tables() -> None:
         # and the mood lifts by client and type: S9's lift of 3 (the import's submission has no moods)
         lifts = con.execute("select * from client_type_lifts(date '2026-03-01', date '2026-03-15', null)").fetchall()
         assert lifts == [("C0", "journaling", 1, 3, 9)]
+        # and a window's assignments are every assignment (the facts' last day of A0 is 13 Mar, before the window)
+        since = con.execute("select assignment_id from assignments_since(date '2026-03-14')").fetchall()
+        assert since == [("A0",)]
     finally:
         con.close()
 
