@@ -20,6 +20,10 @@ from analytics.store.database import SCHEMA_VERSION, advance_sequences, transact
 MANIFEST = "manifest.json"
 BACKUP_FORMAT = "homework-dashboard-backup"
 SKIPPED_TABLES = ("schema_meta", *facts.FACT_TABLES)  # the restored store records its own version and rebuilds facts
+# The oldest schema version whose backups hold the tables of this release's: version 10 changed only the derived facts,
+# which a backup leaves out, so a backup written by version 9 restores as it is. (Raise it when a release changes a
+# table a backup holds.)
+OLDEST_RESTORABLE = 9
 
 
 class BackupError(Exception):
@@ -88,8 +92,8 @@ def write_backup(con: DuckDBPyConnection, folder: Path) -> list[BackupFile]:
 
 
 def read_manifest(folder: Path) -> dict:
-    """The backup's manifest, checked: our format, this release's schema version, and every file present with the
-    sha256 it lists. Raises BackupError naming the first problem."""
+    """The backup's manifest, checked: our format, a schema version this release restores (OLDEST_RESTORABLE to its
+    own), and every file present with the sha256 it lists. Raises BackupError naming the first problem."""
     folder = Path(folder)
     path = folder / MANIFEST
     if not path.is_file():
@@ -100,9 +104,10 @@ def read_manifest(folder: Path) -> dict:
         raise BackupError(f"{path} is not valid JSON ({exc})") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         raise BackupError(f"{path} is not the manifest of a backup of this dashboard")
-    if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise BackupError(f"the backup has schema version {manifest.get('schema_version')}, this release writes "
-                          f"{SCHEMA_VERSION}: restore it with the release that wrote it")
+    version = manifest.get("schema_version")
+    if type(version) is not int or not OLDEST_RESTORABLE <= version <= SCHEMA_VERSION:
+        raise BackupError(f"the backup has schema version {version}, this release restores versions "
+                          f"{OLDEST_RESTORABLE} to {SCHEMA_VERSION}: restore it with the release that wrote it")
     tables = manifest.get("tables")
     if not isinstance(tables, dict):
         raise BackupError(f"{path} lists no tables")
@@ -119,7 +124,8 @@ def read_manifest(folder: Path) -> dict:
 
 
 def restore_backup(con: DuckDBPyConnection, folder: Path) -> dict[str, int]:
-    """Restore a backup folder into `con`, an empty store of the same schema version; returns rows per table.
+    """Restore a backup folder into `con`, an empty store (the backup's schema version is one read_manifest accepts);
+    returns rows per table.
 
     All or nothing: in one transaction, and refused (BackupError, nothing written) when the store holds any row,
     the manifest or a file is wrong, or a table's rows differ from the count the manifest gives.
