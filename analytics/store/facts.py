@@ -9,9 +9,9 @@ restore and a migration rebuild them):
                        dates, expected count, status) beside its totals over all its days: credit, on-time
                        credit (days <= due_on), submissions, mood-lift sum and count, last submission,
                        last_on (its last day), and since version 10 the mood lifts' sum of squares and
-                       first_on (its first day); zeros and no last_on or first_on without a submission. The macros scan
-                       this one table instead of joining every assignment id. (It replaced version 7's
-                       assignment_totals, which held the totals alone.)
+                       first_on (its first day); zeros and no last_on or first_on without a submission.
+                       The macros scan this one table instead of joining every assignment id. (It replaced
+                       version 7's assignment_totals, which held the totals alone.)
     facts_stamp        what they were built from: row counts, sum of due dates, time zone (the view
                        facts_current compares it with the store, so plain-SQL writes fall back to the
                        raw tables instead of reading stale facts); since version 9 also the view

@@ -563,10 +563,11 @@ where s.submitted_on <= as_of and (of_type is null or r.assignment_type = of_typ
 group by r.client_id;
 
 -- Inside a page's read snapshot whose facts are current, the four macros above (assignment_progress, due_assignments,
--- last_submission_days, client_last_submission_days), submission_counts and client_type_lifts (below) that choose between the facts
--- and the raw tables are shadowed by ones that read the facts alone (database.read_snapshot
--- creates them as temporary macros of the cursor and drops them when the snapshot ends): DuckDB binds every branch
--- of a macro before it prunes the one not taken, and binding the raw-table branches took 10 ms a call.
+-- last_submission_days, client_last_submission_days), and submission_counts, assignments_since and client_type_lifts
+-- (below), that choose between the facts and the raw tables are shadowed by ones that read the facts alone
+-- (database.read_snapshot creates them as temporary macros of the cursor and drops them when the snapshot ends):
+-- DuckDB binds every branch of a macro before it prunes the one not taken, and binding the raw-table branches took
+-- 10 ms a call.
 
 -- A cheap first test on a stored instant (submitted_at, feedback_at) before the exact one on its local calendar
 -- day: true for every instant whose local day, in any time zone (offsets are under a day), is in
