@@ -33,6 +33,10 @@ from duckdb import DuckDBPyConnection
 FACT_TABLES = ("submission_days", "assignment_facts", "facts_stamp")
 SOURCE_TABLES = ("submissions", "assignments")  # the canonical tables the facts are derived from (and the time zone)
 
+# Stored in date order: the queries over a window of days (the headline's counts, a previous period's late credit)
+# then read only the row groups of those days (DuckDB's min/max per row group). The grouping's own order follows its
+# input only while DuckDB keeps insertion order, which an import turns off: at 10M, facts built by an import made
+# those two queries 3-5 times slower than facts built by a migration (the 10M Overview 1.88 -> 1.47 s once ordered).
 _DAYS = """
 insert into submission_days
 select assignment_id, submitted_on,
@@ -45,6 +49,7 @@ select assignment_id, submitted_on,
 from submission_facts
 {where}
 group by assignment_id, submitted_on
+order by submitted_on
 """
 
 # Every assignment (any status) with its totals over all its submission days (zeros and no last_on without a
