@@ -219,3 +219,17 @@ def test_a_write_that_meets_someone_elses_write_to_the_same_row_is_refused_witho
     assert con.execute("select count(*) from import_log").fetchone() == (1,)
     monkeypatch.setattr(importer, "write_table", original)
     assert import_batch(con, [SECOND], scope=PRACTICE, existing="update").accepted  # and it can be done again
+
+
+def test_new_submissions_are_stored_in_time_order_whatever_the_files_order():
+    # A file listing its submissions newest first (as some exports do): stored in time order, by their position in the
+    # table (rowid), so a window of days reads only its own part of the table.
+    connection = open_store(":memory:")
+    newest_first = ("submissions.csv", csv("submission_id,assignment_id,submitted_at,completion",
+                                           *(f"S{n},A1,2026-03-{n:02d}T10:00:00Z,completed" for n in range(7, 1, -1))))
+    try:
+        assert import_batch(connection, [*STORED[:3], newest_first], scope=PRACTICE, imported_by="test").accepted
+        stored = connection.execute("select submission_id from submissions order by rowid").fetchall()
+        assert stored == [(f"S{n}",) for n in range(2, 8)]
+    finally:
+        connection.close()
