@@ -27,12 +27,14 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """A canonical table: its file name, key columns and columns in file order."""
+    """A canonical table: its file name, key columns and columns in file order; `stored_order`, the column a batch's
+    new rows are stored in order of, whatever the file's order (None: as they come)."""
 
     name: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     meaning: str = ""
+    stored_order: str | None = None
 
     @property
     def file_name(self) -> str:
@@ -106,6 +108,7 @@ TABLES: dict[str, TableSpec] = {
             "submissions",
             key=("submission_id",),
             meaning="One report of doing (or not doing) an assignment.",
+            stored_order="submitted_at",
             columns=(
                 Column("submission_id", "id", required=True, meaning="Unique id of the submission."),
                 Column("assignment_id", "id", required=True, references="assignments",

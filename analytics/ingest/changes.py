@@ -187,10 +187,11 @@ def write_table(con: DuckDBPyConnection, staged: StagedFile, *, batch_id: str, e
     conflict = f"do update set {update}" if update and existing == "update" else "do nothing"
     # New rows by a plain insert (no stored row has their key: a concurrent writer's is refused by the key), which
     # is cheaper than an insert with a conflict clause; the changed rows (existing="update") take the file's values.
-    # New submissions are stored in time order, whatever the file's order: every window of days then reads only the
-    # row groups of its days (DuckDB's min/max per row group), and one client's queries at 1m took up to half the time
-    # against a store whose file came in random order (docs/DESIGN.md "Wave 11"; a 10M import 70-72 -> 74-80 s).
-    order = " order by submitted_at" if table == "submissions" else ""
+    # New rows are stored in the order the table's spec names, whatever the file's order: submissions by time, so
+    # every window of days reads only the row groups of its days (DuckDB's min/max per row group); one client's
+    # queries at 1m took up to half the time against a store whose file came in random order (docs/DESIGN.md
+    # "Wave 11"; a 10M import 70-72 -> 74-80 s).
+    order = f" order by {spec.stored_order}" if spec.stored_order else ""
     con.execute(f"insert into {table} ({columns}) select {values} from write_{table} where is_new{order}")
     if rows == "true":
         con.execute(
