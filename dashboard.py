@@ -52,7 +52,7 @@ from duckdb import DuckDBPyConnection
 import signin
 from analytics.export import exports
 from analytics.metrics import adherence, clients, effectiveness
-from analytics.present import deidentified, formats, tables
+from analytics.present import bounds, deidentified, formats, tables
 from analytics.store import access, audit, users
 from analytics.store.database import DiskFull, StoreError, WriteConflict, default_db_path, is_empty, open_store, read_snapshot
 from analytics.store.period import DEFAULT_PRESET, PRESETS, Period
@@ -95,6 +95,7 @@ FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 PENDING_PAGE_KEY = "frame_pending_page"  # (page, query params) a deep link asked for before the frame had run
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
+CLIENT_FIND_KEY = "client_find"  # the picker's search box, drawn when more clients are in scope than it offers
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
@@ -416,10 +417,8 @@ def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
         st.session_state.pop(CLIENT_KEY, None)
         return None
     view = current_view()
-    labels = [view.client(cid) for cid in ids] if view.on else [f"{label} · {therapist or 'no therapist'}" for label,
-              therapist in zip(choices["label"].tolist(), choices["therapist_name"].tolist(), strict=True)]
-    times = Counter(labels)  # two clients shown alike get their id added, so every choice can be told apart
-    shown = {cid: f"{text} ({cid})" if times[text] > 1 else text for cid, text in zip(ids, labels, strict=True)}
+    shown = bounds.picker_texts(ids, choices["label"].tolist(), choices["therapist_name"].tolist(),
+                                pseudonym=view.client if view.on else None)
     chosen = st.session_state.get(CLIENT_KEY)
     asked = st.query_params.get(CLIENT_PARAM) if follow_url else None
     if asked is not None and asked == chosen and asked not in shown:
@@ -430,15 +429,16 @@ def pick_client(scope: Scope, *, follow_url: bool = False) -> str | None:
         chosen = ids[0]
     st.session_state[CLIENT_KEY] = chosen
     st.session_state[CLIENT_PICKER_KEY] = chosen  # the widget follows the kept choice (set before it is drawn)
+    offered, note = ids, ""
     with st.sidebar:
-        st.selectbox(
-            "Client",
-            options=ids,
-            format_func=shown.__getitem__,
-            key=CLIENT_PICKER_KEY,
-            on_change=_keep_picked_client,
-            help="The clients you can see under “View as”. The choice is kept when you visit other pages.",
-        )
+        if len(ids) > bounds.PICKER_CHOICES:  # a large caseload: "Find a client", never the whole list sent to the browser
+            ids_seen = not (view.on or scope.pseudonyms)  # where ids are hidden, only what the picker shows is searched
+            find = st.text_input("Find a client", key=CLIENT_FIND_KEY, placeholder="Part of a name" + " or id" * ids_seen)
+            offered, note = bounds.picker_offer(shown, find=find, chosen=chosen, ids_seen=ids_seen)
+        st.selectbox("Client", offered, format_func=shown.__getitem__, key=CLIENT_PICKER_KEY, on_change=_keep_picked_client,
+                     help="The clients you can see under “View as”. The choice is kept when you visit other pages.")
+        if note:
+            st.caption(note)
     if follow_url:
         if asked is not None and asked not in shown:  # missing or outside the scope: the same words either way
             st.error("Client not found: the link names no client in your caseload. Choose a client in the sidebar.")

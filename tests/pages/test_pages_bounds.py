@@ -128,3 +128,44 @@ def test_the_effectiveness_scatter_groups_clients_into_cells(app: AppTest) -> No
                                                         "+6 points")]
     assert any("nearby clients are drawn together" in c.value for c in at.caption)
     assert max(figure_sizes(at)) < MAX_FIGURE_BYTES
+
+
+def test_the_client_picker_offers_at_most_its_limit_and_finds_the_others_by_name_or_id(app: AppTest) -> None:
+    """1,100 clients in scope: the picker lists the first 500 by label (not 1,100 choices on every rerun), and
+    "Find a client" lists those whose name, therapist or id holds what is typed; the client on screen stays first."""
+    at = app.switch_page("pages/client.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.selectbox(key="client_picker")
+    assert len(picker.options) == bounds.PICKER_CHOICES
+    assert picker.value == "C00000" and picker.options[0] == "Client 0 · Therapist 0"  # the first by label
+    assert [c.value for c in at.caption if "clients are listed" in c.value] == [
+        "The first 500 of 1,100 clients are listed: type in “Find a client” to list others."]
+    at = at.text_input(key="client_find").input("client 1099").run()  # any case
+    assert at.selectbox(key="client_picker").options == ["Client 0 · Therapist 0", "Client 1099 · Therapist 19"]
+    assert [c.value for c in at.caption if "match" in c.value] == ["1 of 1,100 clients match."]
+    at = at.selectbox(key="client_picker").set_value("C01099").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="client_picker").value == "C01099"
+    assert at.query_params["client"] == "C01099"  # the address follows the picker
+    # by id (not shown in the list, but seen in links and tables), and by therapist: 1,100 clients over 45 therapists
+    at = at.text_input(key="client_find").input("C00042").run()
+    assert at.selectbox(key="client_picker").options == ["Client 1099 · Therapist 19", "Client 42 · Therapist 42"]
+    at = at.text_input(key="client_find").input("Therapist 7").run()  # 7, and 1 of every 45 from it: 25 clients
+    assert [c.value for c in at.caption if "match" in c.value] == ["25 of 1,100 clients match."]
+
+
+def test_in_the_deidentified_view_the_picker_finds_only_what_it_shows(app: AppTest) -> None:
+    """Pseudonyms are shown, so typing a real name (or a therapist's) finds nobody: the search cannot be used to tell
+    which pseudonym is whose."""
+    at = app.switch_page("pages/client.py").run()
+    at = at.toggle(key="deidentified_view").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    picker = at.selectbox(key="client_picker")
+    assert len(picker.options) == bounds.PICKER_CHOICES and all(o.startswith("C-") for o in picker.options)
+    assert at.text_input(key="client_find").placeholder == "Part of a name"
+    for typed in ("Client 1099", "Therapist 19"):
+        at = at.text_input(key="client_find").input(typed).run()
+        assert at.selectbox(key="client_picker").options == [picker.options[0]]  # only the client on screen
+        assert [c.value for c in at.caption if "match" in c.value] == ["No client matches that text (of 1,100 clients)."]
+    at = at.text_input(key="client_find").input(picker.options[7][2:12].upper()).run()  # part of a pseudonym
+    assert at.selectbox(key="client_picker").options == [picker.options[0], picker.options[7]]
