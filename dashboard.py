@@ -98,6 +98,7 @@ CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client
 CLIENT_FIND_KEY = "client_find"  # the picker's search box, drawn when more clients are in scope than it offers
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
 SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
+NAMES_KEY = "therapist_names"  # (rerun, Scope, names) of the rerun in progress (therapist_names)
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
 DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (an analyst always has it on: see current_scope)
@@ -363,25 +364,20 @@ def scope_label(scope: Scope) -> str:
 
 
 def therapist_names() -> dict[str, str]:
-    """therapist_id -> the name to show for it, for the therapists the signed-in user may see.
+    """therapist_id -> the name to show for it, for the therapists the signed-in user may see (read once per rerun:
+    the sidebar and the page ask for them up to three times).
 
     A name two therapists share gets the id added, so the "View as" choices stay distinguishable.
     """
-    frame = adherence.therapists(db(), scope=signed_in_scope())
-    ids, names, uses = list(frame["therapist_id"]), list(frame["name"]), Counter(frame["name"].tolist())
-    shown = {tid: f"{name} ({tid})" if uses[name] > 1 else name for tid, name in zip(ids, names, strict=True)}
-    return current_view().names(shown)  # pseudonyms in the de-identified view
-
-
-def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str | None]:
-    """st.metric's delta arguments for a change from analytics.charts ("+5 pp", "-2", "±0 pp").
-
-    Up is green and down red, unless `neutral` (more or fewer is neither good nor bad): then grey.
-    st.metric greys out only a numeric zero, so a "±0" change is made grey and arrowless here.
-    """
-    if change is not None and change.startswith("±"):
-        return {"delta": change, "delta_color": "off", "delta_arrow": "off"}
-    return {"delta": change, "delta_color": "off" if neutral else "normal"}
+    run, viewer = st.session_state.get(RUN_KEY), signed_in_scope()
+    held = st.session_state.get(NAMES_KEY)
+    if held is None or held[:2] != (run, viewer):
+        frame = adherence.therapists(db(), scope=viewer)
+        ids, names, uses = list(frame["therapist_id"]), list(frame["name"]), Counter(frame["name"].tolist())
+        held = (run, viewer, {tid: f"{name} ({tid})" if uses[name] > 1 else name
+                              for tid, name in zip(ids, names, strict=True)})
+        st.session_state[NAMES_KEY] = held
+    return current_view().names(held[2])  # pseudonyms in the de-identified view
 
 
 def open_client(client_id: str) -> None:

@@ -13,7 +13,6 @@ from dashboard import (
     open_client,
     require_data,
     require_frame,
-    shown_change,
     therapist_filter,
     therapist_names,
     today,
@@ -87,7 +86,7 @@ active.metric("Active clients", view.count(headline.active_clients), border=True
 due.metric(
     "Due",
     view.count(rates.due),
-    **shown_change(view.change(formats.count_change(rates.due, before.due), rates.due, before.due), neutral=True),
+    **formats.shown_change(view.change(formats.count_change(rates.due, before.due), rates.due, before.due), neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}.",
     border=True,
     height="stretch",
@@ -96,7 +95,7 @@ rates_hidden = view.is_hidden(rates.due) or view.is_hidden(before.due)
 completion.metric(
     "Completion",
     formats.NO_VALUE if view.is_hidden(rates.due) else formats.percent(rates.completion_rate),
-    **shown_change(None if rates_hidden else formats.points_change(rates.completion_rate, before.completion_rate)),
+    **formats.shown_change(None if rates_hidden else formats.points_change(rates.completion_rate, before.completion_rate)),
     help=f"Credit earned ÷ homework expected over the assignments due in the period, counting submissions up to "
     f"{as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -105,7 +104,7 @@ completion.metric(
 on_time.metric(
     "On time",
     formats.NO_VALUE if view.is_hidden(rates.due) else formats.percent(rates.on_time_rate),
-    **shown_change(None if rates_hidden else formats.points_change(rates.on_time_rate, before.on_time_rate)),
+    **formats.shown_change(None if rates_hidden else formats.points_change(rates.on_time_rate, before.on_time_rate)),
     help="As the completion rate, counting only submissions made on or before each assignment's due date.",
     border=True,
     height="stretch",

@@ -22,7 +22,6 @@ from dashboard import (
     scope_label,
     show_current_homework,
     show_effectiveness_table,
-    shown_change,
     today,
 )
 
@@ -107,7 +106,7 @@ completion, on_time, coverage = st.columns(3)
 completion.metric(
     "Completion rate",
     formats.percent(current["completion_rate"]),
-    **shown_change(formats.points_change(current["completion_rate"], current["previous_completion_rate"])),
+    **formats.shown_change(formats.points_change(current["completion_rate"], current["previous_completion_rate"])),
     help=f"Credit earned ÷ homework expected, over this client's assignments due in the period, counting "
     f"submissions up to {as_of:%d %b %Y}. {CREDIT_RULE} Shows — when nothing was due.",
     border=True,
@@ -116,7 +115,7 @@ completion.metric(
 on_time.metric(
     "On-time rate",
     formats.percent(current["on_time_rate"]),
-    **shown_change(formats.points_change(current["on_time_rate"], previous["on_time_rate"])),
+    **formats.shown_change(formats.points_change(current["on_time_rate"], previous["on_time_rate"])),
     help="As the completion rate, counting only submissions made on or before each assignment's due date.",
     border=True,
     height="stretch",
@@ -124,7 +123,7 @@ on_time.metric(
 coverage.metric(
     "Feedback given",
     formats.percent(current["feedback_coverage"]),
-    **shown_change(formats.points_change(current["feedback_coverage"], previous["feedback_coverage"])),
+    **formats.shown_change(formats.points_change(current["feedback_coverage"], previous["feedback_coverage"])),
     help="Share of the completed or partial submissions made in the period (to homework not cancelled) "
     "that have your feedback. Shows — when there were none.",
     border=True,
@@ -149,7 +148,7 @@ streak.metric(
 lifted.metric(
     "Mood lift",
     formats.lift_text(lift),
-    **shown_change(formats.signed_change(lift.mean, previous_lift.mean)),
+    **formats.shown_change(formats.signed_change(lift.mean, previous_lift.mean)),
     help="Mean of mood after − mood before (points on the 0–10 scale) over the submissions made in the period "
     f"with both moods; n is how many. 95% interval: {formats.interval_text(lift.ci_low, lift.ci_high)} "
     "(none below 2 submissions).",

@@ -16,7 +16,6 @@ from dashboard import (
     require_data,
     require_frame,
     scope_label,
-    shown_change,
     today,
 )
 
@@ -93,7 +92,7 @@ active.metric(
 due.metric(
     "Assignments due",
     view.count(current.due),
-    **shown_change(view.change(formats.count_change(current.due, previous.due), current.due, previous.due),
+    **formats.shown_change(view.change(formats.count_change(current.due, previous.due), current.due, previous.due),
                    neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}. "
     "Homework due after today is not counted until its due date. "
@@ -104,7 +103,7 @@ due.metric(
 completion.metric(
     "Completion rate",
     formats.NO_VALUE if view.is_hidden(current.due) else formats.percent(current.completion_rate),
-    **shown_change(None if rates_hidden else formats.points_change(current.completion_rate, previous.completion_rate)),
+    **formats.shown_change(None if rates_hidden else formats.points_change(current.completion_rate, previous.completion_rate)),
     help="Credit earned ÷ homework expected, over the assignments due in the period, "
     f"counting submissions made up to {current.as_of:%d %b %Y} (the period's end, or today). "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
@@ -114,7 +113,7 @@ completion.metric(
 on_time.metric(
     "On-time rate",
     formats.NO_VALUE if view.is_hidden(current.due) else formats.percent(current.on_time_rate),
-    **shown_change(None if rates_hidden else formats.points_change(current.on_time_rate, previous.on_time_rate)),
+    **formats.shown_change(None if rates_hidden else formats.points_change(current.on_time_rate, previous.on_time_rate)),
     help="As the completion rate, but counting only submissions made on or before each assignment's due date. "
     f"{CREDIT_RULE} Shows — when nothing is due. The change is in percentage points (pp).",
     border=True,
@@ -123,7 +122,7 @@ on_time.metric(
 submitted.metric(
     "7-day submissions",
     view.count(headline.submissions_last_7_days),
-    **shown_change(view.change(formats.count_change(headline.submissions_last_7_days,
+    **formats.shown_change(view.change(formats.count_change(headline.submissions_last_7_days,
                                                     headline.submissions_previous_7_days),
                                headline.submissions_last_7_days, headline.submissions_previous_7_days)),
     help=f"Submissions reported from {now - timedelta(days=6):%d %b} to {now:%d %b %Y} (practice time zone), "

@@ -187,3 +187,15 @@ def per_week(value: float | None, unit: str) -> str:
 def file_stem(text: str) -> str:
     """A safe piece of a download's file name: letters, digits, '-' and '_' only ("plan" when nothing is left)."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "plan"
+
+
+def shown_change(change: str | None, *, neutral: bool = False) -> dict[str, str | None]:
+    """st.metric's delta arguments for a change written by points_change, count_change or signed_change ("+5 pp",
+    "-2", "±0 pp").
+
+    Up is green and down red, unless `neutral` (more or fewer is neither good nor bad): then grey.
+    st.metric greys out only a numeric zero, so a "±0" change is made grey and arrowless here.
+    """
+    if change is not None and change.startswith("±"):
+        return {"delta": change, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": change, "delta_color": "off" if neutral else "normal"}

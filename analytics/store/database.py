@@ -224,6 +224,14 @@ def advance_sequences(con: DuckDBPyConnection) -> None:
 
 # The cursors now reading inside read_snapshot (weakly held: a cursor that is gone is no longer reading).
 _SNAPSHOTS: weakref.WeakSet[DuckDBPyConnection] = weakref.WeakSet()
+# Per cursor in a read snapshot, answers that cannot change while it lasts (Scope.sees_client's): made empty when it
+# begins, forgotten when it ends (a write of its own, through transaction(), ends it first).
+_SNAPSHOT_MEMOS: weakref.WeakKeyDictionary[DuckDBPyConnection, dict] = weakref.WeakKeyDictionary()
+
+
+def snapshot_memo(con: DuckDBPyConnection) -> dict | None:
+    """The dict for answers that hold while `con`'s read snapshot lasts, or None outside one (ask the store)."""
+    return _SNAPSHOT_MEMOS.get(con) if con in _SNAPSHOTS else None
 
 
 @contextmanager
@@ -261,6 +269,7 @@ FACTS_ONLY_MACROS = {
 def _begin_snapshot(con: DuckDBPyConnection) -> None:
     con.execute("begin transaction")
     _SNAPSHOTS.add(con)
+    _SNAPSHOT_MEMOS[con] = {}
     # Whether the derived facts are current holds for the whole snapshot: checked once here, not in every macro call
     # (schema.sql, facts_current). end_snapshot forgets it.
     con.execute("set variable facts_current_in_snapshot = (select current from facts_current_now)")
@@ -274,6 +283,7 @@ def end_snapshot(con: DuckDBPyConnection) -> bool:
     if con not in _SNAPSHOTS:
         return False
     _SNAPSHOTS.discard(con)
+    _SNAPSHOT_MEMOS.pop(con, None)
     try:
         for name in FACTS_ONLY_MACROS:  # outside the snapshot the facts may not be current: the choosing macros again
             con.execute(f"drop macro table if exists temp.{name}")

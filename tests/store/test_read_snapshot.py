@@ -8,7 +8,14 @@ import pytest
 
 from analytics.ingest.importer import import_batch
 from analytics.store import audit
-from analytics.store.database import FACTS_ONLY_MACROS, end_snapshot, open_store, read_snapshot, transaction
+from analytics.store.database import (
+    FACTS_ONLY_MACROS,
+    end_snapshot,
+    open_store,
+    read_snapshot,
+    snapshot_memo,
+    transaction,
+)
 from analytics.store.scope import Scope
 from tests.conftest import fixture_files
 
@@ -51,6 +58,24 @@ def test_a_write_inside_the_snapshot_is_committed_and_seen_by_the_rest_of_the_ru
                 raise RuntimeError("the write fails half way")
         assert audit_rows(page) == before + 1  # rolled back; the run goes on reading
     assert audit_rows(other) == before + 1
+
+
+def test_whether_a_client_is_in_scope_is_asked_once_per_snapshot_and_again_after_its_own_write(con) -> None:
+    page, other = con.cursor(), con.cursor()
+    ada = Scope.therapist("T1")  # C1 and C2 are Ada Byron's
+    assert snapshot_memo(page) is None  # outside a snapshot every answer is the store's at that moment
+    with read_snapshot(page):
+        assert ada.sees_client(page, "C1") and not ada.sees_client(page, "C3")
+        assert snapshot_memo(page) == {("sees_client", "T1", "C1"): True, ("sees_client", "T1", "C3"): False}
+        other.execute("update clients set therapist_id = 'T2' where client_id = 'C2'")  # another session: not seen
+        assert ada.sees_client(page, "C2")
+        with transaction(page):  # the run's own write ends the snapshot: the next one asks again
+            page.execute("update clients set therapist_id = 'T2' where client_id = 'C1'")
+        assert snapshot_memo(page) == {}
+        assert not ada.sees_client(page, "C1") and not ada.sees_client(page, "C2")
+    assert snapshot_memo(page) is None
+    other.execute("update clients set therapist_id = 'T1' where client_id = 'C1'")
+    assert ada.sees_client(page, "C1")
 
 
 def audit_rows(cur) -> int:
