@@ -53,7 +53,7 @@ st.text(f"{who} · {what} · homework due {period.label()} · figures as of {as_
 
 # --- Headline numbers -----------------------------------------------------------------------------------------
 
-headline = adherence.headline(db(), scope=scope, period=period, today=now)
+headline = adherence.period_headline(db(), scope=scope, period=period, today=now)
 if assignment_type is None:
     rates, before = headline.current, headline.previous
 else:  # the headline counts every type: one type's figures come from its row of the breakdown by type

@@ -98,6 +98,16 @@ class PeriodFigures:
 
 
 @dataclass(frozen=True)
+class PeriodHeadline:
+    """The Caseload's numbers for a scope and period: active clients, the period's figures and the previous period's
+    (Headline without the Overview's submission counts, which the Caseload does not show: at 10M 43 ms of a page run)."""
+
+    active_clients: int
+    current: PeriodFigures
+    previous: PeriodFigures
+
+
+@dataclass(frozen=True)
 class Headline:
     """The Overview's numbers for a scope and period, with the previous period for comparison."""
 
@@ -145,20 +155,30 @@ def period_figures(con: DuckDBPyConnection, *, scope: Scope, period: Period, tod
                          None if on_time is None else float(on_time))
 
 
-def headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> Headline:
-    """Active clients, the period's figures and the previous period's, and submissions in the last 7 days."""
-    params = {"scope_therapist": scope.therapist_id}
-    active = con.execute(ACTIVE_CLIENTS, params).fetchone()[0]
-    week_ago = today - timedelta(days=6)
-    last_7, prior_7 = con.execute(
-        SUBMISSIONS_BETWEEN,
-        {**params, "start": week_ago, "end": today,
-         "prior_start": week_ago - timedelta(days=7), "prior_end": week_ago - timedelta(days=1)},
-    ).fetchone()
-    return Headline(
+def period_headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> PeriodHeadline:
+    """Active clients, the period's figures and the previous period's."""
+    active = con.execute(ACTIVE_CLIENTS, {"scope_therapist": scope.therapist_id}).fetchone()[0]
+    return PeriodHeadline(
         active_clients=int(active),
         current=period_figures(con, scope=scope, period=period, today=today),
         previous=period_figures(con, scope=scope, period=period.previous(), today=today),
+    )
+
+
+def headline(con: DuckDBPyConnection, *, scope: Scope, period: Period, today: date) -> Headline:
+    """Active clients, the period's figures and the previous period's (period_headline), and submissions in the last
+    7 days."""
+    figures = period_headline(con, scope=scope, period=period, today=today)
+    week_ago = today - timedelta(days=6)
+    last_7, prior_7 = con.execute(
+        SUBMISSIONS_BETWEEN,
+        {"scope_therapist": scope.therapist_id, "start": week_ago, "end": today,
+         "prior_start": week_ago - timedelta(days=7), "prior_end": week_ago - timedelta(days=1)},
+    ).fetchone()
+    return Headline(
+        active_clients=figures.active_clients,
+        current=figures.current,
+        previous=figures.previous,
         submissions_last_7_days=int(last_7),
         submissions_previous_7_days=int(prior_7),
     )

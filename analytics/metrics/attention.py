@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -268,6 +269,7 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+@lru_cache(maxsize=4096)  # the reasons of the 1,000 rows a page shows name about 2,400 days, mostly the same few dozen
 def _day(value: object, today: date) -> str:
     """ "14 Nov", or "14 Nov 2025" when not in today's year."""
     day = value.date() if isinstance(value, datetime) else value if isinstance(value, date) else pd.Timestamp(value).date()

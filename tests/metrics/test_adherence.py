@@ -185,6 +185,21 @@ def test_headline_for_a_period_and_the_one_before(con):
     assert head.submissions_previous_7_days == 5
 
 
+def test_the_caseload_headline_is_the_overview_headline_without_the_submission_counts(con):
+    period = Period(date(2026, 3, 2), date(2026, 3, 15))
+    head = adherence.period_headline(con, scope=PRACTICE, period=period, today=AS_OF)
+    # As test_headline_for_a_period_and_the_one_before: C1, C2, C3 active; A1, A2, A5, A6 due, 4.5 of 7 credited,
+    # 3 of 7 on time; nothing due the period before.
+    assert (head.active_clients, head.current.due, head.current.expected) == (3, 4, 7)
+    assert head.current.completion_rate == pytest.approx(4.5 / 7)
+    assert head.current.on_time_rate == pytest.approx(3 / 7)
+    assert (head.previous.due, head.previous.completion_rate) == (0, None)
+    assert not hasattr(head, "submissions_last_7_days")
+    # T2: C3 is their one active client; A6 (expected 1) is due, and S10, partial, gives it 0.5.
+    mine = adherence.period_headline(con, scope=Scope.therapist("T2"), period=period, today=AS_OF)
+    assert (mine.active_clients, mine.current.due, mine.current.completion_rate) == (1, 1, pytest.approx(0.5))
+
+
 def test_a_past_period_reads_as_it_stood_at_its_end(con):
     # 03-01..03-07 as of 03-07: A1 credit 1; A2 has S2 + S3 = 1.5 of 3 (S4, S5 came later).
     period = Period(date(2026, 3, 1), date(2026, 3, 7))
