@@ -105,7 +105,7 @@ DEIDENTIFIED = {
                s.submitted_on - a.day0 as submitted_day, isodow(s.submitted_on) as submitted_weekday,
                hour(s.submitted_local) as submitted_hour, s.completion, s.quality, s.mood_before, s.mood_after,
                s.minutes, coalesce(trim(s.client_note) <> '', false) as has_note,
-               coalesce(trim(s.therapist_feedback) <> '', false) as has_feedback,
+               holds_text(s.therapist_feedback) as has_feedback,
                cast(s.feedback_local as date) - a.day0 as feedback_day
         from submission_facts s
         join scoped a using (assignment_id)

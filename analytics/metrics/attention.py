@@ -141,7 +141,7 @@ awaiting as (
       and a.status = 'active'
       and s.completion in ('completed', 'partial')
       and s.submitted_on between $feedback_from and $feedback_before
-      and (coalesce(trim(s.therapist_feedback), '') = '' or s.feedback_local::date > $today)
+      and (not holds_text(s.therapist_feedback) or s.feedback_local::date > $today)
       and ($scope_therapist is null or c.therapist_id = $scope_therapist)
       and ($client_id is null or a.client_id = $client_id)
     group by a.client_id

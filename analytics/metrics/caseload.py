@@ -150,7 +150,7 @@ last_submissions as (
 work_in_period as (
     select a.client_id, f.submitted_at, f.feedback_at,
            f.submitted_on - a.due_on                               as days_late,
-           nullif(trim(f.therapist_feedback), '') is not null      as has_feedback
+           holds_text(f.therapist_feedback)                        as has_feedback
     from submission_facts f
     join assignments_since($start) a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id
@@ -452,7 +452,7 @@ work as (
     select a.client_id, f.submitted_on, f.submitted_at, f.feedback_at,
            f.submitted_on between $start and $as_of and a.status = 'active'
                and f.completion in ('completed', 'partial') as in_period,
-           f.therapist_feedback is not null and trim(f.therapist_feedback) <> '' as has_feedback
+           holds_text(f.therapist_feedback) as has_feedback
     from submission_facts f
     join assignments a on a.assignment_id = f.assignment_id
     join clients c on c.client_id = a.client_id

@@ -346,7 +346,7 @@ last_submissions as (
 work_in_period as (
     select p.k, s.submitted_at, s.feedback_at,
            s.submitted_on - m.due_on                               as days_late,
-           nullif(trim(s.therapist_feedback), '') is not null      as has_feedback
+           holds_text(s.therapist_feedback)                        as has_feedback
     from periods p
     join subs s on s.submitted_on between p.start_on and p.as_of
     join mine m on m.assignment_id = s.assignment_id

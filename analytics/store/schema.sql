@@ -295,6 +295,12 @@ create sequence if not exists user_template_seq;
 create or replace view practice_settings as
 select coalesce((select value from settings where key = 'timezone'), 'UTC') as timezone;
 
+-- Whether a text (feedback) holds anything but spaces: trim(x) <> '', NULL false. A text that starts with a visible
+-- ASCII character (nearly every one) is answered without trim, which copies the string: in a query that carries the
+-- answer as a column, trim's copies of a 28-day window's feedback cost 60 of the 10M Caseload's 800 ms.
+create or replace macro holds_text(x) as
+case when ascii(x) between 33 and 126 then true else coalesce(trim(x) <> '', false) end;
+
 -- One row per submission with its local time, calendar date, credit and mood lift.
 create or replace view submission_facts as
 select s.submission_id,
