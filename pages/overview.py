@@ -93,7 +93,7 @@ due.metric(
     "Assignments due",
     view.count(current.due),
     **formats.shown_change(view.change(formats.count_change(current.due, previous.due), current.due, previous.due),
-                   neutral=True),
+                           neutral=True),
     help=f"Assignments (not cancelled) due from {period.start:%d %b} to {period.end:%d %b %Y}. "
     "Homework due after today is not counted until its due date. "
     "The change is against the previous period of the same length.",
@@ -123,8 +123,8 @@ submitted.metric(
     "7-day submissions",
     view.count(headline.submissions_last_7_days),
     **formats.shown_change(view.change(formats.count_change(headline.submissions_last_7_days,
-                                                    headline.submissions_previous_7_days),
-                               headline.submissions_last_7_days, headline.submissions_previous_7_days)),
+                                                            headline.submissions_previous_7_days),
+                                       headline.submissions_last_7_days, headline.submissions_previous_7_days)),
     help=f"Submissions reported from {now - timedelta(days=6):%d %b} to {now:%d %b %Y} (practice time zone), "
     "completed, partial or skipped, whatever the period chosen.",
     border=True,

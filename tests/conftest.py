@@ -223,6 +223,29 @@ def navigation_pages_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def installed_components_scanned_once() -> Iterator[None]:
+    """Each AppTest's first run scans every installed package's metadata for Streamlit components (1.67:
+    `manifest_scanner.scan_component_manifests`, 0.15-0.35 s on the 2-core VM, once per AppTest, hundreds of AppTests
+    in a run). The installed packages do not change during a test run, so the scan is made once per process and its
+    answer handed to every AppTest; the server makes it once at start-up anyway. The dashboard uses no such component."""
+    from streamlit.components.v2 import manifest_scanner
+
+    original = manifest_scanner.scan_component_manifests
+    found: list = []
+
+    def scan_once(*args: object, **kwargs: object) -> list:
+        if not found:
+            found.append(original(*args, **kwargs))
+        return list(found[0])
+
+    manifest_scanner.scan_component_manifests = scan_once
+    try:
+        yield
+    finally:
+        manifest_scanner.scan_component_manifests = original
+
+
 @pytest.fixture(autouse=True)
 def no_sign_in_remembered() -> Iterator[None]:
     """Each test starts with no sign-in remembered by the process.
