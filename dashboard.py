@@ -43,8 +43,10 @@ import threading
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Callable, Hashable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 from duckdb import DuckDBPyConnection
@@ -85,20 +87,21 @@ VIEW_AS_ROLES = (ADMIN, PRACTICE_MANAGER)  # the roles offered "View as"
 CLIENT_PAGE = "pages/client.py"
 LOCAL_MODE_NOTICE = "Local mode: no sign-in"
 LOGGER = signin.LOGGER
+T = TypeVar("T")  # what held_while keeps
 
 # st.session_state keys owned by the frame.
 VIEW_AS_KEY = "view_as"  # therapist_id chosen in "View as", or "" for the whole practice
 PERIOD_KEY = "period_preset"  # a name from analytics.store.period.PRESETS, or CUSTOM
 CUSTOM_RANGE_KEY = "period_custom_range"  # (start, end) when CUSTOM is chosen
-CURSOR_KEY = "store_cursor"  # (store path, script thread, this session's cursor for that thread)
+CURSOR_KEY = "store_cursor"  # ((store path, script thread), this session's cursor for that thread)
 FRAME_KEY = "frame_drawn"  # set once the frame has run in this session
 PENDING_PAGE_KEY = "frame_pending_page"  # (page, query params) a deep link asked for before the frame had run
 CLIENT_KEY = "client_id"  # the client chosen in the picker or opened from a list; kept across pages
 CLIENT_PICKER_KEY = "client_picker"  # the picker widget itself (see pick_client)
 CLIENT_FIND_KEY = "client_find"  # the picker's search box, drawn when more clients are in scope than it offers
 RUN_KEY = "frame_run"  # counts this session's reruns: signed_in_scope decides once per rerun
-SCOPE_KEY = "signed_in_scope"  # (rerun, Scope) of the rerun in progress
-NAMES_KEY = "therapist_names"  # (rerun, Scope, names) of the rerun in progress (therapist_names)
+SCOPE_KEY = "signed_in_scope"  # the Scope of the rerun in progress (held_while)
+NAMES_KEY = "therapist_names"  # the therapists' names of the rerun in progress (held_while)
 VIEWED_KEY = "client_viewed"  # the client whose Client page view is in the audit trail (until the page changes)
 CLIENT_PARAM = "client"  # the Client page's query parameter: /client?client=ID opens that client
 DEIDENTIFIED_KEY = "deidentified_view"  # the "De-identified view" switch (an analyst always has it on: see current_scope)
@@ -293,12 +296,16 @@ def db() -> DuckDBPyConnection:
     old run may still be inside a query, and DuckDB refuses a cursor busy with another call.
     """
     path = str(db_path())
-    thread = threading.get_ident()
-    held = st.session_state.get(CURSOR_KEY)
-    if held is None or held[0] != path or held[1] != thread:
-        held = (path, thread, _store_connection(path).cursor())
-        st.session_state[CURSOR_KEY] = held
-    return held[2]
+    return held_while(CURSOR_KEY, (path, threading.get_ident()), lambda: _store_connection(path).cursor())
+
+
+def held_while(key: str, stamp: Hashable, make: Callable[[], T]) -> T:
+    """make()'s answer, kept in st.session_state[key] with `stamp` and made again when the stamp changes."""
+    held = st.session_state.get(key)
+    if held is None or held[0] != stamp:
+        held = (stamp, make())
+        st.session_state[key] = held
+    return held[1]
 
 
 def signed_in_scope() -> Scope:
@@ -309,23 +316,20 @@ def signed_in_scope() -> Scope:
     next click), made a scope by Scope.signed_in; their sign-in must not have run out (signin.check_sign_in).
     Raises signin.SignedOut, signin.NoAccess or signin.SignInEnded: main() then shows that screen only.
     """
-    run = st.session_state.get(RUN_KEY)
-    held = st.session_state.get(SCOPE_KEY)
-    if held is not None and held[0] == run:
-        return held[1]
+    return held_while(SCOPE_KEY, st.session_state.get(RUN_KEY), _scope_of_identity)
+
+
+def _scope_of_identity() -> Scope:
     who = signin.identity()
     if who is signin.LOCAL:
-        scope = Scope(None, role=ADMIN, user=signin.LOCAL_USER)
-    else:
-        user = users.find_user(db(), who.email)
-        if user is None or not user.active:
-            raise signin.NoAccess(who.email)
-        settings = access.load_settings(db())
-        signin.check_sign_in(db(), who, user.role, settings)
-        scope = Scope.signed_in(role=user.role, user=user.email, therapist_id=user.therapist_id,
-                                manager_free_text=settings.manager_free_text)
-    st.session_state[SCOPE_KEY] = (run, scope)
-    return scope
+        return Scope(None, role=ADMIN, user=signin.LOCAL_USER)
+    user = users.find_user(db(), who.email)
+    if user is None or not user.active:
+        raise signin.NoAccess(who.email)
+    settings = access.load_settings(db())
+    signin.check_sign_in(db(), who, user.role, settings)
+    return Scope.signed_in(role=user.role, user=user.email, therapist_id=user.therapist_id,
+                           manager_free_text=settings.manager_free_text)
 
 
 def current_scope() -> Scope:
@@ -367,17 +371,17 @@ def therapist_names() -> dict[str, str]:
     """therapist_id -> the name to show for it, for the therapists the signed-in user may see (read once per rerun:
     the sidebar and the page ask for them up to three times).
 
-    A name two therapists share gets the id added, so the "View as" choices stay distinguishable.
+    A name two therapists share gets the id added, so the "View as" choices stay distinguishable; in the de-identified
+    view the names are pseudonyms.
     """
-    run, viewer = st.session_state.get(RUN_KEY), signed_in_scope()
-    held = st.session_state.get(NAMES_KEY)
-    if held is None or held[:2] != (run, viewer):
+    viewer = signed_in_scope()
+
+    def read() -> dict[str, str]:
         frame = adherence.therapists(db(), scope=viewer)
         ids, names, uses = list(frame["therapist_id"]), list(frame["name"]), Counter(frame["name"].tolist())
-        held = (run, viewer, {tid: f"{name} ({tid})" if uses[name] > 1 else name
-                              for tid, name in zip(ids, names, strict=True)})
-        st.session_state[NAMES_KEY] = held
-    return current_view().names(held[2])  # pseudonyms in the de-identified view
+        return {tid: f"{name} ({tid})" if uses[name] > 1 else name for tid, name in zip(ids, names, strict=True)}
+
+    return current_view().names(held_while(NAMES_KEY, (st.session_state.get(RUN_KEY), viewer), read))
 
 
 def open_client(client_id: str) -> None:
