@@ -10,6 +10,7 @@ import atexit
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -246,6 +247,33 @@ def installed_components_scanned_once() -> Iterator[None]:
         manifest_scanner.scan_component_manifests = original
 
 
+@pytest.fixture(autouse=True, scope="session")
+def app_runs_awaited_without_polling() -> Iterator[None]:
+    """AppTest (1.67) waits for each script run by waking every millisecond to scan the run's events for its end
+    (`local_script_runner.require_widgets_deltas`). Each wake-up takes the interpreter lock from the script thread,
+    which then runs the dashboard slower. The run's thread ends just after that event, so the wait here sleeps on the
+    thread instead (woken the moment it ends), with the same timeout and, past it, the same error."""
+    from streamlit.testing.v1 import local_script_runner
+
+    original = local_script_runner.require_widgets_deltas
+
+    def wait_for_the_run(runner: object, timeout: float = 3) -> None:
+        deadline = time.monotonic() + timeout
+        thread = runner._script_thread
+        while not runner.script_stopped():
+            left = deadline - time.monotonic()
+            if left <= 0 or thread is None or not thread.is_alive():
+                return original(runner, max(left, 0.01))  # what AppTest does: waits out the rest, or says it timed out
+            thread.join(min(left, 0.5))
+        return None
+
+    local_script_runner.require_widgets_deltas = wait_for_the_run
+    try:
+        yield
+    finally:
+        local_script_runner.require_widgets_deltas = original
+
+
 @pytest.fixture(autouse=True)
 def no_sign_in_remembered() -> Iterator[None]:
     """Each test starts with no sign-in remembered by the process.
@@ -265,6 +293,15 @@ def no_sign_in_remembered() -> Iterator[None]:
 # file, or one of the groups below, whose tests run one after another on one worker: each starts servers, browsers or
 # import processes of its own, and two at once on two cores would only race each other's timeouts.
 SERIAL_GROUPS = {"tests/browser/": "browser", "tests/slow/": "slow"}
+# Then the files that take longest, or hold one long test (`--durations=0` on the 2-core VM, 2026-12-01), longest
+# first: xdist's own order (most tests first) left test_facts.py's one-minute test, or the 25-second hostile uploads,
+# for the end, while the other worker had nothing left to do.
+LONG_FILES = ("tests/metrics/test_facts.py", "tests/ingest/test_import.py", "tests/pages/test_pages_client_caseload.py",
+              "tests/metrics/test_attention.py", "tests/pages/test_pages_effectiveness_planner.py",
+              "tests/pages/test_pages_access.py", "tests/test_cli.py", "tests/test_bench.py",
+              "tests/ingest/test_flat_reference.py", "tests/pages/test_hostile_uploads.py",
+              "tests/metrics/test_client_overview.py", "tests/metrics/test_one_client_paths.py",
+              "tests/export/test_backup.py", "tests/ingest/test_roundtrip.py")
 
 
 @pytest.hookimpl(tryfirst=True, optionalhook=True)
@@ -286,10 +323,11 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
             return nodeid.split("::", 1)[0]
 
         def _assign_work_unit(self, node: object) -> None:
-            # The groups are the longest units (minutes): handed out first, so that no worker waits alone at the end.
-            for group in reversed(SERIAL_GROUPS.values()):
-                if group in self.workqueue:
-                    self.workqueue.move_to_end(group, last=False)
+            # The groups are the longest units (minutes), then LONG_FILES: handed out first, so that no worker waits
+            # alone at the end.
+            for unit in reversed((*SERIAL_GROUPS.values(), *LONG_FILES)):
+                if unit in self.workqueue:
+                    self.workqueue.move_to_end(unit, last=False)
             super()._assign_work_unit(node)
 
     return ByFileAndGroup(config, log)

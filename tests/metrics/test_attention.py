@@ -135,19 +135,22 @@ EXPECTED_ORDER = ["C23", "C25", "C18", "C13", "C24", "C21", "C07", "C04", "C06",
                   "C15"]
 
 
+def insert_rows(con, into: str, row: str, rows: list[tuple]) -> None:
+    """One INSERT of every row, each as `row` with bound parameters (executemany runs one statement per row)."""
+    con.execute(f"insert into {into} values " + ", ".join([row] * len(rows)), [value for r in rows for value in r])
+
+
 @pytest.fixture
 def con():
     con = open_store(":memory:")
     con.execute("insert into therapists values ('T1', 'Dr One', null), ('T2', 'Dr Two', null)")
-    con.executemany("insert into clients (client_id, therapist_id, label, status) values (?, ?, ? || ' label', ?)",
-                    [(c, t, c, s) for c, t, s in CLIENTS])
-    con.executemany(
-        "insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on, expected_count) "
-        "values (?, ?, 'journaling', 'Task', '2026-01-01', ?, ?)", ASSIGNMENTS)
-    con.executemany(
-        "insert into submissions (submission_id, assignment_id, submitted_at, completion, mood_after, therapist_feedback) "
-        "values (?, ?, cast(? || '+00' as timestamptz), ?, ?, ?)", SUBMISSIONS)
-    con.executemany("insert into measures (client_id, measure, score, administered_on) values (?, ?, ?, ?)", MEASURES)
+    insert_rows(con, "clients (client_id, therapist_id, label, status)", "(?, ?, ? || ' label', ?)",
+                [(c, t, c, s) for c, t, s in CLIENTS])
+    insert_rows(con, "assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on, "
+                "expected_count)", "(?, ?, 'journaling', 'Task', '2026-01-01', ?, ?)", ASSIGNMENTS)
+    insert_rows(con, "submissions (submission_id, assignment_id, submitted_at, completion, mood_after, "
+                "therapist_feedback)", "(?, ?, cast(? || '+00' as timestamptz), ?, ?, ?)", SUBMISSIONS)
+    insert_rows(con, "measures (client_id, measure, score, administered_on)", "(?, ?, ?, ?)", MEASURES)
     return con
 
 

@@ -48,7 +48,7 @@ practice = st.fixed_dictionaries({
     "assignments": st.lists(assignment, min_size=1, max_size=10),
     "submissions": st.lists(submission, max_size=25),
     "later": st.lists(submission, min_size=1, max_size=6),  # the second import: new rows and changed ones
-    "as_of": st.lists(st.integers(-45, 25), min_size=2, max_size=3),
+    "as_of": st.lists(st.integers(-45, 25), min_size=2, max_size=2),  # one outside a snapshot, one inside
     "pick": st.integers(0, 1000),
 })
 
@@ -202,7 +202,9 @@ def _assert_fast_equals_direct_on(con, number: int, offset: int) -> None:
         con.execute(WINDOW_COUNT, window).fetchone()[0]), offset
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Six practices a run, each checked after eleven writes at two as-of dates (one inside a read snapshot): about 45 s on
+# the 2-core VM, the suite's longest test. Each CI run draws six new practices.
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=practice)
 def test_the_facts_equal_the_direct_computation_after_every_write(data: dict) -> None:
     con = open_store(":memory:")
