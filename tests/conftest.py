@@ -11,7 +11,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -125,6 +125,27 @@ def _template(key: str, files: list[tuple[str, bytes]] | None) -> Path:
         assert not Path(f"{template}.wal").exists(), "the template store must be checkpointed (closed) before copying"
         _TEMPLATES[key] = template
     return _TEMPLATES[key]
+
+
+def built_once(key: str, path: Path, build: Callable[[Path], object]) -> Path:
+    """The store file `build(path)` writes, built once per process for `key` and copied to `path` after that.
+
+    For a fixture that builds the same store for every test of a file: `key` must name everything the store holds
+    (with the day, when the rows are dated from today). `build` must close the store, so the copy is the whole file."""
+    key = f"{key}@{date.today().isoformat()}"
+    if key in _BUILT:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_BUILT[key], path)
+        return path
+    build(path)
+    assert not Path(f"{path}.wal").exists(), f"{key}: the store must be closed (checkpointed) before it is copied"
+    folder = Path(tempfile.mkdtemp(prefix="homework-built-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    _BUILT[key] = Path(shutil.copyfile(path, folder / path.name))
+    return path
+
+
+_BUILT: dict[str, Path] = {}
 
 
 def _build_store(path: Path, files: list[tuple[str, bytes]] | None) -> Path:

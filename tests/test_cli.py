@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import built_once
 
 from analytics.cli import main
 from analytics.store.database import SCHEMA_VERSION, open_store
@@ -109,9 +110,12 @@ def practice(tmp_path, capsys) -> Path:
     db = tmp_path / "practice.duckdb"
     files = write_files(tmp_path / "csv", therapists=THERAPISTS, clients=CLIENTS, assignments=ASSIGNMENTS,
                         submissions=SUBMISSIONS)
-    code, out, err = cli(capsys, "import", "--db", db, *files)
-    assert code == 0, out + err
-    return db
+
+    def imported(store: Path) -> None:
+        code, out, err = cli(capsys, "import", "--db", store, *files)
+        assert code == 0, out + err
+
+    return built_once("the command line's practice", db, imported)  # imported once per process, then copied
 
 
 def read_csv(text: str) -> list[dict[str, str]]:

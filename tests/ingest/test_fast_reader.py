@@ -45,11 +45,20 @@ CRAFTED = {
 }
 
 
-@pytest.fixture
-def con():
+@pytest.fixture(scope="module")
+def store():
     connection = open_store(":memory:")
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def con(store):
+    """A cursor of its own per test: reading stages a file in temporary tables, which are the cursor's alone (the
+    store is opened once per module, ~0.12 s a time on the 2-core VM, for 187 tests)."""
+    cursor = store.cursor()
+    yield cursor
+    cursor.close()
 
 
 def outcome(con, data: bytes, name: str, options: ReadOptions) -> tuple:

@@ -4,9 +4,11 @@ is refused with its reason when a later batch or an edit touched the same rows o
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import built_once
 
 from analytics.cli import main
 from analytics.ingest.canonical import TABLES
@@ -30,10 +32,18 @@ def undo(con, batch_id: str):
     return undo_batch(con, batch_id, scope=PRACTICE, undone_by="tester")
 
 
+def _stored(store: Path) -> None:
+    connection = open_store(store)
+    try:
+        assert import_batch(connection, STORED, scope=PRACTICE, imported_by="setup").accepted
+    finally:
+        connection.close()
+
+
 @pytest.fixture
-def con():
-    connection = open_store(":memory:")
-    assert import_batch(connection, STORED, scope=PRACTICE, imported_by="setup").accepted
+def con(tmp_path: Path):
+    """A store holding STORED, imported as the first batch (imported once per process, then the file copied)."""
+    connection = open_store(built_once("test_undo STORED", tmp_path / "undo.duckdb", _stored))
     yield connection
     connection.close()
 

@@ -49,6 +49,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import built_once
 from streamlit.testing.v1 import AppTest
 
 from analytics.ingest.importer import import_batch
@@ -95,16 +96,20 @@ def client_detail_files() -> list[tuple[str, bytes]]:
     ]
 
 
-@pytest.fixture
-def detailed_store(store_path: Path) -> Path:
-    con = open_store(store_path)
+def _import_client_details(store: Path) -> None:
+    con = open_store(store)
     try:
         report = import_batch(con, client_detail_files(), scope=Scope.practice(), imported_by="test fixture",
                               existing="update")  # the files change some stored rows on purpose
         assert report.accepted, report.to_text()
     finally:
         con.close()
-    return store_path
+
+
+@pytest.fixture
+def detailed_store(store_path: Path) -> Path:
+    """The fixture practice with client_detail_files() imported over it (built once per process, then copied)."""
+    return built_once("client details", store_path, _import_client_details)
 
 
 @pytest.fixture
