@@ -41,6 +41,51 @@ def test_the_digest_is_the_sha256_of_schema_sql_and_every_open_records_it(tmp_pa
     con.close()
 
 
+class SchemaSqlWatched:
+    """database.SCHEMA_FILE, counting how often its text is read to be run (its bytes give the digest)."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def read_bytes(self) -> bytes:
+        return SCHEMA_FILE.read_bytes()
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        self.runs += 1
+        return SCHEMA_FILE.read_text(encoding=encoding)
+
+
+def test_a_writable_open_runs_schema_sql_only_when_the_store_was_not_made_by_it(tmp_path, monkeypatch):
+    path = current_file(tmp_path / "store.duckdb")
+    watched = SchemaSqlWatched()
+    monkeypatch.setattr(database, "SCHEMA_FILE", watched)
+    open_store(path).close()
+    assert watched.runs == 0  # made by this release's schema.sql: nothing to make again
+    con = duckdb.connect(str(path))
+    con.execute("update schema_meta set schema_sql = 'digest of an older schema.sql'")
+    con.close()
+    con = open_store(path)
+    assert watched.runs == 1
+    assert stamp(con) == (SCHEMA_VERSION, schema_digest())
+    con.close()
+    open_store(tmp_path / "new.duckdb").close()
+    assert watched.runs == 2  # a new store is made by it
+
+
+def test_a_current_store_with_facts_not_current_has_them_rebuilt_by_a_writable_open(tmp_path):
+    path = current_file(tmp_path / "store.duckdb")
+    con = duckdb.connect(str(path))
+    con.execute("insert into clients (client_id, therapist_id, label) values ('C1', 'T1', 'One')")
+    con.execute("insert into assignments (assignment_id, client_id, assignment_type, title, assigned_on, due_on) "
+                "values ('A1', 'C1', 'journaling', 'Diary', date '2026-03-02', date '2026-03-08')")  # plain SQL
+    assert not con.execute("select current from facts_current_now").fetchone()[0]
+    con.close()
+    con = open_store(path)
+    assert con.execute("select current from facts_current_now").fetchone()[0]
+    assert con.execute("select assignment_id from assignment_facts").fetchall() == [("A1",)]
+    con.close()
+
+
 def test_a_current_store_is_opened_read_only_and_its_file_is_not_written(tmp_path):
     path = current_file(tmp_path / "store.duckdb")
     before = path.read_bytes()
