@@ -106,32 +106,16 @@ def make_store(path: Path, files: list[tuple[str, bytes]] | None = None) -> Path
     and copied; a copy is the file the import made, byte for byte. Other files are imported into a new store.
     """
     if (files is None or files == []) and not path.exists() and not Path(f"{path}.wal").exists():
-        template = _template(date.today().isoformat() if files is None else "empty", files)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(template, path)
-        return path
+        key = "the fixture practice" if files is None else "an empty store"
+        return built_once(key, path, lambda target: _build_store(target, files))
     return _build_store(path, files)
-
-
-_TEMPLATES: dict[str, Path] = {}
-
-
-def _template(key: str, files: list[tuple[str, bytes]] | None) -> Path:
-    """The store made once per process for `key`: built in a private temporary folder, removed at exit."""
-    if key not in _TEMPLATES:
-        folder = Path(tempfile.mkdtemp(prefix="homework-template-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        template = _build_store(folder / f"{key}.duckdb", files)
-        assert not Path(f"{template}.wal").exists(), "the template store must be checkpointed (closed) before copying"
-        _TEMPLATES[key] = template
-    return _TEMPLATES[key]
 
 
 def built_once(key: str, path: Path, build: Callable[[Path], object]) -> Path:
     """The store file `build(path)` writes, built once per process for `key` and copied to `path` after that.
 
-    For a fixture that builds the same store for every test of a file: `key` must name everything the store holds
-    (with the day, when the rows are dated from today). `build` must close the store, so the copy is the whole file."""
+    For a fixture that builds the same store for every test of a file: `key` must name everything the store holds (the
+    day is added to it, for rows dated from today). `build` must close the store, so the copy is the whole file."""
     key = f"{key}@{date.today().isoformat()}"
     if key in _BUILT:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,10 +145,11 @@ def _build_store(path: Path, files: list[tuple[str, bytes]] | None) -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def store_templates() -> None:
-    """Build make_store's two templates before any test's own fixture can patch what an import uses."""
-    _template(date.today().isoformat(), None)
-    _template("empty", [])
+def store_templates(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Build make_store's two stores before any test's own fixture can patch what an import uses."""
+    folder = tmp_path_factory.mktemp("templates")
+    make_store(folder / "practice.duckdb")
+    make_store(folder / "empty.duckdb", files=[])
 
 
 @pytest.fixture
