@@ -27,11 +27,9 @@ from analytics.export.log import export_log
 from analytics.store.database import open_store
 from analytics.store.scope import Scope
 
-TODAY = date.today()
-
 
 def day(offset: int) -> str:
-    return (TODAY + timedelta(days=offset)).isoformat()
+    return (date.today() + timedelta(days=offset)).isoformat()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -112,8 +110,8 @@ def test_dates_keep_homework_due_in_the_range_with_its_submissions_and_measures_
     con = open_store(make_store(tmp_path / "s.duckdb"))
     # due d-10 .. d-5: A1 (d-10), A4 (d-8), A2 (d-5); their submissions S1; S5 S6 S7 (S7 late, d-2); S2 S3;
     # no measure (d-30 and d-2)
-    done = export(con, tmp_path / "range", "identified", "csv", date_from=TODAY - timedelta(days=10),
-                  date_to=TODAY - timedelta(days=5))
+    done = export(con, tmp_path / "range", "identified", "csv", date_from=date.today() - timedelta(days=10),
+                  date_to=date.today() - timedelta(days=5))
     assert done.rows == {"therapists": 2, "clients": 4, "assignments": 3, "submissions": 6, "measures": 0}
     assert [s["submission_id"] for s in read_csv(tmp_path / "range" / "submissions.csv")] == \
         ["S1", "S2", "S3", "S5", "S6", "S7"]
@@ -317,7 +315,7 @@ def test_aggregates_only_leaves_the_records_out(tmp_path: Path) -> None:
 
 def test_every_export_is_in_the_log_with_who_tier_scope_rows_and_each_files_sha256(tmp_path: Path) -> None:
     con = open_store(make_store(tmp_path / "s.duckdb"))
-    export(con, tmp_path / "a", "identified", "csv", Scope.therapist("T1"), date_from=TODAY - timedelta(days=30))
+    export(con, tmp_path / "a", "identified", "csv", Scope.therapist("T1"), date_from=date.today() - timedelta(days=30))
     export(con, tmp_path / "b", "deidentified", "xlsx")
     name, data, mime = exports.download(con, exports.Request("deidentified", "csv", Scope.practice()),
                                         exported_by="dashboard", what="Data page")
@@ -326,7 +324,7 @@ def test_every_export_is_in_the_log_with_who_tier_scope_rows_and_each_files_sha2
     first = log[log["tier"] == "identified"].iloc[0]
     assert (first["exported_by"], first["format"], first["therapist_id"], first["what"]) == ("test", "csv", "T1",
                                                                                            "whole store")
-    assert first["date_from"].date() == TODAY - timedelta(days=30) and pd.isna(first["date_to"])
+    assert first["date_from"].date() == date.today() - timedelta(days=30) and pd.isna(first["date_to"])
     # T1's homework due from d-30 on: A1 (d-10), A2 (d-5), A3 (d-3), A6 (d+5), not A7 (d-40); their submissions
     # S1, S2, S3, S4, S8; C1's measures from d-30 (included) on: both.
     assert json.loads(first["rows"]) == {"therapists": 1, "clients": 2, "assignments": 4, "submissions": 5,

@@ -20,7 +20,6 @@ from tests.conftest import fixture_files
 
 ADA = Scope.signed_in(role="therapist", user="ada@example.test", therapist_id="T1")
 ADMIN = Scope(None, user="boss@example.test")
-TODAY = date.today()
 ROUNDS = 5
 
 
@@ -59,8 +58,8 @@ def at_once(con, *jobs):
 def plan(title: str):
     one = planner.PlanItem.from_template(
         {"assignment_type": "journaling", "title": title, "instructions": "Write it down.", "default_minutes": 10,
-         "times_per_week": 2}, start=TODAY, due=date.fromordinal(TODAY.toordinal() + 7))
-    return lambda cursor: planner.save_plan(cursor, scope=ADA, client_id="C1", items=[one, one], today=TODAY)
+         "times_per_week": 2}, start=date.today(), due=date.fromordinal(date.today().toordinal() + 7))
+    return lambda cursor: planner.save_plan(cursor, scope=ADA, client_id="C1", items=[one, one], today=date.today())
 
 
 def test_two_plans_saved_at_once_both_land_with_their_own_ids(shared) -> None:
@@ -113,7 +112,7 @@ def test_two_saves_over_the_same_version_one_lands_and_the_other_is_told_to_try_
 
 def test_an_import_beside_a_feedback_save_both_land(shared) -> None:
     new = (b"submission_id,assignment_id,submitted_at,completion\n"
-           + "".join(f"N{i},A1,{TODAY.isoformat()}T00:00:00Z,completed\n" for i in range(200)).encode())
+           + "".join(f"N{i},A1,{date.today().isoformat()}T00:00:00Z,completed\n" for i in range(200)).encode())
     for round_number in range(3):
         files = [("submissions.csv", new.replace(b"N", f"R{round_number}N".encode()))]
         now = datetime.now(UTC)
