@@ -172,7 +172,7 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
     if found == target_version == SCHEMA_VERSION and _made_by_this_schema_sql(con):
         # The views and macros are this release's (as open_for_reading trusts): schema.sql would make them again as
         # they are (~60 ms of every open). The facts are still checked, and rebuilt when they are not current.
-        if not con.execute("select current from facts_current_now").fetchone()[0]:
+        if not facts.are_current(con):
             with transaction(con):
                 facts.rebuild(con)
         return found
@@ -199,8 +199,7 @@ def migrate(con: DuckDBPyConnection, *, target_version: int | None = None) -> in
         # write, or a DuckDB release whose hash() gives other values (assignments_digest), would otherwise send every
         # page to the raw tables until the next write. Checked at every open (~5 ms at 1M); the rebuild costs ~1.4 s
         # at 1M, once.
-        if target_version >= 7 and (found < FACTS_VERSION
-                                    or not con.execute("select current from facts_current_now").fetchone()[0]):
+        if target_version >= 7 and (found < FACTS_VERSION or not facts.are_current(con)):
             facts.rebuild(con)
         if found < target_version:
             con.execute("insert into schema_meta (version) values (?)", [target_version])

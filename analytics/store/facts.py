@@ -95,6 +95,11 @@ from assignments_digest d
 """
 
 
+def are_current(con: DuckDBPyConnection) -> bool:
+    """Whether the facts hold what the canonical tables give now (schema.sql's facts_current_now: the stamp matches)."""
+    return con.execute("select current from facts_current_now").fetchone()[0]
+
+
 def rebuild(con: DuckDBPyConnection, assignment_ids: Iterable[str] | None = None) -> None:
     """Recompute the facts of `assignment_ids` (all assignments when None) from the canonical tables.
 

@@ -68,13 +68,10 @@ from analytics.store.scope import Scope
 from tests.pages.test_pages import DASHBOARD, ROBIN, markdown_bodies, metrics, no_exception, table, texts
 
 
-def first_id() -> str:
-    """The id the first plan saved today gets (read when a test runs, never at import: a run may cross midnight)."""
-    return f"P{date.today():%Y%m%d}-001"
-
-
-def second_id() -> str:
-    return f"P{date.today():%Y%m%d}-002"
+def plan_id(number: int) -> str:
+    """The id of the `number`th assignment planned today (read when a test runs, never at import: a run may cross
+    midnight)."""
+    return f"P{date.today():%Y%m%d}-{number:03d}"
 
 
 GOALS = "Sleep through the night and worry less"
@@ -343,16 +340,16 @@ def test_saving_writes_exactly_the_plan_and_the_client_and_caseload_pages_show_i
     no_exception(app.button(key="planner_save").click().run())
 
     assert stored(practice_store, PLANNED) == [
-        (first_id(), "C1", "behavioural", "Problem-solving worksheet", today, today, 1, 20, "Decide about **work**",
+        (plan_id(1), "C1", "behavioural", "Problem-solving worksheet", today, today, 1, 20, "Decide about **work**",
          True, "active"),
-        (second_id(), "C1", "mindfulness", "Breathing exercise", today, today + timedelta(days=7), 4, 5, None, False,
+        (plan_id(2), "C1", "mindfulness", "Breathing exercise", today, today + timedelta(days=7), 4, 5, None, False,
          "active"),
     ]
     assert stored(practice_store, "select count(*) from assignments") == [(12,)]  # 10 before, and these 2
     bundled = library.templates(open_store(":memory:")).set_index("template_id")
     assert stored(practice_store, "select assignment_id, instructions, times_per_week from assignment_details "
                                   "order by assignment_id") == [
-        (first_id(), bundled.loc["L011", "instructions"], 1), (second_id(), bundled.loc["L013", "instructions"], 4)]
+        (plan_id(1), bundled.loc["L011", "instructions"], 1), (plan_id(2), bundled.loc["L013", "instructions"], 4)]
     week = today + timedelta(days=7)
     assert [s.value for s in app.success] == [  # by title and due date, never by id
         "Saved 2 assignments: " + formats.inert_markdown(f"“Problem-solving worksheet” due {today.day} {today:%b %Y}, "
@@ -362,12 +359,12 @@ def test_saving_writes_exactly_the_plan_and_the_client_and_caseload_pages_show_i
     labels = [d.label for d in app.download_button]
     assert [label for label in labels if label != "Download CSV"] == ["Calendar file (.ics)", "Printable handout (HTML)"] * 2
     assert labels.count("Download CSV") == 1  # the current homework table's own (formula-safe) download
-    assert {first_id(), second_id()} <= set(table(app, "assignment_id", "expected_count")["assignment_id"])
+    assert {plan_id(1), plan_id(2)} <= set(table(app, "assignment_id", "expected_count")["assignment_id"])
 
     on_page(app, "client")
     current = table(app, "assignment_id", "expected_count").set_index("assignment_id")
-    assert current.loc[second_id(), "title"] == "Breathing exercise"
-    assert current.loc[first_id(), "goal"] == "Decide about **work**"  # as typed, in a table
+    assert current.loc[plan_id(2), "title"] == "Breathing exercise"
+    assert current.loc[plan_id(1), "goal"] == "Decide about **work**"  # as typed, in a table
     on_page(app, "caseload")
     assert metrics(app)["Due"][0] == "7"  # the item due today counts at once
 
@@ -381,7 +378,7 @@ def planned_store(practice_store: Path) -> Path:
         items = [planner.PlanItem.from_template(templates.loc[t], start=today, due=today + timedelta(days=7))
                  for t in ("L011", "L013")]
         assert planner.save_plan(con, scope=Scope.practice(), client_id="C1", items=items, today=today) == [
-            first_id(), second_id()]
+            plan_id(1), plan_id(2)]
     finally:
         con.close()
     return practice_store
@@ -391,45 +388,45 @@ def test_rescheduling_and_cancelling_change_the_store(planned_store: Path) -> No
     at = no_exception(AppTest.from_file(str(DASHBOARD), default_timeout=30).run())
     on_planner(at)
     current = table(at, "assignment_id", "expected_count")
-    assert list(current["assignment_id"])[-2:] == [first_id(), second_id()]  # soonest due first
+    assert list(current["assignment_id"])[-2:] == [plan_id(1), plan_id(2)]  # soonest due first
     later = date.today() + timedelta(days=14)
-    at.selectbox(key="planner_change_pick_C1").set_value(first_id())
+    at.selectbox(key="planner_change_pick_C1").set_value(plan_id(1))
     at.date_input(key="planner_change_due").set_value(later)
     no_exception(at.button(key="planner_move").click().run())
     assert stored(planned_store, "select due_on, expected_count, status from assignments where assignment_id = ?",
-                  [first_id()]) == [(later, 1, "active")]
+                  [plan_id(1)]) == [(later, 1, "active")]
     # By title and due date (escaped for Markdown: a title could hold "**" or a link; it reads as typed).
     week = date.today() + timedelta(days=7)
     assert [s.value for s in at.success] == [
         formats.inert_markdown(f"“Problem-solving worksheet” due {week.day} {week:%b %Y}") + f" is now due on "
         f"{later.day} {later:%b %Y}."]
 
-    at.selectbox(key="planner_change_pick_C1").set_value(second_id())
+    at.selectbox(key="planner_change_pick_C1").set_value(plan_id(2))
     no_exception(at.button(key="planner_cancel").click().run())  # not ticked: nothing happens
     assert [e.value for e in at.error] == ["Nothing was changed: tick “Yes, cancel this homework” to cancel it."]
-    assert stored(planned_store, "select status from assignments where assignment_id = ?", [second_id()]) == [("active",)]
+    assert stored(planned_store, "select status from assignments where assignment_id = ?", [plan_id(2)]) == [("active",)]
 
-    at.selectbox(key="planner_change_pick_C1").set_value(second_id())
+    at.selectbox(key="planner_change_pick_C1").set_value(plan_id(2))
     at.checkbox(key="planner_cancel_sure").check()
     no_exception(at.button(key="planner_cancel").click().run())
     assert stored(planned_store, "select status from assignments where assignment_id = ?",
-                  [second_id()]) == [("cancelled",)]
+                  [plan_id(2)]) == [("cancelled",)]
     assert [s.value for s in at.success] == [
         formats.inert_markdown(f"“Breathing exercise” due {week.day} {week:%b %Y}") + " is cancelled: it is no longer "
         "due and counts in no rate."]
-    assert second_id() not in set(table(at, "assignment_id", "expected_count")["assignment_id"])
+    assert plan_id(2) not in set(table(at, "assignment_id", "expected_count")["assignment_id"])
 
 
 def test_moving_a_due_date_before_the_start_is_refused(planned_store: Path) -> None:
     at = no_exception(AppTest.from_file(str(DASHBOARD), default_timeout=30).run())
     on_planner(at)
-    at.selectbox(key="planner_change_pick_C1").set_value(first_id())
+    at.selectbox(key="planner_change_pick_C1").set_value(plan_id(1))
     at.date_input(key="planner_change_due").set_value(date.today() - timedelta(days=1))
     no_exception(at.button(key="planner_move").click().run())
     assert [e.value for e in at.error] == [
         f"Nothing was changed: the due date cannot be before the day it was set \\({date.today():%d %b %Y}\\)"]
     assert stored(planned_store, "select due_on from assignments where assignment_id = ?",
-                  [first_id()]) == [(date.today() + timedelta(days=7),)]
+                  [plan_id(1)]) == [(date.today() + timedelta(days=7),)]
 
 
 def test_a_therapist_view_cannot_plan_for_another_therapists_client(app: AppTest, practice_store: Path) -> None:

@@ -56,10 +56,11 @@ def at_once(con, *jobs):
 
 
 def plan(title: str):
+    today = date.today()
     one = planner.PlanItem.from_template(
         {"assignment_type": "journaling", "title": title, "instructions": "Write it down.", "default_minutes": 10,
-         "times_per_week": 2}, start=date.today(), due=date.fromordinal(date.today().toordinal() + 7))
-    return lambda cursor: planner.save_plan(cursor, scope=ADA, client_id="C1", items=[one, one], today=date.today())
+         "times_per_week": 2}, start=today, due=date.fromordinal(today.toordinal() + 7))
+    return lambda cursor: planner.save_plan(cursor, scope=ADA, client_id="C1", items=[one, one], today=today)
 
 
 def test_two_plans_saved_at_once_both_land_with_their_own_ids(shared) -> None:
