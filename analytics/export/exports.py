@@ -20,7 +20,7 @@ from duckdb import DuckDBPyConnection
 
 from analytics.export import backup, deidentify, safe_files, tiers
 from analytics.export.log import Export, ExportFile, record_export
-from analytics.store.database import SCHEMA_VERSION
+from analytics.store.database import SCHEMA_VERSION, snapshot_memo
 from analytics.store.scope import Scope
 
 PARTS = ("records", "aggregates")  # what a de-identified export holds; the identified tier is records only
@@ -221,7 +221,19 @@ def fits_excel(con: DuckDBPyConnection, request: Request) -> bool:
 
     A table's rows are some of its stored table's rows (an export never adds rows), so a table whose stored table is
     under a sheet's rows fits without counting it (a read of the tables' sizes, not of a million rows); the others are
-    counted smallest stored table first, and the first that does not fit answers."""
+    counted smallest stored table first, and the first that does not fit answers. Inside a read snapshot the answer is
+    kept for the snapshot: the Data page asks it for the identified and the de-identified Excel buttons, whose tables
+    have the same rows (0.24 s each for the 10M practice's measures)."""
+    memo, key = snapshot_memo(con), ("fits_excel", request.scope, request.date_from, request.date_to)
+    if memo is not None and key in memo:
+        return memo[key]
+    answer = _fits_excel(con, request)
+    if memo is not None:
+        memo[key] = answer
+    return answer
+
+
+def _fits_excel(con: DuckDBPyConnection, request: Request) -> bool:
     sizes = dict(zip(STORED_TABLES, con.execute(
         f"select {', '.join(f'(select count(*) from {name})' for name in STORED_TABLES)}").fetchone(), strict=True))
     queries = tiers.identified_queries(scope=request.scope, date_from=request.date_from, date_to=request.date_to)

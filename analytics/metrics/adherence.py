@@ -248,6 +248,25 @@ from measures m join clients c using (client_id)
 where $scope_therapist is null or c.therapist_id = $scope_therapist
 """
 
+# The same for the practice: every stored row is in its scope, so the tables are read alone. Every assignment,
+# submission and measure belongs to a stored client (imports check the references, an undo that would orphan rows is
+# refused), so the counts are the joined ones; without the joins DuckDB answers a table's count, first and last from
+# its statistics (10M submissions: 1.8 s -> 2 ms).
+STORE_CONTENTS_PRACTICE = """
+select 'clients' as "what", count(*) as "rows", min(intake_date)::varchar as first, max(intake_date)::varchar as last
+from clients
+union all
+select 'assignments', count(*), min(due_on)::varchar, max(due_on)::varchar
+from assignments
+union all
+select 'submissions', count(*), min(submitted_on)::varchar, max(submitted_on)::varchar
+from submission_facts
+where submitted_at <= $first_at::timestamptz + interval 2 day or submitted_at >= $last_at::timestamptz - interval 2 day
+union all
+select 'measures', count(*), min(administered_on)::varchar, max(administered_on)::varchar
+from measures
+"""
+
 
 # The first and last instant of the submissions in scope, and how many there are.
 SUBMISSION_EDGES = """
@@ -255,6 +274,7 @@ select count(*), min(s.submitted_at), max(s.submitted_at)
 from submissions s join assignments a using (assignment_id) join clients c using (client_id)
 where $scope_therapist is null or c.therapist_id = $scope_therapist
 """
+SUBMISSION_EDGES_PRACTICE = "select count(*), min(submitted_at), max(submitted_at) from submissions"
 
 
 def store_contents(con: DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
@@ -263,8 +283,11 @@ def store_contents(con: DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     The submissions' first and last local day are read near their first and last instant only (two days either
     way hold every instant whose local day can be the first or the last, whatever the time zone: offsets lie within
     -12 h..+14 h), so the local time is worked out for those rows, not for every submission."""
-    count, first_at, last_at = con.execute(SUBMISSION_EDGES, {"scope_therapist": scope.therapist_id}).fetchone()
-    frame = con.execute(STORE_CONTENTS, {"scope_therapist": scope.therapist_id, "first_at": first_at,
-                                         "last_at": last_at}).df()
+    practice = scope.therapist_id is None
+    count, first_at, last_at = con.execute(SUBMISSION_EDGES_PRACTICE if practice else SUBMISSION_EDGES,
+                                           {} if practice else {"scope_therapist": scope.therapist_id}).fetchone()
+    frame = con.execute(STORE_CONTENTS_PRACTICE if practice else STORE_CONTENTS,
+                        {"first_at": first_at, "last_at": last_at,
+                         **({} if practice else {"scope_therapist": scope.therapist_id})}).df()
     frame.loc[frame["what"] == "submissions", "rows"] = count  # the rows near the edges were counted above
     return frame

@@ -243,6 +243,17 @@ def test_store_contents_counts_only_the_scope(con):
     assert contents["submissions"]["rows"] == 9
 
 
+def test_store_contents_of_the_practice_counts_every_stored_row(con):
+    # The practice's reads take the tables alone (STORE_CONTENTS_PRACTICE): the same rows as the joined reads.
+    contents = rows_by(adherence.store_contents(con, scope=PRACTICE), "what")
+    assert (contents["clients"]["rows"], contents["assignments"]["rows"]) == (4, 6)
+    # S1-S10; the first on 03-02 (S2), the last on 03-16 (S9, after as_of: the store holds it).
+    assert (contents["submissions"]["rows"], contents["submissions"]["first"], contents["submissions"]["last"]) == (
+        10, "2026-03-02", "2026-03-16")
+    assert (contents["assignments"]["first"], contents["assignments"]["last"]) == ("2026-03-07", "2026-03-20")
+    assert contents["measures"]["rows"] == 0
+
+
 def test_summary_refuses_an_unknown_grouping(con):
     with pytest.raises(ValueError):
         adherence.summary(con, scope=PRACTICE, by="client_id; drop table clients", as_of=AS_OF)
