@@ -221,6 +221,38 @@ def test_a_write_that_meets_someone_elses_write_to_the_same_row_is_refused_witho
     assert import_batch(con, [SECOND], scope=PRACTICE, existing="update").accepted  # and it can be done again
 
 
+def test_an_assignment_moved_by_an_import_while_someone_reschedules_it_is_refused_and_the_reschedule_stands(
+        tmp_path, monkeypatch):
+    # The import moves A1 to client C2 (its client_id changes); meanwhile another session moves its due date. DuckDB
+    # 2.0.1 turns an update of a column with a secondary index into a delete and an insert that does not see the other
+    # session's commit (docs/DESIGN.md "Wave 14"): with an index on assignments (client_id) this import was accepted
+    # and the new due date lost.
+    from analytics.ingest import importer
+
+    con = open_store(tmp_path / "store.duckdb")
+    assert import_batch(con, STORED, scope=PRACTICE).accepted
+    other = con.cursor()
+    original = importer.write_table
+
+    def meanwhile(*args, **kwargs):
+        if not getattr(meanwhile, "done", False):
+            meanwhile.done = True
+            other.execute("update assignments set due_on = date '2026-03-09' where assignment_id = 'A1'")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_table", meanwhile)
+    moved = ("assignments.csv", csv("assignment_id,client_id,assignment_type,title,assigned_on,due_on,expected_count",
+                                    "A1,C2,journaling,Mood diary,2026-03-02,2026-03-08,3"))
+    report = import_batch(con, [moved], scope=PRACTICE, existing="update")
+    assert not report.accepted and report.batch_id is None
+    assert [p.reason for p in report.errors] == [
+        "someone else changed the same rows at the same moment, so nothing was written; check the files again and "
+        "import"]
+    assert con.execute("select client_id, due_on::varchar from assignments where assignment_id = 'A1'").fetchone() == (
+        "C1", "2026-03-09")
+    assert con.execute("select index_name from duckdb_indexes()").fetchall() == []  # (why: docs/DESIGN.md "Wave 14")
+
+
 def test_new_submissions_are_stored_in_time_order_whatever_the_files_order():
     # A file listing its submissions newest first (as some exports do): stored in time order, by their position in the
     # table (rowid), so a window of days reads only its own part of the table.
