@@ -193,26 +193,36 @@ def test_a_first_import_that_meets_someone_elses_new_row_with_the_same_key_is_re
     assert con.execute("select count(*) from undo_submissions").fetchone() == (0,)
 
 
+CONFLICT = ("someone else changed the same rows at the same moment, so nothing was written; check the files again and "
+            "import")
+
+
+def write_meanwhile(monkeypatch, con, sql: str):
+    """Make the next import's first write_table run `sql` first on another cursor (another session of the same process,
+    as the dashboard gives each user), committed while the import's transaction is open; returns the original."""
+    from analytics.ingest import importer
+
+    other, original = con.cursor(), importer.write_table
+
+    def meanwhile(*args, **kwargs):
+        if not getattr(meanwhile, "done", False):
+            meanwhile.done = True
+            other.execute(sql)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "write_table", meanwhile)
+    return original
+
+
 def test_a_write_that_meets_someone_elses_write_to_the_same_row_is_refused_without_a_traceback(tmp_path, monkeypatch):
     from analytics.ingest import importer
 
     con = open_store(tmp_path / "store.duckdb")
     assert import_batch(con, STORED, scope=PRACTICE).accepted
-    other = con.cursor()  # another session of the same process, as the dashboard gives each user
-    original = importer.write_table
-
-    def meanwhile(*args, **kwargs):
-        if not getattr(meanwhile, "done", False):
-            meanwhile.done = True
-            other.execute("update submissions set completion = 'partial' where submission_id = 'S2'")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(importer, "write_table", meanwhile)
+    original = write_meanwhile(monkeypatch, con, "update submissions set completion = 'partial' where submission_id = 'S2'")
     report = import_batch(con, [SECOND], scope=PRACTICE, existing="update")
     assert not report.accepted and report.batch_id is None
-    assert [p.reason for p in report.errors] == [
-        "someone else changed the same rows at the same moment, so nothing was written; check the files again and "
-        "import"]
+    assert [p.reason for p in report.errors] == [CONFLICT]
     # the other session's write stands; ours left nothing behind
     assert con.execute("select completion from submissions where submission_id = 'S2'").fetchone() == ("partial",)
     assert con.execute("select count(*) from submissions").fetchone() == (3,)
@@ -227,27 +237,14 @@ def test_an_assignment_moved_by_an_import_while_someone_reschedules_it_is_refuse
     # 2.0.1 turns an update of a column with a secondary index into a delete and an insert that does not see the other
     # session's commit (docs/DESIGN.md "Wave 14"): with an index on assignments (client_id) this import was accepted
     # and the new due date lost.
-    from analytics.ingest import importer
-
     con = open_store(tmp_path / "store.duckdb")
     assert import_batch(con, STORED, scope=PRACTICE).accepted
-    other = con.cursor()
-    original = importer.write_table
-
-    def meanwhile(*args, **kwargs):
-        if not getattr(meanwhile, "done", False):
-            meanwhile.done = True
-            other.execute("update assignments set due_on = date '2026-03-09' where assignment_id = 'A1'")
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(importer, "write_table", meanwhile)
+    write_meanwhile(monkeypatch, con, "update assignments set due_on = date '2026-03-09' where assignment_id = 'A1'")
     moved = ("assignments.csv", csv("assignment_id,client_id,assignment_type,title,assigned_on,due_on,expected_count",
                                     "A1,C2,journaling,Mood diary,2026-03-02,2026-03-08,3"))
     report = import_batch(con, [moved], scope=PRACTICE, existing="update")
     assert not report.accepted and report.batch_id is None
-    assert [p.reason for p in report.errors] == [
-        "someone else changed the same rows at the same moment, so nothing was written; check the files again and "
-        "import"]
+    assert [p.reason for p in report.errors] == [CONFLICT]
     assert con.execute("select client_id, due_on::varchar from assignments where assignment_id = 'A1'").fetchone() == (
         "C1", "2026-03-09")
     assert con.execute("select index_name from duckdb_indexes()").fetchall() == []  # (why: docs/DESIGN.md "Wave 14")
