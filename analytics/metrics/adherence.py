@@ -283,11 +283,10 @@ def store_contents(con: DuckDBPyConnection, *, scope: Scope) -> pd.DataFrame:
     The submissions' first and last local day are read near their first and last instant only (two days either
     way hold every instant whose local day can be the first or the last, whatever the time zone: offsets lie within
     -12 h..+14 h), so the local time is worked out for those rows, not for every submission."""
-    practice = scope.therapist_id is None
-    count, first_at, last_at = con.execute(SUBMISSION_EDGES_PRACTICE if practice else SUBMISSION_EDGES,
-                                           {} if practice else {"scope_therapist": scope.therapist_id}).fetchone()
-    frame = con.execute(STORE_CONTENTS_PRACTICE if practice else STORE_CONTENTS,
-                        {"first_at": first_at, "last_at": last_at,
-                         **({} if practice else {"scope_therapist": scope.therapist_id})}).df()
+    edges, contents, scoped = (
+        (SUBMISSION_EDGES_PRACTICE, STORE_CONTENTS_PRACTICE, {}) if scope.therapist_id is None
+        else (SUBMISSION_EDGES, STORE_CONTENTS, {"scope_therapist": scope.therapist_id}))
+    count, first_at, last_at = con.execute(edges, scoped).fetchone()
+    frame = con.execute(contents, {**scoped, "first_at": first_at, "last_at": last_at}).df()
     frame.loc[frame["what"] == "submissions", "rows"] = count  # the rows near the edges were counted above
     return frame

@@ -6,15 +6,17 @@ import hashlib
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import duckdb
 from duckdb import DuckDBPyConnection
 
 from analytics.store import facts
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:  # typing only: opening the store imports no pandas (the command line starts faster)
     import pandas as pd
@@ -248,6 +250,16 @@ _SNAPSHOT_MEMOS: weakref.WeakKeyDictionary[DuckDBPyConnection, dict] = weakref.W
 def snapshot_memo(con: DuckDBPyConnection) -> dict | None:
     """The dict for answers that hold while `con`'s read snapshot lasts, or None outside one (ask the store)."""
     return _SNAPSHOT_MEMOS.get(con) if con in _SNAPSHOTS else None
+
+
+def kept_for_snapshot(con: DuckDBPyConnection, key: Hashable, make: Callable[[], T]) -> T:
+    """make()'s answer, kept under `key` while `con`'s read snapshot lasts (snapshot_memo); made afresh outside one."""
+    memo = snapshot_memo(con)
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 @contextmanager

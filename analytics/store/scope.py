@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 from duckdb import DuckDBPyConnection
 
-from analytics.store.database import snapshot_memo
+from analytics.store.database import kept_for_snapshot
 
 
 class ScopeError(PermissionError):
@@ -111,17 +111,11 @@ class Scope:
     def sees_client(self, con: DuckDBPyConnection, client_id: str) -> bool:
         """True when the client exists and belongs to this scope. Asked once per read snapshot (a Client page asks
         it for each of its ten analytics calls, about a millisecond each; inside a snapshot the answer cannot change)."""
-        memo, key = snapshot_memo(con), ("sees_client", self.therapist_id, client_id)
-        if memo is not None and key in memo:
-            return memo[key]
-        row = con.execute(
+        return kept_for_snapshot(con, ("sees_client", self.therapist_id, client_id), lambda: con.execute(
             "select count(*) from clients where client_id = $client_id "
             "and ($scope_therapist is null or therapist_id = $scope_therapist)",
             {"client_id": client_id, "scope_therapist": self.therapist_id},
-        ).fetchone()
-        if memo is not None:
-            memo[key] = row[0] > 0
-        return row[0] > 0
+        ).fetchone()[0] > 0)
 
     def require_client(self, con: DuckDBPyConnection, client_id: str) -> None:
         """Raise ScopeError unless the client is in this scope (the same message whether it exists or not)."""
