@@ -177,14 +177,34 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's CPU times are in these ticks
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """The CPU time (user + system) process `pid` has used so far, in seconds (/proc/PID/stat); None once it has gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime and stime, the 14th and 15th fields of the line
+
+
+def machine_busy_seconds() -> float:
+    """The CPU time every core of the machine has spent busy so far, in seconds (/proc/stat: all but idle and iowait)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(ticks[:8]) - ticks[3] - ticks[4]) / TICKS  # user nice system idle iowait irq softirq steal
+
+
 class RssSampler(threading.Thread):
-    """Samples a process's RSS every `every` seconds: (seconds since start, MB), plus named marks."""
+    """Samples a process's RSS every `every` seconds: (seconds since start, MB), plus named marks. A mark also notes
+    the CPU time the process and the whole machine have used by then (`cpu_marks`: name -> (process, machine, wall))."""
 
     def __init__(self, pid: int, every: float = 0.5):
         super().__init__(daemon=True)
         self.pid, self.every, self.started = pid, every, time.monotonic()
         self.samples: list[tuple[float, float]] = []
         self.marks: dict[str, float] = {}
+        self.cpu_marks: dict[str, tuple[float, float, float]] = {}
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -196,6 +216,19 @@ class RssSampler(threading.Thread):
     def mark(self, name: str) -> None:
         if (mb := rss_mb(self.pid)) is not None:
             self.marks[name] = round(mb, 1)
+        if (cpu := cpu_seconds(self.pid)) is not None:
+            self.cpu_marks[name] = (cpu, machine_busy_seconds(), time.monotonic())
+
+    def cpu_between(self, first: str, last: str, clicks: int) -> dict[str, float] | None:
+        """The CPU used between marks `first` and `last`: by the process (server_s), by the whole machine (machine_s:
+        the server, the browsers and anything else), the wall seconds, the cores, and the server's CPU per click."""
+        if first not in self.cpu_marks or last not in self.cpu_marks:
+            return None
+        (server0, machine0, wall0), (server1, machine1, wall1) = self.cpu_marks[first], self.cpu_marks[last]
+        server = server1 - server0
+        return {"wall_s": round(wall1 - wall0, 2), "cores": os.cpu_count() or 1, "server_s": round(server, 2),
+                "machine_s": round(machine1 - machine0, 2),
+                "server_per_click_s": round(server / clicks, 3) if clicks else 0.0}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +431,8 @@ class LoadReport:
     load: str
     control_leaks: int | None = None  # what the control session (whole practice) found; None without one
     imported: dict[str, float] | None = None  # the Data page's import while the others read: page -> seconds
+    # CPU during the timed clicks (from every session ready to every session done): RssSampler.cpu_between's keys
+    cpu: dict[str, float] | None = None
 
     @property
     def ok(self) -> bool:
@@ -412,6 +447,12 @@ class LoadReport:
         if self.rss_samples:
             picks = [self.rss_samples[round(i * (len(self.rss_samples) - 1) / 8)] for i in range(9)]
             lines.append("RSS over time (s: MB): " + ", ".join(f"{t:.0f}: {mb:.0f}" for t, mb in picks))
+        if self.cpu:
+            c = self.cpu
+            lines.append(f"CPU in the timed clicks ({c['wall_s']:.1f} s, {c['cores']} cores, so "
+                         f"{c['wall_s'] * c['cores']:.0f} core-seconds): the server {c['server_s']:.1f} s "
+                         f"({c['server_per_click_s']:.2f} s a click), the whole machine {c['machine_s']:.1f} s "
+                         f"(browsers and the rest: {c['machine_s'] - c['server_s']:.1f} s)")
         lines.append(f"leaks: {len(self.leaks)}" + "".join(f"\n  {leak}" for leak in self.leaks[:20]))
         lines.append(f"failures: {len(self.failures)}" + "".join(f"\n  {f}" for f in self.failures[:20]))
         if self.imported is not None:
@@ -473,6 +514,7 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
                 sampler.halt.set()
                 sampler.join()
         peak = max((mb for _, mb in sampler.samples), default=0.0)
+        clicks = sum(len(r.timings) for r in results)  # every session's, the control's and the importer's too
         importers = [r for r in results if r.therapist == "(importer)"]
         controls = [r for r in results if r.control and r not in importers]
         results = [r for r in results if not r.control]
@@ -481,7 +523,8 @@ def run(db: Path, sessions: int, rounds: int = 2, work: Path | None = None, *, c
                             [f"session {r.session} ({r.therapist}) {f}" for r in [*results, *controls, *importers]
                              for f in r.failures],
                             load_average(), len(controls[0].leaks) if controls else None,
-                            dict(importers[0].timings) if importers else None)
+                            dict(importers[0].timings) if importers else None,
+                            sampler.cpu_between("sessions ready", "sessions done", clicks))
     return report
 
 

@@ -297,6 +297,9 @@ def table(results: dict) -> str:
         timing = load["timings"]["all"]
         line(f"load test, {n} sessions", f"{timing['p50']:7.2f} s p50 {timing['p95']:7.2f} s p95 (click to settled page)   "
              f"server RSS peak {load['rss']['peak']:,.0f} MB   leaks {len(load['leaks'])}, failures {len(load['failures'])}")
+        if cpu := load.get("cpu"):
+            line("", f"server CPU {cpu['server_per_click_s']:.2f} s a click; of {cpu['wall_s'] * cpu['cores']:.0f} "
+                     f"core-seconds the server used {cpu['server_s']:.0f}, the whole machine {cpu['machine_s']:.0f}")
     if "faults" in results:
         faults = results["faults"]
         if faults is None:

@@ -44,6 +44,11 @@ def test_three_sessions_as_three_therapists_see_only_their_own_clients(demo_stor
     for page in ("Caseload", "Client", load.PICKED, "Effectiveness", "Planner"):
         assert report.timings[page]["n"] == SESSIONS, f"{page} settled in {report.timings[page]['n']} of {SESSIONS} sessions"
     assert report.rss["peak"] > report.rss["server started"] > 0
+    # The CPU of the timed clicks: the server's is part of the whole machine's, which the cores' wall time bounds.
+    cpu = report.cpu
+    assert cpu is not None and 0 < cpu["server_s"] <= cpu["machine_s"] <= cpu["wall_s"] * cpu["cores"] * 1.05
+    clicks = sum(t["n"] for page, t in report.timings.items() if page != "all")
+    assert 0 < cpu["server_per_click_s"] <= cpu["server_s"] / clicks + 0.001  # the control's and importer's clicks count too
     # The import on the Data page, made while the sessions read, finished ("Imported."): its newcomers are in the truth
     # the leak check used, each allowed in its own therapist's session only.
     assert report.imported is not None and "Import (Data page)" in report.imported

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -335,6 +337,17 @@ def test_the_config_hides_error_details() -> None:
 
     config = tomllib.loads((DASHBOARD.parent / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_the_server_reads_its_settings_from_the_project_and_skips_the_full_collection_after_each_run() -> None:
+    # What Streamlit itself makes of .streamlit/config.toml when started from the project (a misspelt option would be
+    # ignored with a warning): no garbage collection after every script run (docs/DESIGN.md "Wave 15"), no magic.
+    shown = subprocess.run(
+        [sys.executable, "-c", "from streamlit import config; config.get_config_options(); "
+         "print(config.get_option('runner.postScriptGC'), config.get_option('runner.magicEnabled'), "
+         "config.get_where_defined('runner.postScriptGC'))"],
+        cwd=DASHBOARD.parent, capture_output=True, text=True, check=True).stdout.split()
+    assert shown == ["False", "False", str(DASHBOARD.parent / ".streamlit" / "config.toml")]
 
 
 # ---------------------------------------------------------------------------------------------
