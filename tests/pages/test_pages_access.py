@@ -345,8 +345,8 @@ def test_the_server_reads_its_settings_from_the_project_and_skips_the_full_colle
     shown = subprocess.run(
         [sys.executable, "-c", "from streamlit import config; config.get_config_options(); "
          "print(config.get_option('runner.postScriptGC'), config.get_option('runner.magicEnabled'), "
-         "config.get_where_defined('runner.postScriptGC'))"],
-        cwd=DASHBOARD.parent, capture_output=True, text=True, check=True).stdout.split()
+         "config.get_where_defined('runner.postScriptGC'), sep='\\n')"],
+        cwd=DASHBOARD.parent, capture_output=True, text=True, check=True).stdout.splitlines()
     assert shown == ["False", "False", str(DASHBOARD.parent / ".streamlit" / "config.toml")]
 
 
