@@ -177,7 +177,7 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc's CPU times are in these ticks
+TICKS = os.sysconf("SC_CLK_TCK")  # /proc's CPU times are in these ticks
 
 
 def cpu_seconds(pid: int) -> float | None:
